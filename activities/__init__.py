@@ -1,0 +1,1 @@
+"""All I/O of the workflows: database, chain, notifications, certificates."""

@@ -1,0 +1,1 @@
+"""Qualitrail's Solidity contracts: sources, npm pins, compile/deploy helpers and chain clients."""

@@ -1,0 +1,208 @@
+"""The policy file: every number from the company's service-quality policy, validated at start.
+
+A malformed file raises :class:`PolicyError` whose message names the file and the bad key, so the
+API and the worker refuse to start instead of running on a half-read policy.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from domain.business_calendar import CalendarSpec, validate_calendar
+from domain.tickets import PRIORITIES, Targets, TicketPolicy, TicketStatus
+
+
+class PolicyError(ValueError):
+    """The policy file cannot be used; the message names the bad key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetsModel(_Strict):
+    first_response_minutes: float = Field(gt=0)
+    resolution_hours: float = Field(gt=0)
+
+    def to_targets(self) -> Targets:
+        return Targets(self.first_response_minutes * 60, self.resolution_hours * 3600)
+
+
+class SlaModel(_Strict):
+    warning_levels: list[int] = Field(min_length=0, max_length=5)
+    pause_statuses: list[str]
+    reopen_window_hours: float = Field(ge=0)
+    auto_close_hours: float = Field(gt=0)
+    repeat_complaint_days: float = Field(ge=0)
+    priorities: dict[str, TargetsModel]
+    categories: dict[str, dict[str, TargetsModel]] = Field(default_factory=dict)
+
+    @field_validator("warning_levels")
+    @classmethod
+    def _levels(cls, levels: list[int]) -> list[int]:
+        if any(not 0 < level < 100 for level in levels) or levels != sorted(set(levels)):
+            raise ValueError("must be increasing percentages between 1 and 99")
+        return levels
+
+    @field_validator("pause_statuses")
+    @classmethod
+    def _statuses(cls, statuses: list[str]) -> list[str]:
+        known = {s.value for s in TicketStatus}
+        for status in statuses:
+            if status not in known:
+                raise ValueError(f"unknown status {status!r}")
+        return statuses
+
+    @field_validator("priorities")
+    @classmethod
+    def _all_priorities(cls, priorities: dict[str, TargetsModel]) -> dict[str, TargetsModel]:
+        missing = [p for p in PRIORITIES if p not in priorities]
+        if missing:
+            raise ValueError(f"missing priorities {missing}")
+        unknown = [p for p in priorities if p not in PRIORITIES]
+        if unknown:
+            raise ValueError(f"unknown priorities {unknown}")
+        return priorities
+
+
+class CalendarModel(_Strict):
+    mode: Literal["24x7", "business_hours"] = "24x7"
+    timezone: str = "UTC"
+    hours: dict[str, list[list[str]]] = Field(default_factory=dict)
+    holiday_region: str = ""
+    holidays: list[date] = Field(default_factory=list)
+    workdays: list[date] = Field(default_factory=list)
+
+    def to_spec(self, years: range) -> CalendarSpec:
+        closed = {d.isoformat() for d in self.holidays}
+        if self.holiday_region:
+            import holidays as holidays_lib
+
+            try:
+                region = holidays_lib.country_holidays(self.holiday_region, years=list(years))
+            except NotImplementedError as exc:
+                raise ValueError(f"unknown holiday_region {self.holiday_region!r}") from exc
+            closed |= {d.isoformat() for d in region}
+        return CalendarSpec(
+            timezone=self.timezone,
+            always_open=self.mode == "24x7",
+            hours={k: [list(i) for i in v] for k, v in self.hours.items()},
+            holidays=sorted(closed),
+            workdays=sorted(d.isoformat() for d in self.workdays),
+        )
+
+
+class DepartmentsModel(_Strict):
+    default_head: str
+    heads: dict[str, str] = Field(default_factory=dict)
+
+
+class CompensationModel(_Strict):
+    currency: str = Field(min_length=3, max_length=3)
+    voucher_valid_days: float = Field(gt=0)
+    amounts: dict[Literal["first_response", "resolution"], dict[str, int]]
+
+    @field_validator("amounts")
+    @classmethod
+    def _positive(cls, amounts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        for kind, by_priority in amounts.items():
+            for priority, amount in by_priority.items():
+                if priority not in PRIORITIES:
+                    raise ValueError(f"{kind}.{priority}: unknown priority")
+                if amount <= 0:
+                    raise ValueError(f"{kind}.{priority}: amount must be positive")
+        return amounts
+
+
+class SpotCheckModel(_Strict):
+    min_percent: float = Field(ge=0, le=100)
+    max_percent: float = Field(ge=0, le=100)
+
+
+class PerformanceModel(_Strict):
+    veto_major_complaints_per_year: int = Field(ge=1)
+    points_top_percent: float = Field(gt=0, le=100)
+
+
+class JointMeetingModel(_Strict):
+    solution_due_hours: float = Field(gt=0)
+    reminder_hours: list[float]
+    verification_days: float = Field(ge=0)
+
+
+class SupplierModel(_Strict):
+    exit_threshold_percent: float = Field(gt=0, le=100)
+    appeal_window_business_days: int = Field(ge=0)
+    deduction_percent_by_severity: dict[str, float]
+
+
+class Policy(_Strict):
+    sla: SlaModel
+    calendar: CalendarModel = Field(default_factory=CalendarModel)
+    departments: DepartmentsModel
+    compensation: CompensationModel
+    spot_check: SpotCheckModel
+    performance: PerformanceModel
+    joint_meeting: JointMeetingModel
+    supplier: SupplierModel
+
+    @model_validator(mode="after")
+    def _calendar_valid(self) -> Policy:
+        try:
+            validate_calendar(self.calendar.to_spec(range(2024, 2029)))
+        except ValueError as exc:
+            raise ValueError(f"calendar: {exc}") from exc
+        return self
+
+    def targets_for(self, category: str) -> dict[str, Targets]:
+        targets = {p: t.to_targets() for p, t in self.sla.priorities.items()}
+        for priority, override in self.sla.categories.get(category, {}).items():
+            targets[priority] = override.to_targets()
+        return targets
+
+    def department_head(self, team: str) -> str:
+        return self.departments.heads.get(team, self.departments.default_head)
+
+    def ticket_policy(self, *, category: str, team: str, year: int) -> TicketPolicy:
+        """The policy slice a new ticket carries; holidays cover the year before to two after."""
+        return TicketPolicy(
+            targets=self.targets_for(category),
+            calendar=self.calendar.to_spec(range(year - 1, year + 3)),
+            warning_levels=list(self.sla.warning_levels),
+            pause_statuses=list(self.sla.pause_statuses),
+            reopen_window_seconds=self.sla.reopen_window_hours * 3600,
+            auto_close_seconds=self.sla.auto_close_hours * 3600,
+            repeat_complaint_seconds=self.sla.repeat_complaint_days * 86400,
+            department_head=self.department_head(team),
+            compensation={k: dict(v) for k, v in self.compensation.amounts.items()},
+            voucher_valid_seconds=self.compensation.voucher_valid_days * 86400,
+        )
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """Parses and validates policy TOML; raises PolicyError naming the bad key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"policy file {source}: not valid TOML: {exc}") from exc
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(part) for part in err["loc"]) or "<root>"
+            problems.append(f"{key}: {err['msg']}")
+        raise PolicyError(f"policy file {source}: " + "; ".join(problems)) from exc
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"policy file {path}: cannot read: {exc.strerror}") from exc
+    return parse_policy(text, str(path))

@@ -1,0 +1,1 @@
+"""The read model: tables written by activities, read by the API's list and detail views."""

@@ -1,0 +1,79 @@
+"""Read-model tables. Written only through readmodel/crud.py (by activities)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+# A ticket as the service desk lists it; the workflow is the source of truth.
+class Ticket(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    status: str = Field(index=True, max_length=32)
+    priority: str = Field(index=True, max_length=8)
+    category: str = Field(index=True, max_length=64)
+    team: str = Field(index=True, max_length=64)
+    channel: str = Field(max_length=16)
+    supplier: str | None = Field(default=None, index=True, max_length=64)
+    assignee: str | None = Field(default=None, max_length=128)
+    customer_ref_hash: str = Field(index=True, max_length=80)
+    summary: str = Field(max_length=200)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(index=True)
+    updated_at: datetime
+    first_response_due: str | None = Field(default=None, max_length=40)
+    resolution_due: str | None = Field(default=None, max_length=40)
+    first_response_outcome: str = Field(default="pending", max_length=16)
+    resolution_outcome: str = Field(default="pending", max_length=16)
+    breached: bool = Field(default=False, index=True)
+    repeat_of: str | None = Field(default=None, max_length=64)
+    rating: int | None = None
+    resolution_code: str | None = Field(default=None, max_length=64)
+    root_cause: str | None = Field(default=None, max_length=64)
+    milestone_count: int = 0
+
+
+# One link of a subject's hash chain, plus where it was anchored once it is.
+class Milestone(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("subject", "seq", name="uq_milestone_subject_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(index=True, max_length=64)
+    seq: int
+    kind: str = Field(max_length=40)
+    at: str = Field(max_length=40)
+    prev: str = Field(max_length=66)
+    leaf: str = Field(unique=True, max_length=66)
+    data: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON of the data map
+    batch_no: int | None = Field(default=None, index=True)
+    proof: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON list of 0x-hex
+
+
+# One Merkle batch; batch_no is assigned by the anchoring workflow and never reused.
+class AnchorBatch(SQLModel, table=True):
+    batch_no: int = Field(primary_key=True)
+    batch_id: str = Field(unique=True, max_length=66)
+    root: str = Field(index=True, max_length=66)
+    leaf_count: int
+    status: str = Field(default="prepared", max_length=16)  # prepared | anchored
+    tx_hash: str | None = Field(default=None, max_length=66)
+    block_number: int | None = None
+    block_hash: str | None = Field(default=None, max_length=66)
+    created_at: datetime
+    anchored_at: datetime | None = None
+
+
+# A compensation voucher as issued on chain (the contract is the source of truth).
+class Voucher(SQLModel, table=True):
+    claim_id: str = Field(primary_key=True, max_length=100)
+    ticket_id: str = Field(index=True, max_length=64)
+    breach: str = Field(max_length=32)
+    voucher_id: int = Field(index=True)
+    amount: int
+    currency: str = Field(default="", max_length=3)
+    tx_hash: str = Field(max_length=66)
+    block_number: int
+    redeemed: bool = False
+    redeem_tx_hash: str | None = Field(default=None, max_length=66)

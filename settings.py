@@ -1,0 +1,85 @@
+"""The one settings object shared by the API, the worker and the CLI.
+
+Every value comes from an environment variable with the ``QT_`` prefix (or a ``.env`` file).
+Domain numbers (SLA targets, thresholds, amounts) are not here: they live in the policy file named
+by ``QT_POLICY_FILE``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QT_", env_file=".env", extra="ignore")
+
+    environment: str = Field("development", description="development | production")
+    policy_file: Path = ROOT / "config" / "policy.toml"
+    var_dir: Path = ROOT / "var"
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "qualitrail-tickets"
+
+    # Read model: SQLite file by default, PostgreSQL through DATABASE_URL.
+    database_url: str = ""
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    # "key:role,key:role"; roles: agent, supervisor, quality, auditor, admin, merchant.
+    api_keys: SecretStr = SecretStr(
+        "dev-agent:agent,dev-supervisor:supervisor,dev-quality:quality,"
+        "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant"
+    )
+    # Derives per-ticket customer tokens and salts customer references; rotate with care.
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    max_body_bytes: int = 64 * 1024
+
+    # Notifications
+    notify_webhook_url: str = ""
+
+    # Chain
+    rpc_url: str = "http://127.0.0.1:8545"
+    anvil_port: int = 8545
+    chain_confirmations: int = 0
+    # Well-known Anvil dev keys are accepted only on chain id 31337 (checked at start).
+    deployer_key: SecretStr = SecretStr("")
+    anchor_key: SecretStr = SecretStr("")
+    issuer_key: SecretStr = SecretStr("")
+    redeemer_key: SecretStr = SecretStr("")
+    signer_key: SecretStr = SecretStr("")
+    anchor_batch_size: int = Field(256, ge=1, le=4096)
+    anchor_batch_seconds: float = Field(2.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("QT_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'qualitrail.db'}"
+
+    def api_key_roles(self) -> dict[str, str]:
+        pairs = [p.strip() for p in self.api_keys.get_secret_value().split(",") if p.strip()]
+        out: dict[str, str] = {}
+        for pair in pairs:
+            key, _, role = pair.partition(":")
+            out[key] = role
+        return out
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

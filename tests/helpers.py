@@ -1,0 +1,94 @@
+"""Shared test helpers (in the style of sdk-python's tests/helpers)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from domain.business_calendar import CalendarSpec
+from domain.policy import load_policy
+from domain.tickets import Notification, Targets, TicketInput, TicketPolicy
+from settings import ROOT
+from worker import SANDBOX, WORKFLOWS
+
+T = TypeVar("T")
+POLICY = load_policy(ROOT / "config" / "policy.toml")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def new_worker(client: Client, *activities: Callable[..., Any], task_queue: str | None = None,
+               max_cached_workflows: int = 1000, workflows: Sequence[type] = WORKFLOWS) -> Worker:
+    import concurrent.futures
+
+    return Worker(client, task_queue=task_queue or str(uuid.uuid4()), workflows=list(workflows),
+                  activities=list(activities), workflow_runner=SANDBOX,
+                  activity_executor=concurrent.futures.ThreadPoolExecutor(8),
+                  max_cached_workflows=max_cached_workflows)
+
+
+async def assert_eventually(fn: Callable[[], Awaitable[T]], *, timeout: float = 10.0,
+                            interval: float = 0.1) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await fn()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(interval)
+
+
+class RecordingNotifier:
+    """Stands in for the webhook (outside our system): records what would be pushed."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    @activity.defn(name="notify")
+    def notify(self, alert: Notification) -> None:
+        self.sent.append(alert)
+
+    def kinds(self) -> list[str]:
+        return [f"{a.kind}:{a.details.get('clock', '')}:{a.details.get('level', '')}" for a in self.sent]
+
+
+def ticket_policy(*, calendar: CalendarSpec | None = None, **overrides: Any) -> TicketPolicy:
+    policy = POLICY.ticket_policy(category="after_sales", team="after-sales", year=2026)
+    if calendar is not None:
+        policy.calendar = calendar
+    for key, value in overrides.items():
+        setattr(policy, key, value)
+    return policy
+
+
+def ticket_input(ticket_id: str | None = None, *, priority: str = "P3", policy: TicketPolicy | None = None,
+                 customer: str = "0xcustomer", category: str = "after_sales", compensate: bool = False,
+                 supplier: str | None = None) -> TicketInput:
+    return TicketInput(
+        ticket_id=ticket_id or f"T-{uuid.uuid4().hex[:12]}", customer_ref_hash=customer, channel="app",
+        category=category, priority=priority, team="after-sales", summary="Washing machine leaks",
+        description="Leaks after two days", policy=policy or ticket_policy(), supplier=supplier,
+        compensate=compensate)
+
+
+def targets(first_response_minutes: float, resolution_hours: float) -> dict[str, Targets]:
+    t = Targets(first_response_minutes * 60, resolution_hours * 3600)
+    return {p: t for p in ("P1", "P2", "P3", "P4")}
+
+
+def tmp_db_url(tmp: Path) -> str:
+    return f"sqlite:///{tmp / 'readmodel.db'}"

@@ -1,0 +1,87 @@
+"""The Temporal worker entry point: `python worker.py` (or `qualitrail worker`)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.notify import Notifier
+from activities.tickets import TicketActivities
+from readmodel.db import init_db
+from settings import Settings, get_settings
+from workflows.ticket import TicketWorkflow
+
+log = logging.getLogger("qualitrail.worker")
+
+WORKFLOWS: list[type] = [TicketWorkflow]
+
+# Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("domain", "Crypto", "zoneinfo")
+)
+
+
+def build_activities(settings: Settings) -> list[Callable[..., Any]]:
+    tickets = TicketActivities(settings.db_url)
+    notifier = Notifier(settings.notify_webhook_url)
+    acts: list[Callable[..., Any]] = [tickets.record_ticket, tickets.find_repeat_complaint, notifier.notify]
+    return acts
+
+
+def new_worker(client: Client, settings: Settings, *, activities: Sequence[Callable[..., Any]] | None = None,
+               task_queue: str | None = None, max_cached_workflows: int = 1000) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=list(activities if activities is not None else build_activities(settings)),
+        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=32),
+        workflow_runner=SANDBOX,
+        max_cached_workflows=max_cached_workflows,
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+
+
+async def run_worker(settings: Settings) -> None:
+    init_db(settings.db_url)
+    client = await connect(settings)
+    worker = new_worker(client, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        log.info("worker polling task queue %s", settings.task_queue)
+        await stop.wait()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    code = 0
+    try:
+        asyncio.run(run_worker(settings))
+    except Exception:
+        log.exception("worker failed")
+        code = 1
+    # Skip interpreter teardown: the Temporal core can abort at exit (sdk-python #300).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,529 @@
+"""TicketWorkflow: one durable workflow per customer-service ticket (workflow id = ticket id).
+
+State changes arrive as Updates whose validators reject invalid transitions before anything is
+written to history. SLA clocks (domain/sla_clock.py) decide when warnings and breaches are due; this
+workflow only sleeps until the next due instant, so every warning and breach fires exactly once,
+also across worker restarts and replays. Every change becomes a hash-chained milestone that a single
+loop persists through an activity, so writes to the read model happen in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.milestones import Milestone, MilestoneKind, format_time, new_milestone
+    from domain.sla_clock import SlaClock
+    from domain.tickets import (
+        FINAL_STATUSES,
+        ActorInput,
+        AnchoredLeaf,
+        AnchorWait,
+        AssignInput,
+        ClockView,
+        ConfirmInput,
+        EscalateInput,
+        MilestoneView,
+        NoteInput,
+        Notification,
+        PolicyInput,
+        PriorityInput,
+        RecordTicketInput,
+        RepeatQuery,
+        ResolveInput,
+        RespondInput,
+        RevokeTokenInput,
+        TicketInput,
+        TicketStatus,
+        TicketView,
+        VoucherRequest,
+        VoucherResult,
+        VoucherView,
+    )
+
+FIRST_RESPONSE = "first_response"
+RESOLUTION = "resolution"
+
+DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5),
+                           maximum_attempts=20)
+CHAIN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=1.5,
+                          maximum_interval=timedelta(seconds=20))
+
+S = TicketStatus
+
+
+def _reject(message: str) -> None:
+    raise ApplicationError(message, type="InvalidTransition", non_retryable=True)
+
+
+@workflow.defn
+class TicketWorkflow:
+    @workflow.init
+    def __init__(self, input: TicketInput) -> None:
+        self.input = input
+        self.policy = input.policy
+        self.status = S.OPEN
+        self.priority = input.priority
+        self.team = input.team
+        self.assignee: str | None = None
+        self.created_at = workflow.now()
+        self.milestones: list[Milestone] = []
+        self.persisted = 0
+        self.clocks: dict[str, SlaClock] = {}
+        self.breaches: list[str] = []
+        self.repeat_of: str | None = None
+        self.rating: int | None = None
+        self.resolution_code: str | None = None
+        self.root_cause: str | None = None
+        self.resolved_at: datetime | None = None
+        self.confirmed = False
+        self.token_version = 1
+        self.vouchers: list[VoucherView] = []
+        self.wake = False
+        self.alerts: list[Notification] = []
+        self.compensations: list[asyncio.Task[None]] = []
+
+    # ---------------------------------------------------------------- run loop
+
+    @workflow.run
+    async def run(self, input: TicketInput) -> TicketView:
+        now = workflow.now()
+        self.clocks[FIRST_RESPONSE] = SlaClock.start(FIRST_RESPONSE, self._target(FIRST_RESPONSE), now)
+        self.clocks[RESOLUTION] = SlaClock.start(RESOLUTION, self._target(RESOLUTION), now)
+        self._add(MilestoneKind.OPENED, {
+            "channel": input.channel, "category": input.category, "priority": input.priority,
+            "team": input.team, "customer_ref_hash": input.customer_ref_hash,
+            "supplier": input.supplier or "",
+        })
+        await self._persist()
+        await self._check_repeat()
+
+        while not self._finished():
+            self._fire_due_events()
+            await self._persist()
+            await self._notify_pending()
+            if self._finished():
+                break
+            timeout = self._next_wake()
+            try:
+                await workflow.wait_condition(lambda: self.wake, timeout=timeout)
+            except TimeoutError:
+                pass
+            self.wake = False
+
+        await self._persist()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self.compensations:
+            await asyncio.gather(*self.compensations)
+        await self._persist()
+        return self.state()
+
+    def _finished(self) -> bool:
+        if self.status == S.CANCELLED or (self.status == S.CLOSED and self.confirmed):
+            return self.persisted == len(self.milestones)
+        if self.status == S.CLOSED:
+            # Auto-closed: the customer may still reopen until the window ends.
+            until = self._reopen_until()
+            return until is not None and workflow.now() >= until and self.persisted == len(self.milestones)
+        return False
+
+    def _next_wake(self) -> timedelta | None:
+        candidates: list[datetime] = []
+        cal = self.policy.calendar
+        for clock in self.clocks.values():
+            at = clock.next_event_at(cal, self.policy.warning_levels)
+            if at is not None:
+                candidates.append(at)
+        if self.status == S.RESOLVED and self.resolved_at is not None:
+            candidates.append(self.resolved_at + timedelta(seconds=self.policy.auto_close_seconds))
+        if self.status == S.CLOSED and not self.confirmed:
+            until = self._reopen_until()
+            if until is not None:
+                candidates.append(until)
+        if not candidates:
+            return None
+        return max(min(candidates) - workflow.now(), timedelta(milliseconds=1))
+
+    def _fire_due_events(self) -> None:
+        now = workflow.now()
+        cal = self.policy.calendar
+        for name, clock in self.clocks.items():
+            for key in clock.due_events(cal, now, self.policy.warning_levels):
+                clock.mark_fired(key)
+                if key == "breach":
+                    self.breaches.append(name)
+                    m = self._add(MilestoneKind.SLA_BREACH, {"clock": name,
+                                                              "target_seconds": f"{clock.target_seconds:g}"})
+                    self._queue_alert(m, f"SLA breach: {name} target missed")
+                    if self.input.compensate and name in self.policy.compensation:
+                        self.compensations.append(asyncio.create_task(self._compensate(name, m)))
+                else:
+                    level = key.split(":", 1)[1]
+                    m = self._add(MilestoneKind.SLA_WARNING, {"clock": name, "level": level})
+                    self._queue_alert(m, f"SLA warning: {name} at {level}% of its target")
+        if (self.status == S.RESOLVED and self.resolved_at is not None
+                and now >= self.resolved_at + timedelta(seconds=self.policy.auto_close_seconds)):
+            self.status = S.CLOSED
+            self._add(MilestoneKind.AUTO_CLOSED, {})
+
+    # ---------------------------------------------------------------- helpers
+
+    def _target(self, clock: str) -> float:
+        targets = self.policy.targets[self.priority]
+        return targets.first_response_seconds if clock == FIRST_RESPONSE else targets.resolution_seconds
+
+    def _add(self, kind: str, data: dict[str, str] | None = None) -> Milestone:
+        previous = self.milestones[-1] if self.milestones else None
+        m = new_milestone(self.input.ticket_id, previous, kind, workflow.now(), data)
+        self.milestones.append(m)
+        self.wake = True
+        return m
+
+    def _queue_alert(self, m: Milestone, message: str, recipient: str | None = None) -> None:
+        self.alerts.append(Notification(
+            idempotency_key=f"{self.input.ticket_id}:{m.seq}",
+            recipient=recipient or self.policy.department_head,
+            subject_id=self.input.ticket_id, kind=m.kind, message=message,
+            details={k: v for k, v in m.data.items() if k != "customer_ref_hash"},
+        ))
+
+    async def _notify_pending(self) -> None:
+        while self.alerts:
+            alert = self.alerts.pop(0)
+            await workflow.execute_activity(
+                "notify", alert, start_to_close_timeout=timedelta(seconds=30), retry_policy=NOTIFY_RETRY)
+
+    async def _persist(self) -> None:
+        # Only this method writes milestones, so rows reach the read model in sequence order.
+        while self.persisted < len(self.milestones):
+            upto = len(self.milestones)
+            record = RecordTicketInput(
+                ticket_id=self.input.ticket_id, snapshot=self.state(),
+                customer_ref_hash=self.input.customer_ref_hash, summary=self.input.summary,
+                description=self.input.description,
+                milestones=[self._view(m) for m in self.milestones[self.persisted:upto]],
+            )
+            await workflow.execute_activity(
+                "record_ticket", record, start_to_close_timeout=timedelta(seconds=30), retry_policy=DB_RETRY)
+            self.persisted = upto
+
+    async def _persisted(self, m: Milestone) -> None:
+        """Update handlers return only once their milestone is in the read model."""
+        await workflow.wait_condition(lambda: self.persisted > m.seq)
+
+    async def _check_repeat(self) -> None:
+        query = RepeatQuery(
+            ticket_id=self.input.ticket_id, customer_ref_hash=self.input.customer_ref_hash,
+            category=self.input.category, opened_at=format_time(self.created_at),
+            window_seconds=self.policy.repeat_complaint_seconds)
+        previous: str | None = await workflow.execute_activity(
+            "find_repeat_complaint", query, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY, result_type=str)
+        if previous:
+            self.repeat_of = previous
+            m = self._add(MilestoneKind.REPEAT_FLAGGED, {"previous_ticket": previous})
+            self._queue_alert(m, f"Repeat complaint: same customer and category as {previous}")
+
+    def _reopen_until(self) -> datetime | None:
+        if self.resolved_at is None:
+            return None
+        return self.resolved_at + timedelta(seconds=self.policy.reopen_window_seconds)
+
+    def _retarget(self) -> None:
+        # A stopped clock's outcome is settled: a later priority change does not rewrite history.
+        for name, clock in self.clocks.items():
+            if not clock.stopped:
+                clock.retarget(self._target(name))
+
+    def _stop_clocks(self) -> None:
+        now = workflow.now()
+        for clock in self.clocks.values():
+            clock.stop(self.policy.calendar, now)
+
+    def _set_status(self, status: TicketStatus) -> None:
+        """Moves the ticket and pauses or resumes the resolution clock as the policy says."""
+        now = workflow.now()
+        cal = self.policy.calendar
+        clock = self.clocks[RESOLUTION]
+        was_paused = self.status.value in self.policy.pause_statuses
+        self.status = status
+        if status.value in self.policy.pause_statuses and not was_paused:
+            clock.pause(cal, now)
+        elif was_paused and status.value not in self.policy.pause_statuses and status not in FINAL_STATUSES \
+                and status != S.RESOLVED:
+            clock.resume(cal, now)
+
+    def _view(self, m: Milestone) -> MilestoneView:
+        return MilestoneView(seq=m.seq, kind=m.kind, at=format_time(m.at), data=dict(m.data), prev=m.prev,
+                             leaf=m.leaf)
+
+    # ---------------------------------------------------------------- compensation
+
+    async def _compensate(self, breach: str, m: Milestone) -> None:
+        """Waits for the breach leaf to be anchored, then has the contract issue one voucher."""
+        await self._persisted(m)
+        anchored: AnchoredLeaf = await workflow.execute_activity(
+            "wait_for_anchor", AnchorWait(leaf=m.leaf), start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=CHAIN_RETRY, result_type=AnchoredLeaf)
+        amount = self.policy.compensation[breach].get(self.priority, 0)
+        if amount <= 0:
+            return
+        expires = int((workflow.now() + timedelta(seconds=self.policy.voucher_valid_seconds)).timestamp())
+        request = VoucherRequest(
+            ticket_id=self.input.ticket_id, breach=breach,
+            claim_id=f"{self.input.ticket_id}:{breach}", customer_ref_hash=self.input.customer_ref_hash,
+            amount=amount, expires_at=expires, leaf=anchored.leaf)
+        result: VoucherResult = await workflow.execute_activity(
+            "issue_voucher", request, start_to_close_timeout=timedelta(seconds=120),
+            retry_policy=CHAIN_RETRY, result_type=VoucherResult)
+        self.vouchers.append(VoucherView(breach=breach, claim_id=request.claim_id,
+                                         voucher_id=result.voucher_id, amount=amount, tx_hash=result.tx_hash))
+        self._add(MilestoneKind.VOUCHER_ISSUED, {
+            "breach": breach, "voucher_id": str(result.voucher_id), "amount": str(amount),
+            "tx_hash": result.tx_hash, "breach_leaf": m.leaf})
+
+    # ---------------------------------------------------------------- queries
+
+    @workflow.query
+    def state(self) -> TicketView:
+        now = workflow.now()
+        cal = self.policy.calendar
+        clocks = []
+        for clock in self.clocks.values():
+            deadline = clock.deadline(cal)
+            clocks.append(ClockView(
+                name=clock.name, target_seconds=clock.target_seconds,
+                elapsed_seconds=round(clock.elapsed(cal, now), 3),
+                remaining_seconds=round(clock.remaining(cal, now), 3),
+                paused_seconds=round(clock.paused_total(now), 3),
+                deadline=format_time(deadline) if deadline else None,
+                outcome=clock.outcome(cal, now), running=clock.running))
+        auto_close = None
+        if self.status == S.RESOLVED and self.resolved_at is not None:
+            auto_close = format_time(self.resolved_at + timedelta(seconds=self.policy.auto_close_seconds))
+        until = self._reopen_until()
+        return TicketView(
+            ticket_id=self.input.ticket_id, status=self.status.value, priority=self.priority,
+            category=self.input.category, team=self.team, channel=self.input.channel,
+            supplier=self.input.supplier, assignee=self.assignee, created_at=format_time(self.created_at),
+            clocks=clocks, milestones=[self._view(m) for m in self.milestones], breaches=list(self.breaches),
+            repeat_of=self.repeat_of, rating=self.rating, resolution_code=self.resolution_code,
+            root_cause=self.root_cause, request_hash=self.input.request_hash,
+            token_version=self.token_version, vouchers=list(self.vouchers), auto_close_at=auto_close,
+            reopen_until=format_time(until) if until and self.status in (S.RESOLVED, S.CLOSED) else None)
+
+    # ---------------------------------------------------------------- updates
+
+    def _require_active(self) -> None:
+        if self.status in FINAL_STATUSES:
+            _reject(f"ticket is {self.status.value}")
+
+    @workflow.update
+    async def assign(self, cmd: AssignInput) -> TicketView:
+        self.assignee = cmd.assignee
+        if self.status == S.ACKNOWLEDGED:
+            self._set_status(S.IN_PROGRESS)
+        m = self._add(MilestoneKind.ASSIGNED, {"assignee": cmd.assignee, "actor": cmd.actor})
+        await self._persisted(m)
+        return self.state()
+
+    @assign.validator
+    def _validate_assign(self, cmd: AssignInput) -> None:
+        self._require_active()
+        if self.status == S.RESOLVED:
+            _reject("ticket is resolved; reopen it before assigning")
+        if not cmd.assignee.strip():
+            _reject("assignee must not be empty")
+
+    @workflow.update
+    async def respond(self, cmd: RespondInput) -> TicketView:
+        self.clocks[FIRST_RESPONSE].stop(self.policy.calendar, workflow.now())
+        self._set_status(S.ACKNOWLEDGED)
+        m = self._add(MilestoneKind.FIRST_RESPONSE, {"actor": cmd.actor, "text_hash": cmd.text_hash})
+        await self._persisted(m)
+        return self.state()
+
+    @respond.validator
+    def _validate_respond(self, cmd: RespondInput) -> None:
+        if self.status != S.OPEN:
+            _reject(f"first response already given; ticket is {self.status.value} (add a note instead)")
+
+    @workflow.update
+    async def add_note(self, cmd: NoteInput) -> TicketView:
+        if self.status == S.ACKNOWLEDGED:
+            self._set_status(S.IN_PROGRESS)
+        m = self._add(MilestoneKind.NOTE_ADDED, {"actor": cmd.actor, "text_hash": cmd.text_hash})
+        await self._persisted(m)
+        return self.state()
+
+    @add_note.validator
+    def _validate_note(self, cmd: NoteInput) -> None:
+        self._require_active()
+
+    @workflow.update
+    async def wait_for_customer(self, cmd: ActorInput) -> TicketView:
+        self._set_status(S.WAITING_ON_CUSTOMER)
+        m = self._add(MilestoneKind.PAUSED, {"actor": cmd.actor, "reason": cmd.reason})
+        await self._persisted(m)
+        return self.state()
+
+    @wait_for_customer.validator
+    def _validate_wait(self, cmd: ActorInput) -> None:
+        if self.status not in (S.ACKNOWLEDGED, S.IN_PROGRESS):
+            _reject(f"can only wait for the customer when acknowledged or in progress, not {self.status.value}")
+
+    @workflow.update
+    async def customer_replied(self, cmd: ActorInput) -> TicketView:
+        self._set_status(S.IN_PROGRESS)
+        m = self._add(MilestoneKind.RESUMED, {"actor": cmd.actor})
+        await self._persisted(m)
+        return self.state()
+
+    @customer_replied.validator
+    def _validate_replied(self, cmd: ActorInput) -> None:
+        if self.status != S.WAITING_ON_CUSTOMER:
+            _reject(f"ticket is not waiting on the customer (it is {self.status.value})")
+
+    @workflow.update
+    async def change_priority(self, cmd: PriorityInput) -> TicketView:
+        old = self.priority
+        self.priority = cmd.priority
+        self._retarget()
+        m = self._add(MilestoneKind.PRIORITY_CHANGED,
+                      {"from": old, "to": cmd.priority, "actor": cmd.actor, "reason": cmd.reason})
+        await self._persisted(m)
+        return self.state()
+
+    @change_priority.validator
+    def _validate_priority(self, cmd: PriorityInput) -> None:
+        self._require_active()
+        if cmd.priority not in self.policy.targets:
+            _reject(f"unknown priority {cmd.priority!r}; known: {sorted(self.policy.targets)}")
+        if cmd.priority == self.priority:
+            _reject(f"priority is already {cmd.priority}")
+
+    @workflow.update
+    async def apply_policy(self, cmd: PolicyInput) -> TicketView:
+        # Keep the ticket's own department head: the caller sends policy numbers, not routing.
+        self.policy = replace(cmd.policy, department_head=self.policy.department_head)
+        self._retarget()
+        m = self._add(MilestoneKind.POLICY_CHANGED, {"actor": cmd.actor})
+        await self._persisted(m)
+        return self.state()
+
+    @apply_policy.validator
+    def _validate_policy(self, cmd: PolicyInput) -> None:
+        self._require_active()
+        if self.priority not in cmd.policy.targets:
+            _reject(f"new policy has no targets for priority {self.priority}")
+
+    @workflow.update
+    async def resolve(self, cmd: ResolveInput) -> TicketView:
+        now = workflow.now()
+        if self.status == S.OPEN:
+            # Resolving on first contact is also the first response.
+            self.clocks[FIRST_RESPONSE].stop(self.policy.calendar, now)
+        self.clocks[RESOLUTION].stop(self.policy.calendar, now)
+        self.status = S.RESOLVED
+        self.resolved_at = now
+        self.resolution_code = cmd.resolution_code
+        self.root_cause = cmd.root_cause
+        m = self._add(MilestoneKind.RESOLVED, {"resolution_code": cmd.resolution_code,
+                                               "root_cause": cmd.root_cause, "actor": cmd.actor})
+        await self._persisted(m)
+        return self.state()
+
+    @resolve.validator
+    def _validate_resolve(self, cmd: ResolveInput) -> None:
+        if self.status not in (S.OPEN, S.ACKNOWLEDGED, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER):
+            _reject(f"cannot resolve a ticket that is {self.status.value}")
+        if not cmd.resolution_code.strip() or not cmd.root_cause.strip():
+            _reject("resolution_code and root_cause are required")
+
+    @workflow.update
+    async def confirm(self, cmd: ConfirmInput) -> TicketView:
+        self.rating = cmd.rating
+        self.confirmed = True
+        self.status = S.CLOSED
+        m = self._add(MilestoneKind.CONFIRMED, {"rating": str(cmd.rating)})
+        await self._persisted(m)
+        return self.state()
+
+    @confirm.validator
+    def _validate_confirm(self, cmd: ConfirmInput) -> None:
+        if self.status != S.RESOLVED:
+            _reject(f"only a resolved ticket can be confirmed; ticket is {self.status.value}")
+        if not 1 <= cmd.rating <= 5:
+            _reject("rating must be between 1 and 5")
+
+    @workflow.update
+    async def reopen(self, cmd: ActorInput) -> TicketView:
+        # The time between resolution and reopen is not counted: restart, not resume.
+        self.clocks[RESOLUTION].restart(workflow.now())
+        self.status = S.IN_PROGRESS
+        self.resolved_at = None
+        m = self._add(MilestoneKind.REOPENED, {"actor": cmd.actor, "reason": cmd.reason})
+        await self._persisted(m)
+        return self.state()
+
+    @reopen.validator
+    def _validate_reopen(self, cmd: ActorInput) -> None:
+        if self.status == S.CLOSED and self.confirmed:
+            _reject("the customer confirmed the resolution; open a new ticket")
+        if self.status not in (S.RESOLVED, S.CLOSED):
+            _reject(f"only a resolved ticket can be reopened; ticket is {self.status.value}")
+        until = self._reopen_until()
+        if until is not None and workflow.now() > until:
+            _reject(f"the reopen window ended at {format_time(until)}")
+
+    @workflow.update
+    async def cancel(self, cmd: ActorInput) -> TicketView:
+        self._stop_clocks()
+        self.status = S.CANCELLED
+        m = self._add(MilestoneKind.CANCELLED, {"actor": cmd.actor, "reason": cmd.reason})
+        await self._persisted(m)
+        return self.state()
+
+    @cancel.validator
+    def _validate_cancel(self, cmd: ActorInput) -> None:
+        self._require_active()
+        if cmd.reason not in ("duplicate", "spam"):
+            _reject("reason must be 'duplicate' or 'spam'")
+
+    @workflow.update
+    async def escalate(self, cmd: EscalateInput) -> TicketView:
+        old = self.team
+        self.team = cmd.to_team
+        if cmd.department_head:
+            self.policy = replace(self.policy, department_head=cmd.department_head)
+        m = self._add(MilestoneKind.ESCALATED, {"from": old, "to": cmd.to_team, "actor": cmd.actor,
+                                                "reason": cmd.reason})
+        self._queue_alert(m, f"Ticket escalated from {old} to {cmd.to_team}: {cmd.reason}")
+        await self._persisted(m)
+        return self.state()
+
+    @escalate.validator
+    def _validate_escalate(self, cmd: EscalateInput) -> None:
+        self._require_active()
+        if not cmd.to_team.strip():
+            _reject("to_team must not be empty")
+        if cmd.to_team == self.team:
+            _reject(f"ticket is already with {cmd.to_team}")
+
+    @workflow.update
+    async def revoke_customer_token(self, cmd: RevokeTokenInput) -> TicketView:
+        self.token_version += 1
+        m = self._add(MilestoneKind.TOKEN_REVOKED, {"actor": cmd.actor})
+        await self._persisted(m)
+        return self.state()
+
+    @revoke_customer_token.validator
+    def _validate_revoke(self, cmd: RevokeTokenInput) -> None:
+        self._require_active()
