@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     max_body_bytes: int = 64 * 1024
 
+    # Issue a voucher through the compensation contract when a ticket breaches its SLA.
+    compensation_enabled: bool = True
+
     # Notifications
     notify_webhook_url: str = ""
 

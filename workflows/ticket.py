@@ -292,8 +292,12 @@ class TicketWorkflow:
     # ---------------------------------------------------------------- queries
 
     @workflow.query
-    def state(self) -> TicketView:
+    def state(self, as_of: str = "") -> TicketView:
+        """The full state. ``as_of`` (ISO time) lets a caller see clocks at its own present:
+        workflow.now() inside a query is the time of the last workflow task, which may be old."""
         now = workflow.now()
+        if as_of:
+            now = max(now, datetime.fromisoformat(as_of.replace("Z", "+00:00")))
         cal = self.policy.calendar
         clocks = []
         for clock in self.clocks.values():
@@ -377,7 +381,8 @@ class TicketWorkflow:
     @wait_for_customer.validator
     def _validate_wait(self, cmd: ActorInput) -> None:
         if self.status not in (S.ACKNOWLEDGED, S.IN_PROGRESS):
-            _reject(f"can only wait for the customer when acknowledged or in progress, not {self.status.value}")
+            _reject("can only wait for the customer when acknowledged or in progress, "
+                    f"not {self.status.value}")
 
     @workflow.update
     async def customer_replied(self, cmd: ActorInput) -> TicketView:

@@ -1,0 +1,48 @@
+# Qualitrail: `make run` starts the local stack, `make test` runs the whole suite.
+# Both install what is missing: the virtual environment from requirements.lock, the npm pins of
+# contracts/ (solc, anvil), and for the browser test Debian's chromium.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PYTHONTZPATH :=
+
+.PHONY: install run test lint typecheck contracts-check demo clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+contracts/node_modules/.installed: contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
+
+install: $(VENV)/.installed contracts/node_modules/.installed
+
+run: install
+	$(BIN)/qualitrail run
+
+demo: install
+	$(BIN)/qualitrail demo
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy domain workflows activities api readmodel cli contracts worker.py settings.py
+
+contracts-check: install
+	$(BIN)/python -m contracts.compile --check
+
+test: install /usr/bin/chromium lint typecheck contracts-check
+	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout 600
+
+clean:
+	rm -rf $(VENV) contracts/node_modules var .pytest_cache .mypy_cache .ruff_cache

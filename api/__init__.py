@@ -1,0 +1,1 @@
+"""The HTTP API service desks use, and the public verification page customers scan to."""

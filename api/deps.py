@@ -1,0 +1,82 @@
+"""Request dependencies: settings, database session, Temporal client, API-key roles."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+from sqlmodel import Session
+from temporalio.client import Client
+
+from domain.policy import Policy
+from readmodel.db import get_engine
+from settings import Settings, get_settings
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_db(settings: SettingsDep) -> Iterator[Session]:
+    with Session(get_engine(settings.db_url)) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def get_temporal(request: Request) -> Client:
+    client: Client | None = getattr(request.app.state, "temporal", None)
+    if client is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is not connected")
+    return client
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+def get_policy(request: Request) -> Policy:
+    policy: Policy = request.app.state.policy
+    return policy
+
+
+PolicyDep = Annotated[Policy, Depends(get_policy)]
+
+
+class Caller:
+    def __init__(self, role: str, key_id: str) -> None:
+        self.role = role
+        self.key_id = key_id  # a non-secret name for logs and milestones: "<role>#<n>"
+
+
+def current_caller(settings: SettingsDep,
+                   x_api_key: Annotated[str | None, Header(description="Staff API key")] = None) -> Caller:
+    if not x_api_key:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-API-Key header",
+                            headers={"WWW-Authenticate": "ApiKey"})
+    for index, (key, role) in enumerate(settings.api_key_roles().items()):
+        if hmac.compare_digest(key.encode(), x_api_key.encode()):
+            return Caller(role, f"{role}#{index}")
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key",
+                        headers={"WWW-Authenticate": "ApiKey"})
+
+
+def require_roles(*roles: str) -> Callable[[Caller], Caller]:
+    """A dependency that admits only callers whose key has one of ``roles`` (admin always)."""
+
+    def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+        if caller.role not in roles and caller.role != "admin":
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"role {caller.role!r} may not do this; needs one of {sorted(roles)}")
+        return caller
+
+    return check
+
+
+STAFF = ("agent", "supervisor", "quality", "auditor")
+AgentDep = Annotated[Caller, Depends(require_roles("agent", "supervisor"))]
+SupervisorDep = Annotated[Caller, Depends(require_roles("supervisor"))]
+StaffReaderDep = Annotated[Caller, Depends(require_roles(*STAFF))]
+QualityDep = Annotated[Caller, Depends(require_roles("quality", "supervisor"))]
+RedeemerDep = Annotated[Caller, Depends(require_roles("agent", "merchant"))]
+AdminDep = Annotated[Caller, Depends(require_roles("admin"))]

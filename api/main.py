@@ -1,0 +1,93 @@
+"""The FastAPI application: `uvicorn api.main:app` (or `qualitrail api`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api.routes import tickets
+from domain.policy import load_policy
+from readmodel.db import get_engine, init_db
+from settings import get_settings
+
+log = logging.getLogger("qualitrail.api")
+
+
+async def _connect_temporal(address: str, namespace: str, attempts: int = 30) -> Client:
+    for attempt in range(attempts):
+        try:
+            return await Client.connect(address, namespace=namespace)
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(1)
+    raise RuntimeError("unreachable")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    app.state.policy = load_policy(settings.policy_file)  # a bad policy file stops the start here
+    init_db(settings.db_url)
+    app.state.temporal = await _connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    yield
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Qualitrail",
+        summary="Service-quality supervision: durable tickets, SLA clocks, anchored evidence, vouchers.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # Refuse oversized bodies before reading them; chunked bodies are capped while reading.
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return JSONResponse({"detail": f"request body larger than {settings.max_body_bytes} bytes"},
+                                status_code=status.HTTP_413_CONTENT_TOO_LARGE)
+        return await call_next(request)
+
+    @app.get("/health", tags=["health"])
+    async def health(request: Request) -> JSONResponse:
+        """Readiness: Temporal and the database answer."""
+        checks: dict[str, str] = {}
+        client: Client | None = getattr(request.app.state, "temporal", None)
+        try:
+            assert client is not None
+            await client.service_client.check_health(timeout=timedelta(seconds=2))
+            checks["temporal"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            checks["temporal"] = f"down: {type(exc).__name__}"
+        try:
+            with Session(get_engine(settings.db_url)) as session:
+                session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["database"] = f"down: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    @app.get("/health/live", tags=["health"])
+    def live() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    app.include_router(tickets.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,298 @@
+"""Ticket endpoints: create, read, list (read model), and one endpoint per workflow command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, NoReturn
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import (
+    AdminDep,
+    AgentDep,
+    PolicyDep,
+    SessionDep,
+    SettingsDep,
+    StaffReaderDep,
+    SupervisorDep,
+    TemporalDep,
+)
+from api.schemas import (
+    AssignBody,
+    CancelBody,
+    ConfirmBody,
+    EscalateBody,
+    NoteBody,
+    PolicyBody,
+    PriorityBody,
+    ReasonBody,
+    ResolveBody,
+    RespondBody,
+    TicketCreate,
+    TicketCreated,
+    TicketPage,
+    TicketRow,
+)
+from api.tokens import check_customer_token, customer_token
+from domain.milestones import format_time, salted_hash
+from domain.policy import PolicyError, parse_policy
+from domain.tickets import (
+    ActorInput,
+    AssignInput,
+    ConfirmInput,
+    EscalateInput,
+    NoteInput,
+    PolicyInput,
+    PriorityInput,
+    ResolveInput,
+    RespondInput,
+    RevokeTokenInput,
+    TicketInput,
+    TicketView,
+)
+from readmodel import crud
+from workflows.ticket import TicketWorkflow
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128,
+                                              description="retry-safe creation without a ticket_id")]
+CustomerToken = Annotated[str | None, Header(alias="X-Customer-Token", max_length=128)]
+
+
+def _request_hash(body: TicketCreate) -> str:
+    canonical = json.dumps(body.model_dump(exclude={"ticket_id"}), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _handle(client: Any, ticket_id: str) -> WorkflowHandle[TicketWorkflow, TicketView]:
+    handle: WorkflowHandle[TicketWorkflow, TicketView] = client.get_workflow_handle_for(
+        TicketWorkflow.run, ticket_id)
+    return handle
+
+
+def _now() -> str:
+    return format_time(datetime.now(UTC))
+
+
+async def _state(client: Any, ticket_id: str) -> TicketView:
+    try:
+        return await _handle(client, ticket_id).query(TicketWorkflow.state, _now())
+    except RPCError as exc:
+        _raise_rpc(exc, ticket_id)
+
+
+def _raise_rpc(exc: RPCError, ticket_id: str) -> NoReturn:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"ticket {ticket_id} not found") from exc
+    if exc.status in (RPCStatusCode.FAILED_PRECONDITION,):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"ticket {ticket_id} is closed") from exc
+    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow service unavailable") from exc
+
+
+async def _update(client: Any, ticket_id: str, update: Any, arg: Any) -> TicketView:
+    try:
+        result: TicketView = await _handle(client, ticket_id).execute_update(update, arg)
+        return result
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise HTTPException(status.HTTP_409_CONFLICT, message) from exc
+    except RPCError as exc:
+        _raise_rpc(exc, ticket_id)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketCreated,
+             responses={200: {"model": TicketCreated, "description": "same request retried"},
+                        409: {"description": "ticket id used by a different request"}})
+async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep, settings: SettingsDep,
+                        policy: PolicyDep, client: TemporalDep,
+                        idempotency_key: IdempotencyKey = None) -> TicketCreated:
+    """Open a ticket: starts its workflow. Idempotent on `ticket_id` or the Idempotency-Key header."""
+    if body.ticket_id:
+        ticket_id = body.ticket_id
+    elif idempotency_key:
+        ticket_id = "T-" + hashlib.sha256(f"{caller.role}\x00{idempotency_key}".encode()).hexdigest()[:20]
+    else:
+        ticket_id = "T-" + uuid.uuid4().hex[:20]
+    request_hash = _request_hash(body)
+    secret = settings.secret_key.get_secret_value().encode()
+    ticket = TicketInput(
+        ticket_id=ticket_id, customer_ref_hash=salted_hash(secret, body.customer_ref, "customer"),
+        channel=body.channel, category=body.category, priority=body.priority, team=body.team,
+        summary=body.summary, description=body.description, supplier=body.supplier,
+        policy=policy.ticket_policy(category=body.category, team=body.team, year=datetime.now(UTC).year),
+        request_hash=request_hash, opened_by=caller.key_id, compensate=settings.compensation_enabled,
+    )
+    created = True
+    try:
+        handle = await client.start_workflow(
+            TicketWorkflow.run, ticket, id=ticket_id, task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+    except WorkflowAlreadyStartedError:
+        created = False
+        handle = _handle(client, ticket_id)
+    view = await handle.query(TicketWorkflow.state, _now())
+    if not created:
+        if view.request_hash != request_hash:
+            raise HTTPException(status.HTTP_409_CONFLICT,
+                                f"ticket_id {ticket_id} already used by a different request")
+        response.status_code = status.HTTP_200_OK
+    return TicketCreated(ticket=view, customer_token=customer_token(settings, ticket_id, view.token_version),
+                         created=created)
+
+
+@router.get("", response_model=TicketPage)
+def list_tickets(session: SessionDep, caller: StaffReaderDep,
+                 status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
+                 priority: Annotated[str | None, Query(pattern="^P[1-4]$")] = None,
+                 team: Annotated[str | None, Query(max_length=64)] = None,
+                 supplier: Annotated[str | None, Query(max_length=64)] = None,
+                 breached: bool | None = None,
+                 offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+                 limit: Annotated[int, Query(ge=1, le=200)] = 50) -> TicketPage:
+    """List tickets from the read model, newest first."""
+    rows, total = crud.list_tickets(session=session, status=status_, priority=priority, team=team,
+                                    supplier=supplier, breached=breached, offset=offset, limit=limit)
+    data = [TicketRow.model_validate({**r.model_dump(), "created_at": format_time(r.created_at)})
+            for r in rows]
+    return TicketPage(data=data, count=total, offset=offset, limit=limit)
+
+
+@router.get("/{ticket_id}", response_model=TicketView)
+async def get_ticket(ticket_id: str, caller: StaffReaderDep, client: TemporalDep) -> TicketView:
+    """The full live state from the ticket's workflow: status, clocks, milestones, vouchers."""
+    return await _state(client, ticket_id)
+
+
+# ------------------------------------------------------------------ staff commands
+
+
+@router.post("/{ticket_id}/assign", response_model=TicketView)
+async def assign(ticket_id: str, body: AssignBody, caller: AgentDep, client: TemporalDep) -> TicketView:
+    """Assign the ticket to an agent."""
+    return await _update(client, ticket_id, TicketWorkflow.assign, AssignInput(body.assignee, caller.key_id))
+
+
+@router.post("/{ticket_id}/respond", response_model=TicketView)
+async def respond(ticket_id: str, body: RespondBody, caller: AgentDep, client: TemporalDep,
+                  settings: SettingsDep) -> TicketView:
+    """Record the first response (stops the first-response clock)."""
+    text_hash = salted_hash(settings.secret_key.get_secret_value().encode(), body.message, "text") \
+        if body.message else ""
+    return await _update(client, ticket_id, TicketWorkflow.respond, RespondInput(text_hash, caller.key_id))
+
+
+@router.post("/{ticket_id}/notes", response_model=TicketView)
+async def add_note(ticket_id: str, body: NoteBody, caller: AgentDep, client: TemporalDep,
+                   settings: SettingsDep) -> TicketView:
+    """Add a work note (its text stays off chain; the milestone holds a keyed hash)."""
+    text_hash = salted_hash(settings.secret_key.get_secret_value().encode(), body.text, "text")
+    return await _update(client, ticket_id, TicketWorkflow.add_note, NoteInput(text_hash, caller.key_id))
+
+
+@router.post("/{ticket_id}/wait-for-customer", response_model=TicketView)
+async def wait_for_customer(ticket_id: str, body: ReasonBody, caller: AgentDep,
+                            client: TemporalDep) -> TicketView:
+    """Pause the resolution clock while waiting on the customer."""
+    return await _update(client, ticket_id, TicketWorkflow.wait_for_customer,
+                         ActorInput(caller.key_id, body.reason))
+
+
+@router.post("/{ticket_id}/customer-replied", response_model=TicketView)
+async def customer_replied(ticket_id: str, caller: AgentDep, client: TemporalDep) -> TicketView:
+    """The customer answered: the resolution clock runs again."""
+    return await _update(client, ticket_id, TicketWorkflow.customer_replied, ActorInput(caller.key_id))
+
+
+@router.post("/{ticket_id}/priority", response_model=TicketView)
+async def change_priority(ticket_id: str, body: PriorityBody, caller: AgentDep,
+                          client: TemporalDep) -> TicketView:
+    """Change priority; clocks keep elapsed and paused time and take the new targets."""
+    return await _update(client, ticket_id, TicketWorkflow.change_priority,
+                         PriorityInput(body.priority, caller.key_id, body.reason))
+
+
+@router.post("/{ticket_id}/resolve", response_model=TicketView)
+async def resolve(ticket_id: str, body: ResolveBody, caller: AgentDep, client: TemporalDep) -> TicketView:
+    """Resolve with a resolution code and a root-cause category."""
+    return await _update(client, ticket_id, TicketWorkflow.resolve,
+                         ResolveInput(body.resolution_code, body.root_cause, caller.key_id))
+
+
+@router.post("/{ticket_id}/reopen", response_model=TicketView)
+async def reopen(ticket_id: str, body: ReasonBody, caller: AgentDep, client: TemporalDep) -> TicketView:
+    """Reopen a resolved ticket inside the reopen window (staff)."""
+    return await _update(client, ticket_id, TicketWorkflow.reopen, ActorInput(caller.key_id, body.reason))
+
+
+@router.post("/{ticket_id}/escalate", response_model=TicketView)
+async def escalate(ticket_id: str, body: EscalateBody, caller: AgentDep, client: TemporalDep,
+                   policy: PolicyDep) -> TicketView:
+    """Hand the ticket to another team; that team's department head is alerted."""
+    return await _update(client, ticket_id, TicketWorkflow.escalate,
+                         EscalateInput(body.to_team, body.reason, policy.department_head(body.to_team),
+                                       caller.key_id))
+
+
+@router.post("/{ticket_id}/cancel", response_model=TicketView)
+async def cancel(ticket_id: str, body: CancelBody, caller: SupervisorDep, client: TemporalDep) -> TicketView:
+    """Cancel a duplicate or spam ticket (supervisors only)."""
+    return await _update(client, ticket_id, TicketWorkflow.cancel, ActorInput(caller.key_id, body.reason))
+
+
+@router.put("/{ticket_id}/policy", response_model=TicketView)
+async def apply_policy(ticket_id: str, body: PolicyBody, caller: AdminDep, client: TemporalDep) -> TicketView:
+    """Apply a policy document to one open ticket: its clocks keep elapsed and paused time."""
+    try:
+        policy = parse_policy(body.policy_toml, "policy_toml")
+    except PolicyError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    view = await _state(client, ticket_id)
+    ticket_policy = policy.ticket_policy(category=view.category, team=view.team, year=datetime.now(UTC).year)
+    return await _update(client, ticket_id, TicketWorkflow.apply_policy, PolicyInput(ticket_policy, caller.key_id))
+
+
+@router.post("/{ticket_id}/customer-token/revoke", response_model=TicketCreated)
+async def revoke_customer_token(ticket_id: str, caller: SupervisorDep, client: TemporalDep,
+                                settings: SettingsDep) -> TicketCreated:
+    """Revoke the customer's token and hand out a new one."""
+    view = await _update(client, ticket_id, TicketWorkflow.revoke_customer_token,
+                         RevokeTokenInput(caller.key_id))
+    return TicketCreated(ticket=view, customer_token=customer_token(settings, ticket_id, view.token_version),
+                         created=False)
+
+
+# ------------------------------------------------------------------ customer commands
+
+
+async def _check_customer(client: Any, settings: Any, ticket_id: str, token: str | None) -> None:
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-Customer-Token header")
+    view = await _state(client, ticket_id)
+    if not check_customer_token(settings, ticket_id, token, view.token_version):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "customer token is not valid for this ticket")
+
+
+@router.post("/{ticket_id}/confirm", response_model=TicketView)
+async def confirm(ticket_id: str, body: ConfirmBody, client: TemporalDep, settings: SettingsDep,
+                  x_customer_token: CustomerToken = None) -> TicketView:
+    """The customer confirms the resolution with a 1-5 rating (customer token)."""
+    await _check_customer(client, settings, ticket_id, x_customer_token)
+    return await _update(client, ticket_id, TicketWorkflow.confirm, ConfirmInput(body.rating, body.comment))
+
+
+@router.post("/{ticket_id}/customer-reopen", response_model=TicketView)
+async def customer_reopen(ticket_id: str, body: ReasonBody, client: TemporalDep, settings: SettingsDep,
+                          x_customer_token: CustomerToken = None) -> TicketView:
+    """The customer asks to reopen inside the window (customer token)."""
+    await _check_customer(client, settings, ticket_id, x_customer_token)
+    return await _update(client, ticket_id, TicketWorkflow.reopen, ActorInput("customer", body.reason))

@@ -1,0 +1,127 @@
+"""`qualitrail ...` entry point (Typer)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from settings import ROOT, get_settings
+
+app = typer.Typer(help="Qualitrail: service-quality supervision engine.", no_args_is_help=True)
+chain_app = typer.Typer(help="Contracts on the configured EVM chain.", no_args_is_help=True)
+policy_app = typer.Typer(help="The SLA policy file.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+app.add_typer(policy_app, name="policy")
+
+
+def _exit(code: int) -> None:
+    # Skip interpreter teardown once output is flushed: a process that used a Temporal client can
+    # abort there (sdk-python #300) and turn a success into a random failure.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+@app.command()
+def run(var_dir: Path = typer.Option(ROOT / "var", help="where state lives (survives restarts)"),
+        api_port: int = 8000, temporal_port: int = 7233, ui_port: int = 8233, anvil_port: int = 8545,
+        policy_file: Path = typer.Option(ROOT / "config" / "policy.toml")) -> None:
+    """Start the whole local stack and keep it running until Ctrl-C."""
+    from cli.stack import Stack, StackConfig
+
+    config = StackConfig(var_dir=var_dir.resolve(), temporal_port=temporal_port, temporal_ui_port=ui_port,
+                         anvil_port=anvil_port, api_port=api_port, policy_file=policy_file.resolve())
+    stack = Stack(config)
+    typer.echo("starting Temporal dev server, Anvil, contracts, worker and API ...")
+    code = 0
+    try:
+        stack.start()
+        typer.echo(f"""
+Qualitrail is running (state in {config.var_dir}):
+  API docs      {config.api_url}/docs
+  Temporal UI   http://127.0.0.1:{config.temporal_ui_port}/namespaces/default/workflows
+  Anvil RPC     {config.rpc_url}   (chain id 31337)
+  Logs          {stack.logs}
+Dev API keys: dev-agent, dev-supervisor, dev-quality, dev-auditor, dev-admin (header X-API-Key).
+Try:  .venv/bin/qualitrail demo      Stop: Ctrl-C
+""")
+        while all(p.poll() is None for p in stack.procs.values()):
+            time.sleep(0.5)
+        dead = [n for n, p in stack.procs.items() if p.poll() is not None]
+        typer.echo(f"component(s) exited: {', '.join(dead)}; see {stack.logs}", err=True)
+        code = 1
+    except KeyboardInterrupt:
+        typer.echo("\nstopping ...")
+    except RuntimeError as exc:
+        typer.echo(f"start failed: {exc}", err=True)
+        code = 1
+    finally:
+        stack.stop()
+    _exit(code)
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker (blocks)."""
+    import worker as worker_module
+
+    worker_module.main()
+
+
+@app.command()
+def api(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the HTTP API with uvicorn (blocks)."""
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port)
+
+
+@app.command()
+def demo(api_url: str = typer.Option("http://127.0.0.1:8000", "--api"),
+         key: str = typer.Option("dev-agent", envvar="QT_DEMO_AGENT_KEY"),
+         admin_key: str = typer.Option("dev-admin", envvar="QT_DEMO_ADMIN_KEY"),
+         seconds: float = 60.0) -> None:
+    """Drive a few tickets on the demo policy (targets in seconds): see warnings and a breach."""
+    from cli.demo import run_demo
+
+    _exit(run_demo(api_url, key, admin_key, seconds))
+
+
+@chain_app.command("deploy")
+def chain_deploy() -> None:
+    """Deploy the contracts once per chain (a second call reuses the recorded deployment)."""
+    from activities.chain import ensure_deployed
+
+    deployment = ensure_deployed(get_settings())
+    typer.echo(f"chain {deployment.chain_id}: registry {deployment.registry} voucher {deployment.voucher}")
+
+
+@policy_app.command("check")
+def policy_check(path: Path = typer.Argument(ROOT / "config" / "policy.toml")) -> None:
+    """Validate a policy file; the error names the bad key."""
+    from domain.policy import PolicyError, load_policy
+
+    try:
+        load_policy(path)
+    except PolicyError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{path}: ok")
+
+
+def _add_audit() -> None:
+    try:
+        from cli.audit import audit_app
+    except ImportError:  # the auditor tools are optional in a stripped-down install
+        return
+    app.add_typer(audit_app, name="audit")
+
+
+_add_audit()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,196 @@
+"""The local stack: Temporal dev server, Anvil, contracts, worker and API as child processes.
+
+`make run` uses it with fixed ports and `var/`; the end-to-end tests use it with free ports and a
+temporary folder, so what the tests exercise is what a newcomer runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from contracts.anvil import AnvilProcess, start_anvil
+from settings import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_tcp(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+@dataclass
+class StackConfig:
+    var_dir: Path
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    anvil_port: int = 8545
+    api_port: int = 8000
+    policy_file: Path = ROOT / "config" / "policy.toml"
+    ui: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def ephemeral(cls, var_dir: Path, **kw: object) -> StackConfig:
+        """Free ports everywhere: for tests and benchmarks beside a running `make run`."""
+        return cls(var_dir=var_dir, temporal_port=free_port(), temporal_ui_port=free_port(),
+                   anvil_port=free_port(), api_port=free_port(), ui=False, **kw)  # type: ignore[arg-type]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.anvil_port}"
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.temporal_port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "QT_VAR_DIR": str(self.var_dir),
+            "QT_TEMPORAL_ADDRESS": self.temporal_address,
+            "QT_RPC_URL": self.rpc_url,
+            "QT_API_PORT": str(self.api_port),
+            "QT_PUBLIC_BASE_URL": self.api_url,
+            "QT_POLICY_FILE": str(self.policy_file),
+            # Pinned tzdata package, not the system's files: replays compute the same deadlines.
+            "PYTHONTZPATH": "",
+        })
+        env.update(self.extra_env)
+        return env
+
+
+class Stack:
+    """Starts and stops the whole local stack; each component can be killed and restarted."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs = config.var_dir / "logs"
+        self.anvil: AnvilProcess | None = None
+
+    # ------------------------------------------------------------------ components
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen(args, cwd=ROOT, env=self.config.env(), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def start_temporal(self) -> None:
+        c = self.config
+        args = [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(c.var_dir / "temporal.db"),
+                "--ip", "127.0.0.1", "--port", str(c.temporal_port), "--log-level", "error"]
+        args += ["--ui-port", str(c.temporal_ui_port)] if c.ui else ["--headless"]
+        proc = self._spawn("temporal", args)
+        _wait_tcp(c.temporal_port, 60, proc)
+
+    def start_anvil(self) -> None:
+        c = self.config
+        c.var_dir.mkdir(parents=True, exist_ok=True)
+        self.anvil = start_anvil(c.anvil_port, state_path=c.var_dir / "anvil-state.json", state_interval=1,
+                                 log_path=self.logs / "anvil.log")
+
+    def deploy(self) -> None:
+        proc = subprocess.run([sys.executable, "-m", "cli.main", "chain", "deploy"], cwd=ROOT,
+                              env=self.config.env(), capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"contract deployment failed:\n{proc.stdout}\n{proc.stderr}")
+
+    def start_worker(self, name: str = "worker") -> None:
+        self._spawn(name, [sys.executable, str(ROOT / "worker.py")])
+
+    def start_api(self) -> None:
+        c = self.config
+        proc = self._spawn("api", [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+                                   "--port", str(c.api_port), "--no-access-log"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"API exited with {proc.returncode}: see {self.logs / 'api.log'}")
+            try:
+                if httpx.get(f"{c.api_url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"API not healthy after 60 s: see {self.logs / 'api.log'}")
+
+    def start(self) -> Stack:
+        try:
+            self.start_temporal()
+            self.start_anvil()
+            self.deploy()
+            self.start_worker()
+            self.start_api()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    # ------------------------------------------------------------------ chaos and shutdown
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one component (a crash)."""
+        if name == "anvil":
+            if self.anvil is not None:
+                self.anvil.kill()
+            return
+        proc = self.procs.pop(name, None)
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop(self) -> None:
+        """Graceful stop in reverse order: API, workers, Anvil (writes its state), Temporal."""
+        order = ["api"] + [n for n in self.procs if n.startswith("worker")] + ["temporal"]
+        for name in order:
+            if name == "temporal" and self.anvil is not None:
+                self.anvil.stop()
+                self.anvil = None
+            proc = self.procs.pop(name, None)
+            if proc is None or proc.poll() is not None:
+                continue
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if self.anvil is not None:
+            self.anvil.stop()
+            self.anvil = None
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
