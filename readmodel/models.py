@@ -63,6 +63,9 @@ class AnchorBatch(SQLModel, table=True):
     block_hash: str | None = Field(default=None, max_length=66)
     created_at: datetime
     anchored_at: datetime | None = None
+    # Times this batch was found gone from the chain (reorg, Anvil restored from an older state)
+    # and anchored again under the same batch id and root.
+    reanchor_count: int = 0
 
 
 # A compensation voucher as issued on chain (the contract is the source of truth).
@@ -77,3 +80,15 @@ class Voucher(SQLModel, table=True):
     block_number: int
     redeemed: bool = False
     redeem_tx_hash: str | None = Field(default=None, max_length=66)
+    # What was sent to the contract, kept so a voucher lost in a reorg can be issued again as is.
+    claim_hash: str = Field(default="", index=True, max_length=66)  # keccak256(utf8(claim_id))
+    customer_ref: str = Field(default="", max_length=66)
+    expires_at: int = 0
+    breach_leaf: str = Field(default="", max_length=66)
+    root: str = Field(default="", max_length=66)
+    block_hash: str = Field(default="", max_length=66)
+    issued_at: datetime | None = None
+    redeemed_by: str | None = Field(default=None, max_length=64)  # API caller's key id, not a key
+    redeemed_at: datetime | None = None
+    redeem_block_number: int | None = None
+    redeem_block_hash: str | None = Field(default=None, max_length=66)

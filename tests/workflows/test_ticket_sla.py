@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.client import WorkflowUpdateFailedError
 
-from activities.tickets import TicketActivities
 from domain.business_calendar import CalendarSpec
 from domain.tickets import (
     ActorInput,
@@ -21,78 +15,12 @@ from domain.tickets import (
     PriorityInput,
     ResolveInput,
     RespondInput,
-    TicketInput,
-    TicketView,
 )
 from readmodel import crud
-from readmodel.db import init_db, session_scope
-from tests.helpers import RecordingNotifier, new_worker, ticket_input, ticket_policy, tmp_db_url
+from readmodel.db import session_scope
+from tests.helpers import ticket_input, ticket_policy
+from tests.workflows.desk import Desk, H, alerts, clock, local_minute
 from workflows.ticket import TicketWorkflow
-
-H = 3600.0
-
-
-class Desk:
-    """A worker plus handles to drive tickets, bound to one temp read model."""
-
-    def __init__(self, env: WorkflowEnvironment, tmp: Path) -> None:
-        self.env = env
-        self.client: Client = env.client
-        self.db_url = tmp_db_url(tmp)
-        init_db(self.db_url)
-        self.notifier = RecordingNotifier()
-        self.task_queue = str(uuid.uuid4())
-        self.acts = TicketActivities(self.db_url)
-        self.handles: list[WorkflowHandle[TicketWorkflow, TicketView]] = []
-
-    def worker(self, max_cached_workflows: int = 1000) -> Worker:
-        return new_worker(self.client, self.acts.record_ticket, self.acts.find_repeat_complaint,
-                          self.notifier.notify, task_queue=self.task_queue,
-                          max_cached_workflows=max_cached_workflows)
-
-    async def start(self, ticket: TicketInput) -> WorkflowHandle[TicketWorkflow, TicketView]:
-        handle = await self.client.start_workflow(TicketWorkflow.run, ticket, id=ticket.ticket_id,
-                                                  task_queue=self.task_queue)
-        self.handles.append(handle)
-        # The time-skipping test server can drop an Update that races the first workflow task;
-        # a query waits for that task. (The real server has no such race; see the API tests.)
-        await handle.query(TicketWorkflow.state)
-        return handle
-
-    async def close(self) -> None:
-        # A workflow left without a worker would hold the test server's time skipping.
-        for handle in self.handles:
-            desc = await handle.describe()
-            if desc.status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test over")
-
-    async def state(self, handle: WorkflowHandle[TicketWorkflow, TicketView]) -> TicketView:
-        now = await self.env.get_current_time()
-        return await handle.query(TicketWorkflow.state, now.isoformat())
-
-    async def sleep(self, seconds: float) -> None:
-        await self.env.sleep(timedelta(seconds=seconds))
-
-
-@pytest.fixture
-async def desk(time_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Desk]:
-    d = Desk(time_env, tmp_path)
-    yield d
-    await d.close()
-
-
-def clock(view: TicketView, name: str):  # type: ignore[no-untyped-def]
-    return next(c for c in view.clocks if c.name == name)
-
-
-def local_minute(at: datetime, tz: ZoneInfo) -> datetime:
-    """Local wall time to the minute (the ticket opened a few ms after the minute)."""
-    return at.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
-
-
-def alerts(desk: Desk, ticket_id: str) -> list[str]:
-    return [k for a, k in zip(desk.notifier.sent, desk.notifier.kinds(), strict=True)
-            if a.subject_id == ticket_id]
 
 
 async def test_first_response_breach_at_30_minutes_with_warnings_once(desk: Desk) -> None:

@@ -1,0 +1,65 @@
+"""Exactly-once warnings and breaches across worker restarts, repeat complaints, history replay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from domain.tickets import ResolveInput, RespondInput
+from tests.helpers import ticket_input
+from tests.workflows.desk import Desk, H, alerts
+from worker import SANDBOX, WORKFLOWS
+from workflows.ticket import TicketWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def test_breach_actions_exactly_once_across_worker_restarts(desk: Desk) -> None:
+    ticket = ticket_input()
+    # No workflow cache: every task replays the whole history, as after a crash.
+    async with desk.worker(max_cached_workflows=0):
+        h = await desk.start(ticket)
+        await desk.sleep(20 * 60)  # past the 75 % warning
+    async with desk.worker(max_cached_workflows=0):
+        await desk.sleep(8 * 60)  # past the 90 % warning
+    async with desk.worker(max_cached_workflows=0):
+        await desk.sleep(5 * 60)  # past the breach
+        await h.execute_update(TicketWorkflow.respond, RespondInput())
+    async with desk.worker(max_cached_workflows=0):
+        await desk.sleep(50 * H)  # resolution breach too
+        view = await desk.state(h)
+    assert alerts(desk, ticket.ticket_id) == [
+        "sla_warning:first_response:75", "sla_warning:first_response:90", "sla_breach:first_response:",
+        "sla_warning:resolution:75", "sla_warning:resolution:90", "sla_breach:resolution:"]
+    assert [m.kind for m in view.milestones].count("sla_breach") == 2
+    assert view.breaches == ["first_response", "resolution"]
+
+
+async def test_repeat_complaint_is_flagged_and_alerted(desk: Desk) -> None:
+    async with desk.worker():
+        first = await desk.start(ticket_input(customer="0xsame", category="billing"))
+        await first.execute_update(TicketWorkflow.resolve, ResolveInput("refunded", "billing-error"))
+        await desk.sleep(3 * 24 * H)
+        second = await desk.start(ticket_input(customer="0xsame", category="billing"))
+        other_category = await desk.start(ticket_input(customer="0xsame", category="delivery"))
+        other_customer = await desk.start(ticket_input(customer="0xother", category="billing"))
+        views = [await desk.state(h) for h in (second, other_category, other_customer)]
+    assert views[0].repeat_of == first.id
+    assert [m.kind for m in views[0].milestones][:2] == ["opened", "repeat_flagged"]
+    assert views[1].repeat_of is None and views[2].repeat_of is None
+    repeat_alerts = [a for a in desk.notifier.sent if a.kind == "repeat_flagged"]
+    assert [a.subject_id for a in repeat_alerts] == [second.id]
+    assert repeat_alerts[0].recipient == "after-sales-head"
+
+
+async def test_recorded_histories_replay_without_nondeterminism() -> None:
+    """Histories recorded from earlier versions of TicketWorkflow must replay on this code."""
+    files = sorted(HISTORIES.glob("*.json"))
+    assert files, "no recorded histories: run tests/workflows/record_histories.py"
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=SANDBOX)
+    for path in files:
+        history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+        await replayer.replay_workflow(history)
