@@ -17,6 +17,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.notify import Notifier
 from activities.tickets import TicketActivities
+from domain.policy import load_policy
 from readmodel.db import init_db
 from settings import Settings, get_settings
 from workflows.ticket import TicketWorkflow
@@ -56,6 +57,7 @@ async def connect(settings: Settings) -> Client:
 
 
 async def run_worker(settings: Settings) -> None:
+    load_policy(settings.policy_file)  # a malformed policy file stops the worker at start
     init_db(settings.db_url)
     client = await connect(settings)
     worker = new_worker(client, settings)

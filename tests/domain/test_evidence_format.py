@@ -1,0 +1,50 @@
+"""docs/evidence-format.md's worked example, checked byte for byte against our code."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+from eth_utils import keccak
+
+from domain.milestones import LEAF_DOMAIN, canonical_bytes, format_time, leaf_hash, new_milestone, verify_chain
+from settings import ROOT
+
+DOC = (ROOT / "docs" / "evidence-format.md").read_text(encoding="utf-8")
+
+
+def _examples() -> list[tuple[bytes, str]]:
+    blocks = re.findall(r"```json\n(.*?)\n```", DOC, flags=re.S)
+    leaves = re.findall(r"Leaf \d: `(0x[0-9a-f]{64})`", DOC)
+    assert len(blocks) == 2 and len(leaves) == 2
+    return [(b.encode("ascii"), leaf) for b, leaf in zip(blocks, leaves, strict=True)]
+
+
+def test_documented_bytes_hash_to_documented_leaves() -> None:
+    assert LEAF_DOMAIN.hex() in DOC
+    for raw, leaf in _examples():
+        doc = json.loads(raw)
+        ours = canonical_bytes(doc["subject"], doc["seq"], doc["kind"], doc["at"], doc["prev"], doc["data"])
+        assert ours == raw
+        assert leaf_hash(doc["subject"], doc["seq"], doc["kind"], doc["at"], doc["prev"], doc["data"]) == leaf
+        assert "0x" + keccak(LEAF_DOMAIN + raw).hex() == leaf  # independent keccak implementation
+
+
+def test_building_the_example_chain_gives_the_documented_leaves() -> None:
+    (raw0, leaf0), (raw1, leaf1) = _examples()
+    d0, d1 = json.loads(raw0), json.loads(raw1)
+    m0 = new_milestone(d0["subject"], None, d0["kind"], datetime(2026, 11, 25, 1, 30, tzinfo=UTC), d0["data"])
+    m1 = new_milestone(d1["subject"], m0, d1["kind"], datetime(2026, 11, 25, 2, 0, 0, 123000, tzinfo=UTC),
+                       d1["data"])
+    assert (m0.leaf, m1.leaf) == (leaf0, leaf1)
+    assert format_time(m1.at) == d1["at"]
+
+
+def test_chain_detects_edit_deletion_and_reordering() -> None:
+    links = [json.loads(raw) | {"leaf": leaf} for raw, leaf in _examples()]
+    assert verify_chain(links[0]["subject"], links) == []
+    edited = [dict(links[0], data={**links[0]["data"], "priority": "P1"}), links[1]]
+    assert verify_chain(links[0]["subject"], edited)[0].seq == 0
+    assert verify_chain(links[0]["subject"], [links[1]])  # first link deleted
+    assert verify_chain(links[0]["subject"], [links[1], links[0]])  # reordered

@@ -1,0 +1,54 @@
+"""The policy file: defaults from the company policy, and a malformed file named key by key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from domain.policy import PolicyError, load_policy, parse_policy
+from settings import ROOT
+
+TEXT = (ROOT / "config" / "policy.toml").read_text(encoding="utf-8")
+
+
+def test_shipped_policy_has_the_after_sales_defaults() -> None:
+    policy = load_policy(ROOT / "config" / "policy.toml")
+    targets = policy.targets_for("after_sales")["P3"]
+    assert (targets.first_response_seconds, targets.resolution_seconds) == (30 * 60, 48 * 3600)
+    assert policy.targets_for("complaint")["P3"].resolution_seconds == 24 * 3600  # category override
+    assert policy.supplier.exit_threshold_percent == 10
+    assert policy.joint_meeting.solution_due_hours == 72
+    load_policy(ROOT / "config" / "demo-policy.toml")
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("first_response_minutes = 30\nresolution_hours = 48", "first_response_minutes = -1\nresolution_hours = 48",
+     "sla.priorities.P3.first_response_minutes"),
+    ("warning_levels = [75, 90]", "warning_levels = [90, 75]", "sla.warning_levels"),
+    ("auto_close_hours = 72", "auto_close_hourz = 72", "sla.auto_close_hourz"),
+    ('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"', "calendar"),
+    ('pause_statuses = ["waiting_on_customer"]', 'pause_statuses = ["lunch"]', "sla.pause_statuses"),
+])
+def test_malformed_policy_names_the_bad_key(old: str, new: str, key: str) -> None:
+    assert old in TEXT
+    with pytest.raises(PolicyError) as err:
+        parse_policy(TEXT.replace(old, new, 1), "policy.toml")
+    assert key in str(err.value)
+
+
+def test_holidays_by_region_code() -> None:
+    text = TEXT.replace('holiday_region = ""', 'holiday_region = "CN"').replace('mode = "24x7"',
+                                                                                  'mode = "business_hours"')
+    calendar = parse_policy(text).ticket_policy(category="x", team="y", year=2026).calendar
+    assert "2026-10-01" in calendar.holidays  # National Day
+
+
+def test_policy_check_command_names_the_bad_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "policy.toml"
+    bad.write_text(TEXT.replace("resolution_hours = 48", "resolution_hours = \"soon\""), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "policy", "check", str(bad)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "sla.priorities.P3.resolution_hours" in proc.stderr
