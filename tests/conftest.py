@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
+
+from cli.stack import Stack, StackConfig
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +21,17 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole local stack as `make run` starts it, on free ports in a temporary folder."""
+    config = StackConfig.ephemeral(tmp_path_factory.mktemp("stack"))
+    with Stack(config) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.config.api_url, timeout=60) as client:
+        yield client

@@ -52,6 +52,19 @@ async def assert_eventually(fn: Callable[[], Awaitable[T]], *, timeout: float = 
         await asyncio.sleep(interval)
 
 
+def eventually(check: Callable[[], None], *, timeout: float = 10.0, interval: float = 0.1) -> None:
+    """Retries a synchronous assertion until it passes (the read model is updated asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            check()
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(interval)
+
+
 class RecordingNotifier:
     """Stands in for the webhook (outside our system): records what would be pushed."""
 

@@ -87,6 +87,7 @@ class TicketWorkflow:
         self.token_version = 1
         self.vouchers: list[VoucherView] = []
         self.wake = False
+        self.ready = False  # opened and repeat-checked: commands wait so the chain starts in order
         self.alerts: list[Notification] = []
         self.compensations: list[asyncio.Task[None]] = []
 
@@ -104,6 +105,7 @@ class TicketWorkflow:
         })
         await self._persist()
         await self._check_repeat()
+        self.ready = True
 
         while not self._finished():
             self._fire_due_events()
@@ -331,6 +333,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def assign(self, cmd: AssignInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         self.assignee = cmd.assignee
         if self.status == S.ACKNOWLEDGED:
             self._set_status(S.IN_PROGRESS)
@@ -348,6 +351,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def respond(self, cmd: RespondInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         self.clocks[FIRST_RESPONSE].stop(self.policy.calendar, workflow.now())
         self._set_status(S.ACKNOWLEDGED)
         m = self._add(MilestoneKind.FIRST_RESPONSE, {"actor": cmd.actor, "text_hash": cmd.text_hash})
@@ -361,6 +365,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def add_note(self, cmd: NoteInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         if self.status == S.ACKNOWLEDGED:
             self._set_status(S.IN_PROGRESS)
         m = self._add(MilestoneKind.NOTE_ADDED, {"actor": cmd.actor, "text_hash": cmd.text_hash})
@@ -373,6 +378,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def wait_for_customer(self, cmd: ActorInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         self._set_status(S.WAITING_ON_CUSTOMER)
         m = self._add(MilestoneKind.PAUSED, {"actor": cmd.actor, "reason": cmd.reason})
         await self._persisted(m)
@@ -386,6 +392,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def customer_replied(self, cmd: ActorInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         self._set_status(S.IN_PROGRESS)
         m = self._add(MilestoneKind.RESUMED, {"actor": cmd.actor})
         await self._persisted(m)
@@ -398,6 +405,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def change_priority(self, cmd: PriorityInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         old = self.priority
         self.priority = cmd.priority
         self._retarget()
@@ -416,6 +424,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def apply_policy(self, cmd: PolicyInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         # Keep the ticket's own department head: the caller sends policy numbers, not routing.
         self.policy = replace(cmd.policy, department_head=self.policy.department_head)
         self._retarget()
@@ -431,6 +440,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def resolve(self, cmd: ResolveInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         now = workflow.now()
         if self.status == S.OPEN:
             # Resolving on first contact is also the first response.
@@ -454,6 +464,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def confirm(self, cmd: ConfirmInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         self.rating = cmd.rating
         self.confirmed = True
         self.status = S.CLOSED
@@ -470,6 +481,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def reopen(self, cmd: ActorInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         # The time between resolution and reopen is not counted: restart, not resume.
         self.clocks[RESOLUTION].restart(workflow.now())
         self.status = S.IN_PROGRESS
@@ -490,6 +502,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def cancel(self, cmd: ActorInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         self._stop_clocks()
         self.status = S.CANCELLED
         m = self._add(MilestoneKind.CANCELLED, {"actor": cmd.actor, "reason": cmd.reason})
@@ -504,6 +517,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def escalate(self, cmd: EscalateInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         old = self.team
         self.team = cmd.to_team
         if cmd.department_head:
@@ -524,6 +538,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def revoke_customer_token(self, cmd: RevokeTokenInput) -> TicketView:
+        await workflow.wait_condition(lambda: self.ready)
         self.token_version += 1
         m = self._add(MilestoneKind.TOKEN_REVOKED, {"actor": cmd.actor})
         await self._persisted(m)

@@ -1,0 +1,154 @@
+"""The ticket API over real HTTP: uvicorn + the Temporal dev server + worker (+ Anvil), as `make run`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.helpers import eventually
+
+AGENT = {"X-API-Key": "dev-agent"}
+SUPERVISOR = {"X-API-Key": "dev-supervisor"}
+AUDITOR = {"X-API-Key": "dev-auditor"}
+
+
+def new_ticket(**overrides: Any) -> dict[str, Any]:
+    body = {"ticket_id": f"API-{uuid.uuid4().hex[:10]}", "customer_ref": f"cust-{uuid.uuid4().hex[:8]}", "channel": "web",
+            "category": "after_sales", "priority": "P3", "team": "after-sales",
+            "summary": "Router does not connect", "description": "Since the firmware update"}
+    body.update(overrides)
+    return body
+
+
+def test_create_twice_with_same_id_or_key_gives_one_ticket(api: httpx.Client) -> None:
+    body = new_ticket()
+    first = api.post("/tickets", json=body, headers=AGENT)
+    again = api.post("/tickets", json=body, headers=AGENT)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["ticket"]["ticket_id"] == again.json()["ticket"]["ticket_id"] == body["ticket_id"]
+    assert first.json()["customer_token"] == again.json()["customer_token"]
+    assert again.json()["created"] is False
+
+    keyed = new_ticket(ticket_id=None)
+    key = {"Idempotency-Key": uuid.uuid4().hex, **AGENT}
+    a = api.post("/tickets", json=keyed, headers=key)
+    b = api.post("/tickets", json=keyed, headers=key)
+    assert (a.status_code, b.status_code) == (201, 200)
+    assert a.json()["ticket"]["ticket_id"] == b.json()["ticket"]["ticket_id"]
+
+    clash = api.post("/tickets", json=new_ticket(ticket_id=body["ticket_id"], summary="Other"), headers=AGENT)
+    assert clash.status_code == 409
+    assert body["ticket_id"] in clash.json()["detail"]
+
+    def one_row() -> None:
+        rows = api.get("/tickets", params={"team": "after-sales", "limit": 200}, headers=AGENT).json()["data"]
+        assert [r["id"] for r in rows].count(body["ticket_id"]) == 1
+    eventually(one_row)
+
+
+def test_full_lifecycle_with_customer_token(api: httpx.Client) -> None:
+    created = api.post("/tickets", json=new_ticket(), headers=AGENT).json()
+    tid, token = created["ticket"]["ticket_id"], created["customer_token"]
+    assert created["ticket"]["status"] == "open"
+    steps = [("assign", {"assignee": "li.wei"}, "open"), ("respond", {"message": "Looking into it"}, "acknowledged"),
+             ("notes", {"text": "Asked network team"}, "in_progress"),
+             ("wait-for-customer", {"reason": "need router model"}, "waiting_on_customer"),
+             ("customer-replied", {}, "in_progress"),
+             ("resolve", {"resolution_code": "config_fix", "root_cause": "firmware"}, "resolved")]
+    for command, body, expected in steps:
+        r = api.post(f"/tickets/{tid}/{command}", json=body, headers=AGENT)
+        assert r.status_code == 200, (command, r.text)
+        assert r.json()["status"] == expected, command
+    assert api.post(f"/tickets/{tid}/confirm", json={"rating": 5}).status_code == 401
+    wrong = api.post(f"/tickets/{tid}/confirm", json={"rating": 5}, headers={"X-Customer-Token": "ct1.nope"})
+    assert wrong.status_code == 403
+    done = api.post(f"/tickets/{tid}/confirm", json={"rating": 4}, headers={"X-Customer-Token": token})
+    assert done.status_code == 200 and done.json()["status"] == "closed" and done.json()["rating"] == 4
+    view = api.get(f"/tickets/{tid}", headers=AUDITOR).json()
+    kinds = [m["kind"] for m in view["milestones"]]
+    assert kinds == ["opened", "assigned", "first_response", "note_added", "paused", "resumed", "resolved",
+                     "confirmed"]
+    assert "Asked network team" not in str(view) and "cust-" not in str(view)
+
+    def closed_in_read_model() -> None:
+        rows = api.get("/tickets", params={"status": "closed", "limit": 200}, headers=AGENT).json()["data"]
+        row = next(r for r in rows if r["id"] == tid)
+        assert row["rating"] == 4 and row["first_response_outcome"] == "met"
+    eventually(closed_in_read_model)
+
+
+def test_customer_token_revocation(api: httpx.Client) -> None:
+    created = api.post("/tickets", json=new_ticket(), headers=AGENT).json()
+    tid, old = created["ticket"]["ticket_id"], created["customer_token"]
+    api.post(f"/tickets/{tid}/resolve", json={"resolution_code": "fixed", "root_cause": "parts"}, headers=AGENT)
+    assert api.post(f"/tickets/{tid}/customer-token/revoke", headers=AGENT).status_code == 403
+    new = api.post(f"/tickets/{tid}/customer-token/revoke", headers=SUPERVISOR).json()["customer_token"]
+    assert new != old
+    assert api.post(f"/tickets/{tid}/confirm", json={"rating": 3}, headers={"X-Customer-Token": old}).status_code == 403
+    assert api.post(f"/tickets/{tid}/confirm", json={"rating": 3}, headers={"X-Customer-Token": new}).status_code == 200
+
+
+def test_auth_errors(api: httpx.Client) -> None:
+    body = new_ticket()
+    assert api.post("/tickets", json=body).status_code == 401
+    assert api.post("/tickets", json=body, headers={"X-API-Key": "guess"}).status_code == 401
+    r = api.post("/tickets", json=body, headers=AUDITOR)
+    assert r.status_code == 403 and "auditor" in r.json()["detail"]
+    tid = api.post("/tickets", json=body, headers=AGENT).json()["ticket"]["ticket_id"]
+    r = api.post(f"/tickets/{tid}/cancel", json={"reason": "spam"}, headers=AGENT)
+    assert r.status_code == 403
+    assert api.post(f"/tickets/{tid}/cancel", json={"reason": "spam"}, headers=SUPERVISOR).json()["status"] == \
+        "cancelled"
+    assert api.get("/tickets", headers={"X-API-Key": "nope"}).status_code == 401
+
+
+def test_not_found_conflict_and_validation_errors(api: httpx.Client) -> None:
+    assert api.get("/tickets/NOPE-123456", headers=AGENT).status_code == 404
+    assert api.post("/tickets/NOPE-123456/respond", json={}, headers=AGENT).status_code == 404
+    tid = api.post("/tickets", json=new_ticket(), headers=AGENT).json()["ticket"]["ticket_id"]
+    r = api.post(f"/tickets/{tid}/customer-replied", json={}, headers=AGENT)
+    assert r.status_code == 409 and "not waiting on the customer" in r.json()["detail"]
+    r = api.post(f"/tickets/{tid}/priority", json={"priority": "P3"}, headers=AGENT)
+    assert r.status_code == 409 and "already P3" in r.json()["detail"]
+    for field, value in [("priority", "P9"), ("channel", "fax"), ("customer_ref", ""), ("category", "Bad Cat!"),
+                         ("ticket_id", "x"), ("summary", "s" * 201)]:
+        r = api.post("/tickets", json=new_ticket(**{field: value}), headers=AGENT)
+        assert r.status_code == 422, field
+        assert any(field in err["loc"] for err in r.json()["detail"]), (field, r.json())
+    r = api.post("/tickets", json={**new_ticket(), "colour": "red"}, headers=AGENT)
+    assert r.status_code == 422 and "colour" in str(r.json()["detail"])
+    r = api.post(f"/tickets/{tid}/resolve", json={"resolution_code": "fixed"}, headers=AGENT)
+    assert r.status_code == 422 and "root_cause" in str(r.json()["detail"])
+    r = api.post("/tickets", content=b"{" + b" " * 70_000 + b"}", headers={**AGENT, "Content-Type": "application/json"})
+    assert r.status_code == 413
+    r = api.get("/tickets", params={"limit": 0}, headers=AGENT)
+    assert r.status_code == 422 and "limit" in str(r.json()["detail"])
+    r = api.put(f"/tickets/{tid}/policy", json={"policy_toml": "[sla]\nwarning_levels = 3"},
+                headers={"X-API-Key": "dev-admin"})
+    assert r.status_code == 422 and "sla.warning_levels" in r.json()["detail"]
+
+
+def test_list_filters_and_pages_from_the_read_model(api: httpx.Client) -> None:
+    team = f"team-{uuid.uuid4().hex[:6]}"
+    ids = [api.post("/tickets", json=new_ticket(team=team, priority=p), headers=AGENT).json()["ticket"]["ticket_id"]
+           for p in ("P1", "P2", "P2")]
+
+    def listed() -> None:
+        page = api.get("/tickets", params={"team": team}, headers=AGENT).json()
+        assert page["count"] == 3 and {r["id"] for r in page["data"]} == set(ids)
+        p2 = api.get("/tickets", params={"team": team, "priority": "P2"}, headers=AGENT).json()
+        assert p2["count"] == 2
+        first = api.get("/tickets", params={"team": team, "limit": 2}, headers=AGENT).json()
+        second = api.get("/tickets", params={"team": team, "limit": 2, "offset": 2}, headers=AGENT).json()
+        assert len(first["data"]) == 2 and len(second["data"]) == 1
+        assert api.get("/tickets", params={"team": team, "breached": True}, headers=AGENT).json()["count"] == 0
+    eventually(listed)
+
+
+def test_health_and_docs(api: httpx.Client) -> None:
+    health = api.get("/health").json()
+    assert health["checks"]["temporal"] == "ok" and health["checks"]["database"] == "ok"
+    assert api.get("/docs").status_code == 200
+    assert "/tickets/{ticket_id}/resolve" in api.get("/openapi.json").json()["paths"]
