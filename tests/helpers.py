@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
@@ -20,7 +19,6 @@ from domain.tickets import Notification, Targets, TicketInput, TicketPolicy
 from settings import ROOT
 from worker import SANDBOX, WORKFLOWS
 
-T = TypeVar("T")
 POLICY = load_policy(ROOT / "config" / "policy.toml")
 
 
@@ -38,18 +36,6 @@ def new_worker(client: Client, *activities: Callable[..., Any], task_queue: str 
                   activities=list(activities), workflow_runner=SANDBOX,
                   activity_executor=concurrent.futures.ThreadPoolExecutor(8),
                   max_cached_workflows=max_cached_workflows)
-
-
-async def assert_eventually(fn: Callable[[], Awaitable[T]], *, timeout: float = 10.0,
-                            interval: float = 0.1) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return await fn()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(interval)
 
 
 def eventually(check: Callable[[], None], *, timeout: float = 10.0, interval: float = 0.1) -> None:

@@ -15,7 +15,8 @@ AUDITOR = {"X-API-Key": "dev-auditor"}
 
 
 def new_ticket(**overrides: Any) -> dict[str, Any]:
-    body = {"ticket_id": f"API-{uuid.uuid4().hex[:10]}", "customer_ref": f"cust-{uuid.uuid4().hex[:8]}", "channel": "web",
+    body = {"ticket_id": f"API-{uuid.uuid4().hex[:10]}", "customer_ref": f"cust-{uuid.uuid4().hex[:8]}",
+            "channel": "web",
             "category": "after_sales", "priority": "P3", "team": "after-sales",
             "summary": "Router does not connect", "description": "Since the firmware update"}
     body.update(overrides)

@@ -24,7 +24,7 @@ from domain.tickets import (
     RespondInput,
 )
 from tests.helpers import ticket_input
-from tests.workflows.desk import H, Desk
+from tests.workflows.desk import Desk, H
 from workflows.ticket import TicketWorkflow
 
 OUT = Path(__file__).parent / "histories"

@@ -1,0 +1,307 @@
+"""Activities of the AnchoringWorkflow: cut batches, anchor them once, repair after reorgs.
+
+Exactly once, by construction rather than by luck:
+
+- ``prepare_batch`` claims leaves and stores the batch row in one read-model transaction keyed on
+  the batch number the workflow chose, so a retry returns the same batch and no leaf can land in
+  two batches (a leaf's ``batch_no`` is only ever set from NULL).
+- ``anchor_batch`` asks the registry ``rootOfBatch(batchId)`` before sending. The batch id is
+  derived from the batch number (:py:func:`domain.evidence_types.batch_id_for`), so after any
+  crash — even one between the transaction being mined and its record — the next attempt finds
+  the anchor and only records it. The contract itself rejects a second anchor of the same root or
+  batch id, so even two concurrent attempts cannot both land.
+- ``reconcile_anchors`` compares the recorded block hashes with the chain. One recorded block
+  that still has its hash proves every earlier block stands (block hashes chain), so it walks
+  back from the newest anchor only until that happens; batches above that point are looked up
+  on chain and anchored again if the chain lost them (same batch id, same root).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+from web3.exceptions import BlockNotFound
+
+from activities.chain import ChainContext, fault_point
+from contracts.clients import ContractRevertError
+from domain.evidence_types import (
+    AnchorBatchInput,
+    AnchorBatchResult,
+    NextBatchInput,
+    PreparedBatch,
+    PrepareBatchInput,
+    ReconcileInput,
+    ReconcileResult,
+)
+from readmodel import evidence
+from readmodel.db import session_scope
+from readmodel.models import AnchorBatch
+
+__all__ = ["AnchoringActivities", "heartbeat", "wait_confirmed"]
+
+log = logging.getLogger("qualitrail.anchoring")
+
+_ALREADY_ANCHORED = ("EvidenceRegistryRootAlreadyAnchored", "EvidenceRegistryBatchAlreadyAnchored")
+
+
+def heartbeat(*details: Any) -> None:
+    """Heartbeat when running as an activity (a no-op when called directly, e.g. by the bench)."""
+    if activity.in_activity():
+        activity.heartbeat(*details)
+
+
+def _b32(value: str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def wait_confirmed(chain: ChainContext, block_number: int, block_hash: str, poll: float = 0.2) -> bool:
+    """Wait until ``block_number`` has ``chain_confirmations`` blocks on top and still has its hash.
+
+    Used when an earlier attempt's transaction is found on chain: it must be as final as a
+    transaction this attempt would have waited for.
+
+    Args:
+        chain: The chain.
+        block_number: The block to confirm.
+        block_hash: Its expected hash.
+        poll: Seconds between polls.
+
+    Returns:
+        ``False`` if the block was replaced meanwhile (the caller looks again).
+    """
+    needed = chain.settings.chain_confirmations
+    deadline = time.monotonic() + chain.receipt_timeout
+    while needed > 0 and chain.w3.eth.block_number - block_number < needed:
+        if time.monotonic() > deadline:
+            raise ApplicationError(f"block {block_number} did not get {needed} confirmations in time")
+        heartbeat()
+        time.sleep(poll)
+    return _block_hash_at(chain, block_number) == block_hash.lower()
+
+
+def _block_hash_at(chain: ChainContext, number: int) -> str | None:
+    try:
+        return _hex(chain.w3.eth.get_block(number)["hash"]).lower()
+    except BlockNotFound:
+        return None
+
+
+@dataclass(frozen=True)
+class _OnChain:
+    tx_hash: str
+    block_number: int
+    block_hash: str
+
+
+class AnchoringActivities:
+    """Activities bound to one read model and one chain.
+
+    Args:
+        db_url: Read-model database URL.
+        chain: The chain context (the anchorer account signs).
+        poll_interval: Seconds between read-model polls while a batch fills.
+    """
+
+    def __init__(self, db_url: str, chain: ChainContext, *, poll_interval: float = 0.1) -> None:
+        self.db_url = db_url
+        self.chain = chain
+        self.poll_interval = poll_interval
+
+    # ------------------------------------------------------------------ activities
+
+    @activity.defn(name="next_batch_number")
+    def next_batch_number(self, _: NextBatchInput) -> int:
+        """Return the batch number a newly started anchoring workflow continues from."""
+        with session_scope(self.db_url) as session:
+            return evidence.next_batch_number(session=session)
+
+    @activity.defn(name="prepare_batch")
+    def prepare_batch(self, prepare: PrepareBatchInput) -> PreparedBatch:
+        """Return batch ``batch_no``, cutting it from pending leaves when a bound is reached.
+
+        Returns the already prepared batch on a retry. Otherwise waits (heartbeating) until
+        ``max_leaves`` leaves are pending or the oldest pending one is ``max_wait_seconds`` old,
+        then claims them; returns an empty batch if no leaf was pending for ``poll_seconds``.
+        """
+        poll_deadline = time.monotonic() + prepare.poll_seconds
+        first_seen: float | None = None  # local clock: bounds the wait even if `at` is skewed
+        while True:
+            heartbeat(prepare.batch_no)
+            with session_scope(self.db_url) as session:
+                batch = evidence.get_batch(session=session, batch_no=prepare.batch_no)
+                if batch is not None:
+                    return _prepared(batch)
+                count, oldest = evidence.pending_stats(session=session)
+                if count and first_seen is None:
+                    first_seen = time.monotonic()
+                if count and self._due(count, oldest, first_seen, prepare):
+                    batch = evidence.claim_batch(session=session, batch_no=prepare.batch_no,
+                                                 max_leaves=prepare.max_leaves)
+                    if batch is not None:
+                        log.info("batch %d prepared: %d leaves, root %s", batch.batch_no, batch.leaf_count,
+                                 batch.root)
+                        return _prepared(batch)
+                    continue
+            if not count and time.monotonic() >= poll_deadline:
+                return PreparedBatch(batch_no=prepare.batch_no)
+            time.sleep(self.poll_interval)
+
+    @activity.defn(name="anchor_batch")
+    def anchor_batch(self, request: AnchorBatchInput) -> AnchorBatchResult:
+        """Anchor batch ``batch_no`` exactly once and record its transaction and block.
+
+        Looks on chain first: an anchor sent by an earlier attempt is only recorded.
+        """
+        with session_scope(self.db_url) as session:
+            batch = evidence.get_batch(session=session, batch_no=request.batch_no)
+            if batch is None:
+                raise ApplicationError(f"batch {request.batch_no} was never prepared", type="UnknownBatch",
+                                       non_retryable=True)
+            if batch.status == evidence.ANCHORED:
+                return _result(batch, sent=False)
+        return self.anchor_once(batch, reanchor=False)
+
+    @activity.defn(name="reconcile_anchors")
+    def reconcile_anchors(self, request: ReconcileInput) -> ReconcileResult:
+        """Find recorded anchors the chain no longer has and anchor them again, once."""
+        result = ReconcileResult()
+        with session_scope(self.db_url) as session:
+            batches = evidence.anchored_batches_newest_first(session=session, limit=request.max_batches)
+        head = int(self.chain.w3.eth.block_number)
+        suspects: list[AnchorBatch] = []
+        for batch in batches:
+            heartbeat(batch.batch_no)
+            result.checked += 1
+            assert batch.block_number is not None and batch.block_hash is not None
+            if batch.block_number <= head and _block_hash_at(self.chain, batch.block_number) == \
+                    batch.block_hash.lower():
+                break  # this block stands, so every earlier block (and anchor) does too
+            suspects.append(batch)
+        else:
+            if len(batches) == request.max_batches:
+                result.problems.append(f"no intact anchor among the newest {request.max_batches}: "
+                                       "older batches were not checked")
+        for batch in sorted(suspects, key=lambda b: b.batch_no):
+            heartbeat(batch.batch_no)
+            found = self._find_on_chain(batch)
+            if found is not None:
+                if (found.tx_hash, found.block_hash) != (batch.tx_hash, batch.block_hash):
+                    # Still anchored, in another block (re-included, or sent by an interrupted
+                    # reconcile): only the record moves.
+                    self._record(batch.batch_no, found, reanchored=False)
+                    result.moved.append(batch.batch_no)
+                continue
+            log.warning("batch %d (root %s) is gone from the chain: anchoring it again", batch.batch_no,
+                        batch.root)
+            self.anchor_once(batch, reanchor=True)
+            result.reanchored.append(batch.batch_no)
+        return result
+
+    # ------------------------------------------------------------------ helpers
+
+    def _due(self, count: int, oldest: str | None, first_seen: float | None,
+             prepare: PrepareBatchInput) -> bool:
+        if count >= prepare.max_leaves:
+            return True
+        if oldest is not None:
+            age = (datetime.now(UTC) - _parse_time(oldest)).total_seconds()
+            if age >= prepare.max_wait_seconds:
+                return True
+        return first_seen is not None and time.monotonic() - first_seen >= prepare.max_wait_seconds
+
+    def anchor_once(self, batch: AnchorBatch, *, reanchor: bool) -> AnchorBatchResult:
+        """Make sure ``batch`` is anchored on the chain that stands, and record where.
+
+        Args:
+            batch: The batch row (detached is fine).
+            reanchor: The batch was recorded as anchored but the chain lost it.
+
+        Returns:
+            The recorded anchor; ``sent`` tells whether this call sent the transaction.
+        """
+        found = self._find_on_chain(batch)
+        sent = False
+        if found is None:
+            try:
+                receipt = self.chain.registry().anchor(_b32(batch.root), batch.leaf_count,
+                                                       _b32(batch.batch_id))
+            except ContractRevertError as exc:
+                if exc.error_name not in _ALREADY_ANCHORED:
+                    # Paused, missing role, ...: an operator can fix those, so keep retrying.
+                    raise ApplicationError(f"anchoring batch {batch.batch_no} reverted: {exc}",
+                                           type=exc.error_name or "ContractRevert") from exc
+                found = self._find_on_chain(batch)  # a concurrent attempt won the race
+                if found is None:
+                    raise ApplicationError(
+                        f"root of batch {batch.batch_no} is anchored under another batch id",
+                        type="BatchConflict", non_retryable=True) from exc
+            else:
+                sent = True
+                fault_point("anchor_sent")
+                found = _OnChain(receipt.tx_hash, receipt.block_number, receipt.block_hash)
+                log.info("batch %d anchored in tx %s block %d", batch.batch_no, receipt.tx_hash,
+                         receipt.block_number)
+        recorded = self._record(batch.batch_no, found, reanchored=reanchor and sent)
+        return _result(recorded, sent=sent)
+
+    def _record(self, batch_no: int, found: _OnChain, *, reanchored: bool) -> AnchorBatch:
+        with session_scope(self.db_url) as session:
+            return evidence.mark_anchored(session=session, batch_no=batch_no, tx_hash=found.tx_hash,
+                                          block_number=found.block_number, block_hash=found.block_hash,
+                                          reanchored=reanchored)
+
+    def _find_on_chain(self, batch: AnchorBatch) -> _OnChain | None:
+        """Where the chain has this batch anchored (confirmed), or ``None`` if it has not."""
+        registry = self.chain.registry_reader()
+        for _ in range(3):
+            root = registry.batch_root(_b32(batch.batch_id))
+            if root is None:
+                return None
+            if _hex(root) != batch.root.lower():
+                # The id is taken by another root: this read model and this registry disagree
+                # (e.g. a reset database against an old chain). Never paper over that.
+                raise ApplicationError(
+                    f"batch {batch.batch_no} id {batch.batch_id} is anchored on chain with root {_hex(root)}, "
+                    f"not {batch.root}", type="BatchConflict", non_retryable=True)
+            found = self._anchor_event(batch, registry.anchor_info(root))
+            if found is not None and wait_confirmed(self.chain, found.block_number, found.block_hash):
+                return found
+        raise ApplicationError(f"anchor of batch {batch.batch_no} keeps moving between blocks")
+
+    def _anchor_event(self, batch: AnchorBatch, info: Any) -> _OnChain | None:
+        if info is None:
+            return None
+        registry = self.chain.registry_reader()
+        event: Callable[..., Any] = registry.contract.events.RootAnchored.get_logs
+        logs = event(argument_filters={"batchId": _b32(batch.batch_id)}, from_block=info.block_number,
+                     to_block=info.block_number)
+        for entry in logs:
+            return _OnChain(_hex(entry["transactionHash"]), int(entry["blockNumber"]), _hex(entry["blockHash"]))
+        return None
+
+
+def _prepared(batch: AnchorBatch) -> PreparedBatch:
+    return PreparedBatch(batch_no=batch.batch_no, leaf_count=batch.leaf_count, batch_id=batch.batch_id,
+                         root=batch.root, status=batch.status)
+
+
+def _result(batch: AnchorBatch, *, sent: bool) -> AnchorBatchResult:
+    return AnchorBatchResult(
+        batch_no=batch.batch_no, batch_id=batch.batch_id, root=batch.root, leaf_count=batch.leaf_count,
+        tx_hash=batch.tx_hash or "", block_number=batch.block_number or 0, block_hash=batch.block_hash or "",
+        sent=sent)
