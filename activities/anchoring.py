@@ -35,8 +35,8 @@ from domain.evidence_types import (
     AnchorBatchInput,
     AnchorBatchResult,
     NextBatchInput,
-    PreparedBatch,
     PrepareBatchInput,
+    PreparedBatch,
     ReconcileInput,
     ReconcileResult,
 )
