@@ -37,6 +37,7 @@ __all__ = [
     "next_batch_number",
     "pending_stats",
     "record_voucher",
+    "redeemed_vouchers_newest_first",
     "voucher_by_id",
     "vouchers_newest_first",
     "vouchers_of_ticket",
@@ -387,6 +388,24 @@ def vouchers_newest_first(*, session: Session, limit: int) -> list[Voucher]:
         session.exec(
             select(Voucher).order_by(col(Voucher.block_number).desc(), col(Voucher.voucher_id).desc())
             .limit(limit)
+        )
+    )
+
+
+def redeemed_vouchers_newest_first(*, session: Session, limit: int) -> list[Voucher]:
+    """Return redeemed vouchers by descending redemption block (for reconciliation).
+
+    Args:
+        session: Read-model session.
+        limit: Most rows.
+
+    Returns:
+        The rows.
+    """
+    return list(
+        session.exec(
+            select(Voucher).where(col(Voucher.redeemed).is_(True))
+            .order_by(col(Voucher.redeem_block_number).desc()).limit(limit)
         )
     )
 
