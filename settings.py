@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # "key:role,key:role"; roles: agent, supervisor, quality, auditor, admin, merchant.
     api_keys: SecretStr = SecretStr(
         "dev-agent:agent,dev-supervisor:supervisor,dev-quality:quality,"
-        "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant"
+        "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager"
     )
     # Derives per-ticket customer tokens and salts customer references; rotate with care.
     secret_key: SecretStr = SecretStr(DEV_SECRET)

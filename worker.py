@@ -15,16 +15,19 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.governance import GovernanceActivities
 from activities.notify import Notifier
 from activities.tickets import TicketActivities
 from domain.policy import load_policy
 from readmodel.db import init_db
 from settings import Settings, get_settings
+from workflows.joint_meeting import JointMeetingWorkflow
+from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
 
 log = logging.getLogger("qualitrail.worker")
 
-WORKFLOWS: list[type] = [TicketWorkflow]
+WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -36,6 +39,7 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     tickets = TicketActivities(settings.db_url)
     notifier = Notifier(settings.notify_webhook_url)
     acts: list[Callable[..., Any]] = [tickets.record_ticket, tickets.find_repeat_complaint, notifier.notify]
+    acts += GovernanceActivities(settings.db_url).all()
     return acts
 
 

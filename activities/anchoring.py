@@ -27,10 +27,10 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
-from web3.exceptions import BlockNotFound
 
-from activities.chain import ChainContext, fault_point
-from contracts.clients import ContractRevertError
+from activities.chain import ChainContext, block_hash_at, fault_point, heartbeat, wait_confirmed
+from activities.compensation import CompensationActivities
+from contracts.clients import AnchorInfo, ContractRevertError
 from domain.evidence_types import (
     AnchorBatchInput,
     AnchorBatchResult,
@@ -40,21 +40,17 @@ from domain.evidence_types import (
     ReconcileInput,
     ReconcileResult,
 )
+from domain.policy import PolicyError, load_policy
 from readmodel import evidence
 from readmodel.db import session_scope
 from readmodel.models import AnchorBatch
+from settings import Settings
 
-__all__ = ["AnchoringActivities", "heartbeat", "wait_confirmed"]
+__all__ = ["AnchoringActivities", "build_chain_activities"]
 
 log = logging.getLogger("qualitrail.anchoring")
 
 _ALREADY_ANCHORED = ("EvidenceRegistryRootAlreadyAnchored", "EvidenceRegistryBatchAlreadyAnchored")
-
-
-def heartbeat(*details: Any) -> None:
-    """Heartbeat when running as an activity (a no-op when called directly, e.g. by the bench)."""
-    if activity.in_activity():
-        activity.heartbeat(*details)
 
 
 def _b32(value: str) -> bytes:
@@ -67,38 +63,6 @@ def _hex(value: bytes) -> str:
 
 def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def wait_confirmed(chain: ChainContext, block_number: int, block_hash: str, poll: float = 0.2) -> bool:
-    """Wait until ``block_number`` has ``chain_confirmations`` blocks on top and still has its hash.
-
-    Used when an earlier attempt's transaction is found on chain: it must be as final as a
-    transaction this attempt would have waited for.
-
-    Args:
-        chain: The chain.
-        block_number: The block to confirm.
-        block_hash: Its expected hash.
-        poll: Seconds between polls.
-
-    Returns:
-        ``False`` if the block was replaced meanwhile (the caller looks again).
-    """
-    needed = chain.settings.chain_confirmations
-    deadline = time.monotonic() + chain.receipt_timeout
-    while needed > 0 and chain.w3.eth.block_number - block_number < needed:
-        if time.monotonic() > deadline:
-            raise ApplicationError(f"block {block_number} did not get {needed} confirmations in time")
-        heartbeat()
-        time.sleep(poll)
-    return _block_hash_at(chain, block_number) == block_hash.lower()
-
-
-def _block_hash_at(chain: ChainContext, number: int) -> str | None:
-    try:
-        return _hex(chain.w3.eth.get_block(number)["hash"]).lower()
-    except BlockNotFound:
-        return None
 
 
 @dataclass(frozen=True)
@@ -188,7 +152,7 @@ class AnchoringActivities:
             heartbeat(batch.batch_no)
             result.checked += 1
             assert batch.block_number is not None and batch.block_hash is not None
-            if batch.block_number <= head and _block_hash_at(self.chain, batch.block_number) == \
+            if batch.block_number <= head and block_hash_at(self.chain, batch.block_number) == \
                     batch.block_hash.lower():
                 break  # this block stands, so every earlier block (and anchor) does too
             suspects.append(batch)
@@ -283,13 +247,13 @@ class AnchoringActivities:
                 return found
         raise ApplicationError(f"anchor of batch {batch.batch_no} keeps moving between blocks")
 
-    def _anchor_event(self, batch: AnchorBatch, info: Any) -> _OnChain | None:
+    def _anchor_event(self, batch: AnchorBatch, info: AnchorInfo | None) -> _OnChain | None:
         if info is None:
             return None
-        registry = self.chain.registry_reader()
-        event: Callable[..., Any] = registry.contract.events.RootAnchored.get_logs
-        logs = event(argument_filters={"batchId": _b32(batch.batch_id)}, from_block=info.block_number,
-                     to_block=info.block_number)
+        # anchorOf gives the block; the batch id is an indexed topic, so this reads one block's logs.
+        logs = self.chain.registry_reader().contract.events.RootAnchored.get_logs(
+            argument_filters={"batchId": _b32(batch.batch_id)}, from_block=info.block_number,
+            to_block=info.block_number)
         for entry in logs:
             return _OnChain(_hex(entry["transactionHash"]), int(entry["blockNumber"]), _hex(entry["blockHash"]))
         return None
@@ -305,3 +269,33 @@ def _result(batch: AnchorBatch, *, sent: bool) -> AnchorBatchResult:
         batch_no=batch.batch_no, batch_id=batch.batch_id, root=batch.root, leaf_count=batch.leaf_count,
         tx_hash=batch.tx_hash or "", block_number=batch.block_number or 0, block_hash=batch.block_hash or "",
         sent=sent)
+
+
+def build_chain_activities(settings: Settings, *, chain: ChainContext | None = None) -> list[Callable[..., Any]]:
+    """Return the anchoring and compensation activities for the worker's activity list.
+
+    The chain is connected lazily: the worker starts even while the node is down.
+
+    Args:
+        settings: Database URL, chain connection and keys, ``var_dir``, policy file (currency).
+        chain: An existing chain context (tests, the bench); made from ``settings`` when ``None``.
+
+    Returns:
+        The activity callables.
+    """
+    ctx = chain or ChainContext(settings)
+    try:
+        currency = load_policy(settings.policy_file).compensation.currency
+    except PolicyError:
+        currency = ""  # the API refuses to start on a bad policy file; the voucher still works
+    anchoring = AnchoringActivities(settings.db_url, ctx)
+    compensation = CompensationActivities(settings.db_url, ctx, currency=currency)
+    return [
+        anchoring.next_batch_number,
+        anchoring.prepare_batch,
+        anchoring.anchor_batch,
+        anchoring.reconcile_anchors,
+        compensation.wait_for_anchor,
+        compensation.issue_voucher,
+        compensation.reconcile_vouchers,
+    ]

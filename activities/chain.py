@@ -18,18 +18,31 @@ import logging
 import os
 import signal
 import threading
-from typing import Final, TypeVar
+import time
+from typing import Any, Final, TypeVar
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 
 from contracts.clients import EvidenceRegistryClient, TransactionSender, VoucherClient
 from contracts.deploy import Deployment, artifacts_code_hash, code_matches_artifact, deploy_contracts
 from contracts.keys import ANVIL_CHAIN_ID, DEV_ACCOUNTS, check_key_allowed, is_dev_key
 from settings import Settings
 
-__all__ = ["FAULT_ENV", "ROLES", "ChainContext", "ensure_deployed", "fault_point"]
+__all__ = [
+    "FAULT_ENV",
+    "ROLES",
+    "ChainContext",
+    "block_hash_at",
+    "ensure_deployed",
+    "fault_point",
+    "heartbeat",
+    "wait_confirmed",
+]
 
 _C = TypeVar("_C", EvidenceRegistryClient, VoucherClient)
 
@@ -299,3 +312,50 @@ def ensure_deployed(settings: Settings, *, context: ChainContext | None = None) 
         record_dir=settings.var_dir / "deployments",
         confirmations=settings.chain_confirmations,
     )
+
+
+def heartbeat(*details: Any) -> None:
+    """Heartbeat when running as an activity (a no-op when called directly, e.g. by the bench)."""
+    if activity.in_activity():
+        activity.heartbeat(*details)
+
+
+def wait_confirmed(chain: ChainContext, block_number: int, block_hash: str, poll: float = 0.2) -> bool:
+    """Wait until ``block_number`` has ``chain_confirmations`` blocks on top and still has its hash.
+
+    Used when an earlier attempt's transaction is found on chain: it must be as final as a
+    transaction this attempt would have waited for.
+
+    Args:
+        chain: The chain.
+        block_number: The block to confirm.
+        block_hash: Its expected hash.
+        poll: Seconds between polls.
+
+    Returns:
+        ``False`` if the block was replaced meanwhile (the caller looks again).
+    """
+    needed = chain.settings.chain_confirmations
+    deadline = time.monotonic() + chain.receipt_timeout
+    while needed > 0 and chain.w3.eth.block_number - block_number < needed:
+        if time.monotonic() > deadline:
+            raise ApplicationError(f"block {block_number} did not get {needed} confirmations in time")
+        heartbeat()
+        time.sleep(poll)
+    return block_hash_at(chain, block_number) == block_hash.lower()
+
+
+def block_hash_at(chain: ChainContext, number: int) -> str | None:
+    """Return the hash of block ``number`` as lowercase ``0x``-hex, or ``None`` past the head.
+
+    Args:
+        chain: The chain.
+        number: Block number.
+
+    Returns:
+        The hash.
+    """
+    try:
+        return "0x" + bytes(chain.w3.eth.get_block(number)["hash"]).hex()
+    except BlockNotFound:
+        return None

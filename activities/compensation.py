@@ -22,8 +22,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.anchoring import heartbeat, wait_confirmed
-from activities.chain import ChainContext, fault_point
+from activities.chain import ChainContext, block_hash_at, fault_point, heartbeat, wait_confirmed
 from contracts.clients import ContractRevertError, VoucherInfo
 from domain.evidence_types import ReconcileInput, ReconcileResult, claim_hash, customer_ref_bytes
 from domain.tickets import AnchoredLeaf, AnchorWait, VoucherRequest, VoucherResult
@@ -244,12 +243,7 @@ def _request_of(row: Voucher) -> VoucherRequest:
 
 
 def _stands(chain: ChainContext, head: int, block_number: int, block_hash: str) -> bool:
-    if not block_hash or block_number > head:
-        return False
-    try:
-        return _hex(chain.w3.eth.get_block(block_number)["hash"]).lower() == block_hash.lower()
-    except Exception:  # noqa: BLE001 - a block we cannot read does not prove anything
-        return False
+    return bool(block_hash) and block_number <= head and block_hash_at(chain, block_number) == block_hash.lower()
 
 
 # ---------------------------------------------------------------------- redemption (API)

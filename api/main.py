@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.routes import tickets
+from api.routes import meetings, suppliers, tickets
 from domain.policy import load_policy
 from readmodel.db import get_engine, init_db
 from settings import get_settings
@@ -87,6 +87,8 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(tickets.router)
+    app.include_router(meetings.router)
+    app.include_router(suppliers.router)
     return app
 
 

@@ -40,6 +40,8 @@ class MilestoneKind:
     VOUCHER_ISSUED = "voucher_issued"
     VOUCHER_REDEEMED = "voucher_redeemed"
     TOKEN_REVOKED = "token_revoked"
+    MEETING_LINKED = "meeting_linked"
+    MEETING_SOLUTION = "meeting_solution"
 
 
 @dataclass

@@ -139,6 +139,13 @@ class SupplierModel(_Strict):
     exit_threshold_percent: float = Field(gt=0, le=100)
     appeal_window_business_days: int = Field(ge=0)
     deduction_percent_by_severity: dict[str, float]
+    breach_severity: str = "major"
+
+    @model_validator(mode="after")
+    def _known_severity(self) -> SupplierModel:
+        if self.breach_severity not in self.deduction_percent_by_severity:
+            raise ValueError(f"breach_severity {self.breach_severity!r} is not in deduction_percent_by_severity")
+        return self
 
 
 class Policy(_Strict):
@@ -181,6 +188,7 @@ class Policy(_Strict):
             department_head=self.department_head(team),
             compensation={k: dict(v) for k, v in self.compensation.amounts.items()},
             voucher_valid_seconds=self.compensation.voucher_valid_days * 86400,
+            supplier_breach_severity=self.supplier.breach_severity,
         )
 
 

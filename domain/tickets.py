@@ -52,6 +52,8 @@ class TicketPolicy:
     # Voucher amounts in minor units: {"first_response": {"P1": 2000, ...}, "resolution": {...}}
     compensation: dict[str, dict[str, int]] = field(default_factory=dict)
     voucher_valid_seconds: float = 90 * 24 * 3600
+    # Severity of the deduction a breach on a supplier's ticket reports to the supplier's workflow.
+    supplier_breach_severity: str = "major"
 
 
 @dataclass

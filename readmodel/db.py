@@ -32,7 +32,7 @@ def get_engine(url: str) -> Engine:
 
 def init_db(url: str) -> Engine:
     """Creates missing tables (embedded default; production uses migrations)."""
-    from readmodel import models  # noqa: F401  (registers the tables)
+    from readmodel import governance_models, models  # noqa: F401  (registers the tables)
 
     engine = get_engine(url)
     SQLModel.metadata.create_all(engine)

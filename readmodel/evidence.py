@@ -13,6 +13,7 @@ persisted in; the Merkle tree is :py:func:`domain.merkle.build_tree` of those le
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import func, update
@@ -45,6 +46,7 @@ __all__ = [
 
 PREPARED = "prepared"
 ANCHORED = "anchored"
+_CLAIM_ATTEMPTS = 20
 
 
 def _hex(value: bytes) -> str:
@@ -123,28 +125,38 @@ def claim_batch(*, session: Session, batch_no: int, max_leaves: int) -> AnchorBa
     Returns:
         The batch, or ``None`` if nothing was pending.
     """
-    existing = get_batch(session=session, batch_no=batch_no)
-    if existing is not None:
-        return existing
-    pending_ids = (
-        select(Milestone.id)
-        .where(col(Milestone.batch_no).is_(None))
-        .order_by(col(Milestone.id))
-        .limit(max_leaves)
-        .scalar_subquery()
-    )
-    # One UPDATE takes the write lock first (SQLite) and, with the repeated IS NULL, never takes a
-    # row another transaction claimed meanwhile (PostgreSQL re-checks it after waiting on the row).
-    session.exec(
-        update(Milestone)
-        .where(col(Milestone.batch_no).is_(None), col(Milestone.id).in_(pending_ids))
-        .values(batch_no=batch_no)
-    )
-    rows = list(
-        session.exec(select(Milestone).where(Milestone.batch_no == batch_no).order_by(col(Milestone.id)))
-    )
-    if not rows:
+    for _ in range(_CLAIM_ATTEMPTS):
+        existing = get_batch(session=session, batch_no=batch_no)
+        if existing is not None:
+            return existing
+        pending_ids = (
+            select(Milestone.id)
+            .where(col(Milestone.batch_no).is_(None))
+            .order_by(col(Milestone.id))
+            .limit(max_leaves)
+            # PostgreSQL: skip rows a concurrent claim holds instead of queueing behind it and
+            # then finding them taken. SQLite has no row locks; SQLAlchemy leaves the clause out.
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        # One UPDATE takes the write lock first (SQLite) and, with the repeated IS NULL, never
+        # takes a row another transaction claimed meanwhile (PostgreSQL re-checks it).
+        session.exec(
+            update(Milestone)
+            .where(col(Milestone.batch_no).is_(None), col(Milestone.id).in_(pending_ids))
+            .values(batch_no=batch_no)
+        )
+        rows = list(
+            session.exec(select(Milestone).where(Milestone.batch_no == batch_no).order_by(col(Milestone.id)))
+        )
+        if rows:
+            break
         session.rollback()
+        if pending_stats(session=session)[0] == 0:
+            return None
+        # Every pending row was held by a concurrent claim that may still roll back: look again.
+        time.sleep(0.05)
+    else:
         return None
     tree = build_tree([bytes.fromhex(row.leaf.removeprefix("0x")) for row in rows])
     for index, row in enumerate(rows):

@@ -18,6 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.governance import DeductionInput, MeetingTicketLink
     from domain.milestones import Milestone, MilestoneKind, format_time, new_milestone
     from domain.sla_clock import SlaClock
     from domain.tickets import (
@@ -89,6 +90,7 @@ class TicketWorkflow:
         self.wake = False
         self.ready = False  # opened and repeat-checked: commands wait so the chain starts in order
         self.alerts: list[Notification] = []
+        self.incidents: list[DeductionInput] = []  # supplier-caused breaches to report
         self.compensations: list[asyncio.Task[None]] = []
 
     # ---------------------------------------------------------------- run loop
@@ -111,6 +113,7 @@ class TicketWorkflow:
             self._fire_due_events()
             await self._persist()
             await self._notify_pending()
+            await self._report_incidents()
             if self._finished():
                 break
             timeout = self._next_wake()
@@ -164,6 +167,10 @@ class TicketWorkflow:
                     m = self._add(MilestoneKind.SLA_BREACH, {"clock": name,
                                                               "target_seconds": f"{clock.target_seconds:g}"})
                     self._queue_alert(m, f"SLA breach: {name} target missed")
+                    if self.input.supplier:
+                        self.incidents.append(DeductionInput(incident_id=f"{self.input.ticket_id}:{name}",
+                                                             severity=self.policy.supplier_breach_severity,
+                                                             ticket_id=self.input.ticket_id))
                     if self.input.compensate and name in self.policy.compensation:
                         self.compensations.append(asyncio.create_task(self._compensate(name, m)))
                 else:
@@ -201,6 +208,17 @@ class TicketWorkflow:
             alert = self.alerts.pop(0)
             await workflow.execute_activity(
                 "notify", alert, start_to_close_timeout=timedelta(seconds=30), retry_policy=NOTIFY_RETRY)
+
+    async def _report_incidents(self) -> None:
+        """A breach on a supplier's ticket is a deduction in the supplier's workflow (id = supplier)."""
+        while self.incidents:
+            incident = self.incidents.pop(0)
+            handle = workflow.get_external_workflow_handle(self.input.supplier or "")
+            try:
+                await handle.signal("report_incident", incident)
+            except Exception as exc:  # noqa: BLE001 - an unknown supplier must not stop the ticket
+                workflow.logger.warning("supplier %s not told of %s: %s", self.input.supplier,
+                                        incident.incident_id, exc)
 
     async def _persist(self) -> None:
         # Only this method writes milestones, so rows reach the read model in sequence order.
@@ -324,6 +342,16 @@ class TicketWorkflow:
             root_cause=self.root_cause, request_hash=self.input.request_hash,
             token_version=self.token_version, vouchers=list(self.vouchers), auto_close_at=auto_close,
             reopen_until=format_time(until) if until and self.status in (S.RESOLVED, S.CLOSED) else None)
+
+    # ---------------------------------------------------------------- signals
+
+    @workflow.signal
+    async def link_meeting(self, link: MeetingTicketLink) -> None:
+        """A joint meeting linked this ticket or delivered its solution (sent by JointMeetingWorkflow)."""
+        await workflow.wait_condition(lambda: self.ready)
+        kind = MilestoneKind.MEETING_SOLUTION if link.kind == "solution" else MilestoneKind.MEETING_LINKED
+        self._add(kind, {"meeting_id": link.meeting_id, "meeting_leaf": link.meeting_leaf,
+                         "root_cause": link.root_cause, "actions": str(link.actions)})
 
     # ---------------------------------------------------------------- updates
 

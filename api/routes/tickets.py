@@ -24,6 +24,7 @@ from api.deps import (
     SupervisorDep,
     TemporalDep,
 )
+from api.routes.suppliers import supplier_accepts_tickets
 from api.schemas import (
     AssignBody,
     CancelBody,
@@ -113,7 +114,7 @@ async def _update(client: Any, ticket_id: str, update: Any, arg: Any) -> TicketV
              responses={200: {"model": TicketCreated, "description": "same request retried"},
                         409: {"description": "ticket id used by a different request"}})
 async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep, settings: SettingsDep,
-                        policy: PolicyDep, client: TemporalDep,
+                        policy: PolicyDep, client: TemporalDep, session: SessionDep,
                         idempotency_key: IdempotencyKey = None) -> TicketCreated:
     """Open a ticket: starts its workflow. Idempotent on `ticket_id` or the Idempotency-Key header."""
     if body.ticket_id:
@@ -122,6 +123,8 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
         ticket_id = "T-" + hashlib.sha256(f"{caller.role}\x00{idempotency_key}".encode()).hexdigest()[:20]
     else:
         ticket_id = "T-" + uuid.uuid4().hex[:20]
+    if body.supplier and not supplier_accepts_tickets(session, body.supplier):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"supplier {body.supplier} has exited and takes no new tickets")
     request_hash = _request_hash(body)
     secret = settings.secret_key.get_secret_value().encode()
     ticket = TicketInput(

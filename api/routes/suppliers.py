@@ -1,0 +1,267 @@
+"""Supplier endpoints: register, deductions (quality), appeal (supplier manager), decision (quality),
+reassignment of an exited supplier's open tickets (supervisor), and reads.
+
+:func:`supplier_accepts_tickets` is what ticket creation asks before routing a ticket to a supplier.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, NoReturn
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import (
+    STAFF,
+    Caller,
+    PolicyDep,
+    QualityDep,
+    SessionDep,
+    SettingsDep,
+    SupervisorDep,
+    TemporalDep,
+    require_roles,
+)
+from domain.governance import (
+    AppealDecisionInput,
+    AppealInput,
+    DeductionInput,
+    DeductionResult,
+    ReassignInput,
+    SupplierInput,
+    SupplierView,
+    supplier_policy,
+)
+from domain.tickets import EscalateInput
+from readmodel import governance as gov
+from workflows.supplier import SupplierWorkflow
+from workflows.ticket import TicketWorkflow
+
+router = APIRouter(prefix="/suppliers", tags=["suppliers"])
+
+SupplierManagerDep = Annotated[Caller, Depends(require_roles("supplier_manager"))]
+SupplierReaderDep = Annotated[Caller, Depends(require_roles(*STAFF, "supplier_manager"))]
+
+CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{2,99}$"
+
+
+def supplier_accepts_tickets(session: Session, supplier_id: str) -> bool:
+    """False once the supplier has exited: ticket creation then answers 409 naming ``supplier``."""
+    return gov.supplier_accepts_tickets(session, supplier_id)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SupplierCreate(_Body):
+    supplier_id: str = Field(pattern=CODE_PATTERN, description="the id tickets use in their `supplier` field")
+    name: str = Field(min_length=1, max_length=200)
+    contract_value: int = Field(gt=0, le=10**15, description="minor units of the currency")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class DeductionBody(_Body):
+    incident_id: str = Field(pattern=ID_PATTERN, description="idempotency key: one deduction per incident")
+    severity: str = Field(pattern=CODE_PATTERN)
+    ticket_id: str = Field("", max_length=64)
+    reason: str = Field("", max_length=500)
+    amount: int = Field(0, ge=0, le=10**15, description="0: by the policy's schedule for the severity")
+
+
+class AppealBody(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DecisionBody(_Body):
+    upheld: bool = Field(description="true: the exit continues; false: appeal granted, exit withdrawn")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReassignBody(_Body):
+    to_team: str = Field(pattern=CODE_PATTERN)
+    reason: str = Field("supplier exited", min_length=1, max_length=500)
+
+
+class SupplierRow(BaseModel):
+    id: str
+    name: str
+    contract_value: int
+    currency: str
+    status: str
+    total: int
+    deduction_count: int
+    exit_started_at: str | None
+    appeal_due: str | None
+
+
+class SupplierPage(BaseModel):
+    data: list[SupplierRow]
+    count: int
+    offset: int
+    limit: int
+
+
+class DeductionRow(BaseModel):
+    incident_id: str
+    severity: str
+    amount: int
+    ticket_id: str
+    at: str
+    leaf: str
+    after_exit: bool
+
+
+def _handle(client: Any, supplier_id: str) -> WorkflowHandle[SupplierWorkflow, SupplierView]:
+    handle: WorkflowHandle[SupplierWorkflow, SupplierView] = client.get_workflow_handle_for(
+        SupplierWorkflow.run, supplier_id)
+    return handle
+
+
+def _raise_rpc(exc: RPCError, supplier_id: str) -> NoReturn:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"supplier {supplier_id} not found") from exc
+    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow service unavailable") from exc
+
+
+async def _update(client: Any, supplier_id: str, update: Any, arg: Any) -> Any:
+    try:
+        return await _handle(client, supplier_id).execute_update(update, arg)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            cause.message if isinstance(cause, ApplicationError) else str(cause)) from exc
+    except RPCError as exc:
+        _raise_rpc(exc, supplier_id)
+
+
+async def _state(client: Any, supplier_id: str) -> SupplierView:
+    try:
+        view: SupplierView = await _handle(client, supplier_id).query(SupplierWorkflow.state)
+        return view
+    except RPCError as exc:
+        _raise_rpc(exc, supplier_id)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SupplierView,
+             responses={409: {"description": "supplier_id already registered"}})
+async def register_supplier(body: SupplierCreate, caller: QualityDep, settings: SettingsDep, policy: PolicyDep,
+                            client: TemporalDep) -> SupplierView:
+    """Register a supplier: starts its long-running ledger workflow."""
+    supplier = SupplierInput(supplier_id=body.supplier_id, name=body.name, contract_value=body.contract_value,
+                             currency=body.currency, opened_by=caller.key_id,
+                             policy=supplier_policy(policy, year=datetime.now(UTC).year))
+    try:
+        handle = await client.start_workflow(
+            SupplierWorkflow.run, supplier, id=body.supplier_id, task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+    except WorkflowAlreadyStartedError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"supplier_id {body.supplier_id} already registered") from exc
+    view: SupplierView = await handle.query(SupplierWorkflow.state)
+    return view
+
+
+@router.get("", response_model=SupplierPage)
+def list_suppliers(session: SessionDep, caller: SupplierReaderDep,
+                   status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
+                   offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+                   limit: Annotated[int, Query(ge=1, le=200)] = 50) -> SupplierPage:
+    """List suppliers from the read model."""
+    rows, total = gov.list_suppliers(session=session, status=status_, offset=offset, limit=limit)
+    data = [SupplierRow.model_validate(r, from_attributes=True) for r in rows]
+    return SupplierPage(data=data, count=total, offset=offset, limit=limit)
+
+
+@router.get("/{supplier_id}", response_model=SupplierView)
+async def get_supplier(supplier_id: str, caller: SupplierReaderDep, client: TemporalDep) -> SupplierView:
+    """The live ledger: total, exit state, this run's milestones."""
+    return await _state(client, supplier_id)
+
+
+@router.get("/{supplier_id}/deductions", response_model=list[DeductionRow])
+def list_deductions(supplier_id: str, session: SessionDep, caller: SupplierReaderDep) -> list[DeductionRow]:
+    """Every deduction of the supplier from the read model, oldest first."""
+    return [DeductionRow.model_validate(d, from_attributes=True)
+            for d in gov.deductions_of(session=session, supplier_id=supplier_id)]
+
+
+@router.post("/{supplier_id}/deductions", status_code=status.HTTP_201_CREATED, response_model=DeductionResult,
+             responses={200: {"description": "incident already deducted (nothing changed)"},
+                        409: {"description": "incident_id belongs to another supplier"}})
+async def record_deduction(supplier_id: str, body: DeductionBody, response: Response, caller: QualityDep,
+                           session: SessionDep, policy: PolicyDep, client: TemporalDep) -> DeductionResult:
+    """Record a deduction for an incident; the same incident_id never deducts twice."""
+    known = sorted(policy.supplier.deduction_percent_by_severity)
+    if body.severity not in known:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "loc": ["body", "severity"], "type": "value_error",
+            "msg": f"unknown severity {body.severity!r}; the policy file knows {known}"}])
+    owner = gov.deduction_owner(session=session, incident_id=body.incident_id)
+    if owner is not None and owner != supplier_id:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"incident_id {body.incident_id} was already deducted from supplier {owner}")
+    result: DeductionResult = await _update(
+        client, supplier_id, SupplierWorkflow.record_deduction,
+        DeductionInput(body.incident_id, body.severity, body.ticket_id, body.reason, body.amount, caller.key_id))
+    if result.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return result
+
+
+@router.post("/{supplier_id}/appeal", response_model=SupplierView)
+async def file_appeal(supplier_id: str, body: AppealBody, caller: SupplierManagerDep,
+                      client: TemporalDep) -> SupplierView:
+    """The supplier manager appeals an exit notice inside the appeal window."""
+    view: SupplierView = await _update(client, supplier_id, SupplierWorkflow.file_appeal,
+                                       AppealInput(body.reason, caller.key_id))
+    return view
+
+
+@router.post("/{supplier_id}/appeal/decision", response_model=SupplierView)
+async def decide_appeal(supplier_id: str, body: DecisionBody, caller: QualityDep,
+                        client: TemporalDep) -> SupplierView:
+    """The quality committee decides an appeal: upheld (exit continues) or granted (exit withdrawn)."""
+    view: SupplierView = await _update(client, supplier_id, SupplierWorkflow.decide_appeal,
+                                       AppealDecisionInput(body.upheld, body.reason, caller.key_id))
+    return view
+
+
+@router.get("/{supplier_id}/open-tickets", response_model=list[str])
+async def open_tickets(supplier_id: str, caller: SupervisorDep, client: TemporalDep) -> list[str]:
+    """The exited supplier's open tickets that still need reassignment."""
+    view = await _state(client, supplier_id)
+    return [t for t in view.open_tickets if t not in view.reassigned]
+
+
+@router.post("/{supplier_id}/tickets/{ticket_id}/reassign", response_model=SupplierView)
+async def reassign_ticket(supplier_id: str, ticket_id: str, body: ReassignBody, caller: SupervisorDep,
+                          policy: PolicyDep, client: TemporalDep) -> SupplierView:
+    """Move one open ticket of an exited supplier to another team; the last one terminates the process."""
+    view = await _state(client, supplier_id)
+    if view.status not in ("exited", "terminated"):
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"supplier is {view.status}; tickets are reassigned after its exit")
+    if ticket_id not in view.open_tickets:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"ticket {ticket_id} is not an open ticket of {supplier_id}")
+    if ticket_id in view.reassigned:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"ticket {ticket_id} was already reassigned")
+    ticket = client.get_workflow_handle_for(TicketWorkflow.run, ticket_id)
+    try:
+        await ticket.execute_update(TicketWorkflow.escalate, EscalateInput(
+            body.to_team, f"supplier {supplier_id} exited: {body.reason}", policy.department_head(body.to_team),
+            caller.key_id))
+    except WorkflowUpdateFailedError:
+        pass  # already with that team, or closed meanwhile: the reassignment is still recorded
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND and exc.status != RPCStatusCode.FAILED_PRECONDITION:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow service unavailable") from exc
+    result: SupplierView = await _update(client, supplier_id, SupplierWorkflow.reassign_ticket,
+                                         ReassignInput(ticket_id, body.to_team, caller.key_id))
+    return result

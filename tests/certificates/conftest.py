@@ -1,0 +1,49 @@
+"""Fixtures for certificate tests: one Anvil and one anchored record for the whole session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from contracts.anvil import AnvilProcess, free_port, start_anvil
+from settings import ROOT
+from tests.certificates.world import World, build_world
+
+
+@pytest.fixture(scope="session")
+def cert_anvil() -> Iterator[AnvilProcess]:
+    node = start_anvil(free_port())
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def world(cert_anvil: AnvilProcess, tmp_path_factory: pytest.TempPathFactory) -> World:
+    return build_world(tmp_path_factory.mktemp("certificates"), cert_anvil.url)
+
+
+AuditRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _run_audit(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the auditor tool as a real process, the way an auditor runs it."""
+    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "cli.audit", *args], cwd=ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def run_audit() -> AuditRunner:
+    return _run_audit
+
+
+@pytest.fixture
+def auditor_key(tmp_path: Path) -> Path:
+    return tmp_path / "auditor.key"
