@@ -28,7 +28,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.chain import ChainContext, block_hash_at, fault_point, heartbeat, wait_confirmed
+from activities.chain import ChainContext, block_hash_at, fault_point, heartbeat, heartbeating, wait_confirmed
 from activities.compensation import CompensationActivities
 from contracts.clients import AnchorInfo, ContractRevertError
 from domain.evidence_types import (
@@ -131,6 +131,10 @@ class AnchoringActivities:
 
         Looks on chain first: an anchor sent by an earlier attempt is only recorded.
         """
+        with heartbeating():
+            return self._anchor_batch(request)
+
+    def _anchor_batch(self, request: AnchorBatchInput) -> AnchorBatchResult:
         with session_scope(self.db_url) as session:
             batch = evidence.get_batch(session=session, batch_no=request.batch_no)
             if batch is None:
@@ -143,6 +147,10 @@ class AnchoringActivities:
     @activity.defn(name="reconcile_anchors")
     def reconcile_anchors(self, request: ReconcileInput) -> ReconcileResult:
         """Find recorded anchors the chain no longer has and anchor them again, once."""
+        with heartbeating():
+            return self._reconcile_anchors(request)
+
+    def _reconcile_anchors(self, request: ReconcileInput) -> ReconcileResult:
         result = ReconcileResult()
         with session_scope(self.db_url) as session:
             batches = evidence.anchored_batches_newest_first(session=session, limit=request.max_batches)

@@ -334,5 +334,12 @@ def verify_certificate(cert: Any, *, w3: Web3 | None, trusted_signer: str | None
 
 
 def summarise(checks: Sequence[Check]) -> list[dict[str, Any]]:
-    """Return the checks as plain data (for JSON output)."""
+    """Return the checks as plain data (for JSON output).
+
+    Args:
+        checks: The checks.
+
+    Returns:
+        One dict per check (name, title, status, summary, details).
+    """
     return [c.as_dict() for c in checks]

@@ -14,12 +14,14 @@ from sqlalchemy import text
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.routes import meetings, suppliers, tickets
+from api.routes import certificates, meetings, suppliers, tickets, verify
 from domain.policy import load_policy
 from readmodel.db import get_engine, init_db
 from settings import get_settings
 
 log = logging.getLogger("qualitrail.api")
+# An uploaded certificate carries about 1 KB per milestone; tickets can have hundreds.
+VERIFY_UPLOAD_BYTES = 1024 * 1024
 
 
 async def _connect_temporal(address: str, namespace: str, attempts: int = 30) -> Client:
@@ -54,9 +56,10 @@ def create_app() -> FastAPI:
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         # Refuse oversized bodies before reading them; chunked bodies are capped while reading.
+        limit = VERIFY_UPLOAD_BYTES if request.url.path == "/verify" else settings.max_body_bytes
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return JSONResponse({"detail": f"request body larger than {settings.max_body_bytes} bytes"},
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return JSONResponse({"detail": f"request body larger than {limit} bytes"},
                                 status_code=status.HTTP_413_CONTENT_TOO_LARGE)
         return await call_next(request)
 
@@ -89,6 +92,8 @@ def create_app() -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(meetings.router)
     app.include_router(suppliers.router)
+    app.include_router(certificates.router)
+    app.include_router(verify.router)
     return app
 
 

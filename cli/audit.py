@@ -122,7 +122,7 @@ def _fetch_from_qr(url: str, timeout: float) -> tuple[Any, str, str]:
 @audit_app.command()
 def verify(
     source: Path = typer.Argument(..., help="certificate.json, or a PNG/JPEG photo of its QR code"),
-    rpc: str = typer.Option(..., "--rpc", help="JSON-RPC URL of YOUR node (or a fork of the chain)"),
+    rpc: str | None = typer.Option(None, "--rpc", help="JSON-RPC URL of YOUR node (or a fork of the chain)"),
     signer: str | None = typer.Option(None, "--signer", help="operator signing address you trust"),
     registry: str | None = typer.Option(None, "--registry", help="registry address you trust"),
     min_confirmations: int = typer.Option(1, "--min-confirmations", min=1,
@@ -137,6 +137,8 @@ def verify(
 
     if not source.exists():
         raise _die(f"{source} does not exist")
+    if rpc is None and not offline:
+        raise _die("give --rpc URL (your own node, so the chain checks trust nobody) or --offline")
     raw = source.read_bytes()
     expected_digest: str | None = None
     if raw[:8] == b"\x89PNG\r\n\x1a\n" or raw[:3] == b"\xff\xd8\xff" or source.suffix.lower() in (".png", ".jpg",
@@ -159,7 +161,7 @@ def verify(
             console.print(f"{_MARKS[CheckStatus.FAIL]}  [bold]Readable certificate[/]: {exc}")
             console.print("\n[bold red]NOT VERIFIED: Readable certificate.[/]")
             raise typer.Exit(EXIT_FAILED) from exc
-    w3 = None if offline else connect(rpc, timeout=timeout)
+    w3 = None if offline or rpc is None else connect(rpc, timeout=timeout)
     checks = verify_certificate(cert, w3=w3, trusted_signer=signer, expected_digest=expected_digest,
                                 min_confirmations=min_confirmations, trusted_registry=registry)
     if as_json:

@@ -153,11 +153,17 @@ def overall_verdict(checks: Sequence[Check]) -> Verdict:
     """
     failed = tuple(c.title for c in checks if c.status == CheckStatus.FAIL)
     warnings = tuple(c.title for c in checks if c.status == CheckStatus.WARN)
+    skipped = tuple(c.title for c in checks if c.status == CheckStatus.SKIP)
     if failed:
         return Verdict(False, "NOT VERIFIED: " + "; ".join(failed) + ".", failed, warnings)
     if warnings:
-        return Verdict(True, "Verified, with notes: " + "; ".join(warnings) + ".", failed, warnings)
-    return Verdict(True, "Verified: every check passed.", failed, warnings)
+        headline = "Verified, with notes: " + "; ".join(warnings) + "."
+    else:
+        headline = "Verified: every check passed."
+    if skipped:
+        # Say what was not looked at: an offline pass is weaker than a pass against a chain.
+        headline += " Not checked: " + "; ".join(skipped) + "."
+    return Verdict(True, headline, failed, warnings)
 
 
 # ---------------------------------------------------------------------------------- codec

@@ -129,23 +129,7 @@ def claim_batch(*, session: Session, batch_no: int, max_leaves: int) -> AnchorBa
         existing = get_batch(session=session, batch_no=batch_no)
         if existing is not None:
             return existing
-        pending_ids = (
-            select(Milestone.id)
-            .where(col(Milestone.batch_no).is_(None))
-            .order_by(col(Milestone.id))
-            .limit(max_leaves)
-            # PostgreSQL: skip rows a concurrent claim holds instead of queueing behind it and
-            # then finding them taken. SQLite has no row locks; SQLAlchemy leaves the clause out.
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        # One UPDATE takes the write lock first (SQLite) and, with the repeated IS NULL, never
-        # takes a row another transaction claimed meanwhile (PostgreSQL re-checks it).
-        session.exec(
-            update(Milestone)
-            .where(col(Milestone.batch_no).is_(None), col(Milestone.id).in_(pending_ids))
-            .values(batch_no=batch_no)
-        )
+        _claim_pending(session, batch_no, max_leaves)
         rows = list(
             session.exec(select(Milestone).where(Milestone.batch_no == batch_no).order_by(col(Milestone.id)))
         )
@@ -175,6 +159,26 @@ def claim_batch(*, session: Session, batch_no: int, max_leaves: int) -> AnchorBa
         return get_batch(session=session, batch_no=batch_no)
     session.refresh(batch)
     return batch
+
+
+def _claim_pending(session: Session, batch_no: int, max_leaves: int) -> None:
+    """Set ``batch_no`` on up to ``max_leaves`` of the oldest pending milestones (uncommitted)."""
+    oldest_pending = (
+        select(Milestone.id).where(col(Milestone.batch_no).is_(None)).order_by(col(Milestone.id)).limit(max_leaves)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the rows first and skip those a concurrent claim holds. (As an IN-subquery of the
+        # UPDATE, a SKIP LOCKED select may run more than once and hand over more than the limit.)
+        ids = list(session.exec(oldest_pending.with_for_update(skip_locked=True)))
+        if not ids:
+            return
+        claim = update(Milestone).where(col(Milestone.batch_no).is_(None), col(Milestone.id).in_(ids))
+    else:
+        # SQLite has no row locks: one UPDATE takes the database's write lock before it reads,
+        # so no other writer can slip in between choosing the rows and claiming them.
+        claim = update(Milestone).where(col(Milestone.batch_no).is_(None),
+                                        col(Milestone.id).in_(oldest_pending.scalar_subquery()))
+    session.exec(claim.values(batch_no=batch_no))
 
 
 def batch_leaves(*, session: Session, batch_no: int) -> list[Milestone]:

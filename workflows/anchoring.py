@@ -48,12 +48,16 @@ DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=t
 # No attempt limit: a node that is down, a paused registry or a missing role is fixed by an
 # operator, and anchoring must then resume where it stopped. Conflicts that no retry can fix are
 # raised as non-retryable by the activities and fail the workflow loudly.
+# Every activity here heartbeats at least every 2 s (activities.chain.heartbeating).
+HEARTBEAT = timedelta(seconds=15)
 CHAIN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                           maximum_interval=timedelta(seconds=30))
 
 
 @workflow.defn
 class AnchoringWorkflow:
+    """The one batching loop (workflow id ``qualitrail-anchoring``); see the module docstring."""
+
     @workflow.init
     def __init__(self, input: AnchoringInput) -> None:
         self.input = input
@@ -68,6 +72,7 @@ class AnchoringWorkflow:
 
     @workflow.run
     async def run(self, input: AnchoringInput) -> None:
+        """Batch and anchor until continued-as-new; never returns on its own."""
         if self.next_batch_no <= 0:
             self.next_batch_no = await workflow.execute_activity(
                 "next_batch_number", NextBatchInput(), start_to_close_timeout=timedelta(seconds=30),
@@ -101,28 +106,29 @@ class AnchoringWorkflow:
         return await workflow.execute_activity(
             "prepare_batch", prepare,
             start_to_close_timeout=timedelta(seconds=inp.poll_seconds + inp.max_wait_seconds + 60),
-            heartbeat_timeout=timedelta(seconds=30), retry_policy=DB_RETRY, result_type=PreparedBatch)
+            heartbeat_timeout=HEARTBEAT, retry_policy=DB_RETRY, result_type=PreparedBatch)
 
     async def _anchor(self, batch_no: int) -> AnchorBatchResult:
-        # No heartbeat timeout: the attempt blocks in one transaction send and receipt wait.
+        # The activity heartbeats while it waits on the chain, so a worker killed mid-send is
+        # noticed within the heartbeat timeout and the retry (chain-first) takes over.
         return await workflow.execute_activity(
             "anchor_batch", AnchorBatchInput(batch_no=batch_no),
             start_to_close_timeout=timedelta(seconds=self.input.anchor_timeout_seconds),
-            retry_policy=CHAIN_RETRY, result_type=AnchorBatchResult)
+            heartbeat_timeout=HEARTBEAT, retry_policy=CHAIN_RETRY, result_type=AnchorBatchResult)
 
     async def _reconcile(self) -> None:
         request = ReconcileInput(max_batches=self.input.reconcile_depth)
         timeout = timedelta(seconds=self.input.anchor_timeout_seconds * 4)
         anchors: ReconcileResult = await workflow.execute_activity(
-            "reconcile_anchors", request, start_to_close_timeout=timeout, retry_policy=CHAIN_RETRY,
-            result_type=ReconcileResult)
+            "reconcile_anchors", request, start_to_close_timeout=timeout, heartbeat_timeout=HEARTBEAT,
+            retry_policy=CHAIN_RETRY, result_type=ReconcileResult)
         self.reanchored.extend(anchors.reanchored)
         for problem in anchors.problems:
             workflow.logger.warning("reconcile_anchors: %s", problem)
         # After the anchors: a voucher can only be issued again once its evidence is back.
         vouchers: ReconcileResult = await workflow.execute_activity(
-            "reconcile_vouchers", request, start_to_close_timeout=timeout, retry_policy=CHAIN_RETRY,
-            result_type=ReconcileResult)
+            "reconcile_vouchers", request, start_to_close_timeout=timeout, heartbeat_timeout=HEARTBEAT,
+            retry_policy=CHAIN_RETRY, result_type=ReconcileResult)
         for problem in vouchers.problems:
             workflow.logger.warning("reconcile_vouchers: %s", problem)
 

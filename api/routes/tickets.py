@@ -59,6 +59,7 @@ from domain.tickets import (
     TicketView,
 )
 from readmodel import crud
+from settings import Settings
 from workflows.ticket import TicketWorkflow
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -77,6 +78,11 @@ def _handle(client: Any, ticket_id: str) -> WorkflowHandle[TicketWorkflow, Ticke
     handle: WorkflowHandle[TicketWorkflow, TicketView] = client.get_workflow_handle_for(
         TicketWorkflow.run, ticket_id)
     return handle
+
+
+def _text_hash(settings: Settings, text: str) -> str:
+    """Free text is personal data: milestones (and so certificates) carry only its keyed hash."""
+    return salted_hash(settings.secret_key.get_secret_value().encode(), text, "text") if text else ""
 
 
 def _now() -> str:
@@ -189,25 +195,24 @@ async def assign(ticket_id: str, body: AssignBody, caller: AgentDep, client: Tem
 async def respond(ticket_id: str, body: RespondBody, caller: AgentDep, client: TemporalDep,
                   settings: SettingsDep) -> TicketView:
     """Record the first response (stops the first-response clock)."""
-    text_hash = salted_hash(settings.secret_key.get_secret_value().encode(), body.message, "text") \
-        if body.message else ""
-    return await _update(client, ticket_id, TicketWorkflow.respond, RespondInput(text_hash, caller.key_id))
+    return await _update(client, ticket_id, TicketWorkflow.respond,
+                         RespondInput(_text_hash(settings, body.message), caller.key_id))
 
 
 @router.post("/{ticket_id}/notes", response_model=TicketView)
 async def add_note(ticket_id: str, body: NoteBody, caller: AgentDep, client: TemporalDep,
                    settings: SettingsDep) -> TicketView:
     """Add a work note (its text stays off chain; the milestone holds a keyed hash)."""
-    text_hash = salted_hash(settings.secret_key.get_secret_value().encode(), body.text, "text")
-    return await _update(client, ticket_id, TicketWorkflow.add_note, NoteInput(text_hash, caller.key_id))
+    return await _update(client, ticket_id, TicketWorkflow.add_note,
+                         NoteInput(_text_hash(settings, body.text), caller.key_id))
 
 
 @router.post("/{ticket_id}/wait-for-customer", response_model=TicketView)
-async def wait_for_customer(ticket_id: str, body: ReasonBody, caller: AgentDep,
-                            client: TemporalDep) -> TicketView:
+async def wait_for_customer(ticket_id: str, body: ReasonBody, caller: AgentDep, client: TemporalDep,
+                            settings: SettingsDep) -> TicketView:
     """Pause the resolution clock while waiting on the customer."""
     return await _update(client, ticket_id, TicketWorkflow.wait_for_customer,
-                         ActorInput(caller.key_id, body.reason))
+                         ActorInput(caller.key_id, _text_hash(settings, body.reason)))
 
 
 @router.post("/{ticket_id}/customer-replied", response_model=TicketView)
@@ -217,11 +222,11 @@ async def customer_replied(ticket_id: str, caller: AgentDep, client: TemporalDep
 
 
 @router.post("/{ticket_id}/priority", response_model=TicketView)
-async def change_priority(ticket_id: str, body: PriorityBody, caller: AgentDep,
-                          client: TemporalDep) -> TicketView:
+async def change_priority(ticket_id: str, body: PriorityBody, caller: AgentDep, client: TemporalDep,
+                          settings: SettingsDep) -> TicketView:
     """Change priority; clocks keep elapsed and paused time and take the new targets."""
     return await _update(client, ticket_id, TicketWorkflow.change_priority,
-                         PriorityInput(body.priority, caller.key_id, body.reason))
+                         PriorityInput(body.priority, caller.key_id, _text_hash(settings, body.reason)))
 
 
 @router.post("/{ticket_id}/resolve", response_model=TicketView)
@@ -232,18 +237,20 @@ async def resolve(ticket_id: str, body: ResolveBody, caller: AgentDep, client: T
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketView)
-async def reopen(ticket_id: str, body: ReasonBody, caller: AgentDep, client: TemporalDep) -> TicketView:
+async def reopen(ticket_id: str, body: ReasonBody, caller: AgentDep, client: TemporalDep,
+                 settings: SettingsDep) -> TicketView:
     """Reopen a resolved ticket inside the reopen window (staff)."""
-    return await _update(client, ticket_id, TicketWorkflow.reopen, ActorInput(caller.key_id, body.reason))
+    return await _update(client, ticket_id, TicketWorkflow.reopen,
+                         ActorInput(caller.key_id, _text_hash(settings, body.reason)))
 
 
 @router.post("/{ticket_id}/escalate", response_model=TicketView)
 async def escalate(ticket_id: str, body: EscalateBody, caller: AgentDep, client: TemporalDep,
-                   policy: PolicyDep) -> TicketView:
+                   policy: PolicyDep, settings: SettingsDep) -> TicketView:
     """Hand the ticket to another team; that team's department head is alerted."""
     return await _update(client, ticket_id, TicketWorkflow.escalate,
-                         EscalateInput(body.to_team, body.reason, policy.department_head(body.to_team),
-                                       caller.key_id))
+                         EscalateInput(body.to_team, _text_hash(settings, body.reason),
+                                       policy.department_head(body.to_team), caller.key_id))
 
 
 @router.post("/{ticket_id}/cancel", response_model=TicketView)
@@ -298,4 +305,5 @@ async def customer_reopen(ticket_id: str, body: ReasonBody, client: TemporalDep,
                           x_customer_token: CustomerToken = None) -> TicketView:
     """The customer asks to reopen inside the window (customer token)."""
     await _check_customer(client, settings, ticket_id, x_customer_token)
-    return await _update(client, ticket_id, TicketWorkflow.reopen, ActorInput("customer", body.reason))
+    return await _update(client, ticket_id, TicketWorkflow.reopen,
+                         ActorInput("customer", _text_hash(settings, body.reason)))

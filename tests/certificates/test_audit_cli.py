@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 
@@ -15,7 +17,7 @@ from tests.certificates.conftest import AuditRunner
 from tests.certificates.world import OTHER_KEY, SIGNER, World, copy_world, tamper
 
 
-def _write_cert(world: World, path: Path, ticket_id: str | None = None) -> dict[str, object]:
+def _write_cert(world: World, path: Path, ticket_id: str | None = None) -> dict[str, Any]:
     with Session(get_engine(world.db_url)) as session:
         cert = build_certificate(session=session, ticket_id=ticket_id or world.ticket,
                                  signer=signer_for(world.settings()))
@@ -23,7 +25,7 @@ def _write_cert(world: World, path: Path, ticket_id: str | None = None) -> dict[
     return cert
 
 
-def _failed(result: object, *needles: str) -> None:
+def _failed(result: subprocess.CompletedProcess[str], *needles: str) -> None:
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
     assert "NOT VERIFIED" in out or "FAILED" in out, out
@@ -63,7 +65,7 @@ def test_edited_leaf_and_content_fails_inclusion(world: World, tmp_path: Path, r
 
     tampered = copy_world(world, tmp_path)
     cert = _write_cert(tampered, tmp_path / "before.json")
-    last = cert["milestones"][-1]  # type: ignore[index]
+    last = cert["milestones"][-1]
     data = {**last["data"], "resolution_code": "customer_error"}
     new_leaf = leaf_hash(tampered.ticket, last["seq"], last["kind"], last["at"], last["prev"], data)
     tamper(tampered.db_url, "UPDATE milestone SET data = ?, leaf = ? WHERE subject = ? AND seq = ?",

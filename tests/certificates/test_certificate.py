@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -21,6 +22,7 @@ from activities.certificates import (
 )
 from activities.verification import connect, verify_certificate
 from domain.certificate import (
+    Check,
     CheckStatus,
     certificate_digest,
     overall_verdict,
@@ -33,14 +35,14 @@ from readmodel.db import get_engine
 from tests.certificates.world import CUSTOMER_REF, DESCRIPTION, OTHER_KEY, SIGNER, World, anchor_pending, copy_world
 
 
-def _cert(world: World, ticket_id: str | None = None) -> dict[str, object]:
+def _cert(world: World, ticket_id: str | None = None) -> dict[str, Any]:
     settings = world.settings()
     with Session(get_engine(world.db_url)) as session:
         return build_certificate(session=session, ticket_id=ticket_id or world.ticket,
                                  signer=signer_for(settings))
 
 
-def _statuses(checks: list) -> dict[str, CheckStatus]:  # type: ignore[type-arg]
+def _statuses(checks: list[Check]) -> dict[str, CheckStatus]:
     return {c.name: c.status for c in checks}
 
 
@@ -48,11 +50,11 @@ def test_certificate_verifies_offline_and_on_chain(world: World) -> None:
     cert = _cert(world)
     assert cert["signer"] == SIGNER
     assert cert["chain_id"] == 31337 and cert["registry"] == world.deployment.registry
-    kinds = [m["kind"] for m in cert["milestones"]]  # type: ignore[union-attr]
+    kinds = [m["kind"] for m in cert["milestones"]]
     # The confirmation is recorded but not anchored: the certificate stops before it.
     assert kinds == ["opened", "sla_warning", "sla_breach", "voucher_issued", "first_response", "resolved"]
-    assert [b["batch_no"] for b in cert["batches"]] == [1, 2]  # type: ignore[union-attr]
-    assert [v["voucher_id"] for v in cert["vouchers"]] == [1]  # type: ignore[union-attr]
+    assert [b["batch_no"] for b in cert["batches"]] == [1, 2]
+    assert [v["voucher_id"] for v in cert["vouchers"]] == [1]
 
     offline = verify_certificate_offline(cert, trusted_signer=SIGNER)
     assert all(c.status == CheckStatus.PASS for c in offline), offline
@@ -74,7 +76,7 @@ def test_certificate_carries_no_personal_data(world: World) -> None:
 
 def test_free_text_is_withheld_but_the_chain_still_checks(world: World) -> None:
     cert = _cert(world, world.free_text)
-    paused = cert["milestones"][1]  # type: ignore[index]
+    paused = cert["milestones"][1]
     assert paused["kind"] == "paused" and paused["withheld"] is True and "data" not in paused
     assert "holiday" not in json.dumps(cert)
     checks = verify_certificate(cert, w3=connect(world.rpc_url), trusted_signer=SIGNER)
@@ -98,7 +100,7 @@ def test_certificate_is_deterministic_and_findable_by_digest(world: World, tmp_p
         assert pending_count(session=session, ticket_id=mine.ticket) == 1
     anchor_pending(mine)  # the confirmation gets anchored: a newer, longer certificate
     newer = _cert(mine)
-    assert len(newer["milestones"]) == len(first["milestones"]) + 1  # type: ignore[arg-type]
+    assert len(newer["milestones"]) == len(first["milestones"]) + 1
     assert newer["digest"] != first["digest"]
     with Session(get_engine(mine.db_url)) as session:
         found = find_certificate(session=session, ticket_id=mine.ticket, signer=signer_for(settings),

@@ -33,7 +33,7 @@ def test_checkpoint_fails_after_a_chain_rewrite(tmp_path: Path, run_audit: Audit
         anchor_pending(world)  # batch 3, only on the chain that will be rewritten
         with Session(get_engine(world.db_url)) as session:
             cert = build_certificate(session=session, ticket_id=world.ticket, signer=signer_for(world.settings()))
-        assert cert["batches"][-1]["batch_no"] == 3  # type: ignore[index]
+        assert cert["batches"][-1]["batch_no"] == 3
         certificate = tmp_path / "certificate.json"
         write_certificate(certificate, cert)
 
