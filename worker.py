@@ -15,19 +15,21 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.anchoring import build_chain_activities
 from activities.governance import GovernanceActivities
 from activities.notify import Notifier
 from activities.tickets import TicketActivities
 from domain.policy import load_policy
 from readmodel.db import init_db
 from settings import Settings, get_settings
+from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
 from workflows.joint_meeting import JointMeetingWorkflow
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
 
 log = logging.getLogger("qualitrail.worker")
 
-WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow]
+WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -40,6 +42,7 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     notifier = Notifier(settings.notify_webhook_url)
     acts: list[Callable[..., Any]] = [tickets.record_ticket, tickets.find_repeat_complaint, notifier.notify]
     acts += GovernanceActivities(settings.db_url).all()
+    acts += build_chain_activities(settings)
     return acts
 
 
@@ -70,6 +73,7 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with worker:
+        await ensure_anchoring_started(client, settings)
         log.info("worker polling task queue %s", settings.task_queue)
         await stop.wait()
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.routes import certificates, meetings, suppliers, tickets, verify
+from api.routes import certificates, meetings, suppliers, tickets, verify, vouchers
 from domain.policy import load_policy
 from readmodel.db import get_engine, init_db
 from settings import get_settings
@@ -94,6 +94,7 @@ def create_app() -> FastAPI:
     app.include_router(suppliers.router)
     app.include_router(certificates.router)
     app.include_router(verify.router)
+    app.include_router(vouchers.router)
     return app
 
 

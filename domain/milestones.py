@@ -39,6 +39,7 @@ class MilestoneKind:
     SLA_BREACH = "sla_breach"
     VOUCHER_ISSUED = "voucher_issued"
     VOUCHER_REDEEMED = "voucher_redeemed"
+    VOUCHER_FAILED = "voucher_failed"
     TOKEN_REVOKED = "token_revoked"
     MEETING_LINKED = "meeting_linked"
     MEETING_SOLUTION = "meeting_solution"

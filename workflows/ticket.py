@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.governance import DeductionInput, MeetingTicketLink
@@ -172,7 +172,7 @@ class TicketWorkflow:
                                                              severity=self.policy.supplier_breach_severity,
                                                              ticket_id=self.input.ticket_id))
                     if self.input.compensate and name in self.policy.compensation:
-                        self.compensations.append(asyncio.create_task(self._compensate(name, m)))
+                        self.compensations.append(asyncio.create_task(self._compensate_or_alert(name, m)))
                 else:
                     level = key.split(":", 1)[1]
                     m = self._add(MilestoneKind.SLA_WARNING, {"clock": name, "level": level})
@@ -286,12 +286,21 @@ class TicketWorkflow:
 
     # ---------------------------------------------------------------- compensation
 
+    async def _compensate_or_alert(self, breach: str, m: Milestone) -> None:
+        # Retryable chain errors retry without end; a refusal (e.g. a paused contract) must not fail
+        # the ticket: the department head is told so a person can compensate by hand.
+        try:
+            await self._compensate(breach, m)
+        except ActivityError as exc:
+            alert = self._add(MilestoneKind.VOUCHER_FAILED, {"breach": breach, "breach_leaf": m.leaf})
+            self._queue_alert(alert, f"Voucher for the {breach} breach could not be issued: {exc.cause or exc}")
+
     async def _compensate(self, breach: str, m: Milestone) -> None:
         """Waits for the breach leaf to be anchored, then has the contract issue one voucher."""
         await self._persisted(m)
         anchored: AnchoredLeaf = await workflow.execute_activity(
             "wait_for_anchor", AnchorWait(leaf=m.leaf), start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=CHAIN_RETRY, result_type=AnchoredLeaf)
+            heartbeat_timeout=timedelta(seconds=15), retry_policy=CHAIN_RETRY, result_type=AnchoredLeaf)
         amount = self.policy.compensation[breach].get(self.priority, 0)
         if amount <= 0:
             return
@@ -302,7 +311,7 @@ class TicketWorkflow:
             amount=amount, expires_at=expires, leaf=anchored.leaf)
         result: VoucherResult = await workflow.execute_activity(
             "issue_voucher", request, start_to_close_timeout=timedelta(seconds=120),
-            retry_policy=CHAIN_RETRY, result_type=VoucherResult)
+            heartbeat_timeout=timedelta(seconds=15), retry_policy=CHAIN_RETRY, result_type=VoucherResult)
         self.vouchers.append(VoucherView(breach=breach, claim_id=request.claim_id,
                                          voucher_id=result.voucher_id, amount=amount, tx_hash=result.tx_hash))
         self._add(MilestoneKind.VOUCHER_ISSUED, {

@@ -58,7 +58,7 @@ from domain.tickets import (
     TicketInput,
     TicketView,
 )
-from readmodel import crud
+from readmodel import crud, evidence
 from settings import Settings
 from workflows.ticket import TicketWorkflow
 
@@ -177,9 +177,17 @@ def list_tickets(session: SessionDep, caller: StaffReaderDep,
 
 
 @router.get("/{ticket_id}", response_model=TicketView)
-async def get_ticket(ticket_id: str, caller: StaffReaderDep, client: TemporalDep) -> TicketView:
+async def get_ticket(ticket_id: str, caller: StaffReaderDep, client: TemporalDep,
+                     session: SessionDep) -> TicketView:
     """The full live state from the ticket's workflow: status, clocks, milestones, vouchers."""
-    return await _state(client, ticket_id)
+    view = await _state(client, ticket_id)
+    # Redemption happens on chain after the ticket may have closed; the read model knows it.
+    redeemed = {v.voucher_id: v for v in evidence.vouchers_of_ticket(session=session, ticket_id=ticket_id)}
+    for voucher in view.vouchers:
+        row = redeemed.get(voucher.voucher_id)
+        if row is not None and row.redeemed:
+            voucher.redeemed, voucher.redeem_tx_hash = True, row.redeem_tx_hash or ""
+    return view
 
 
 # ------------------------------------------------------------------ staff commands
