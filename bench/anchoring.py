@@ -61,7 +61,7 @@ BATCH_SIZES = (1, 16, 256, 1024, 4096)
 
 
 def table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Render a Markdown table (printed, and pasted as is into docs/benchmarks-anchoring.md)."""
+    """Render a Markdown table (printed, and pasted as is into docs/benchmarks.md)."""
     cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = [f"### {title}", ""]
@@ -219,12 +219,6 @@ async def bench_workflow(settings: Settings, chain: ChainContext, rate: float, s
 # ---------------------------------------------------------------------- 3. certificates
 
 
-def bench_certificates(settings: Settings, chain: ChainContext) -> str | None:
-    """HOOK for the certificate engineer: certificate verifications per second, offline and with
-    the chain check. Return a table (use :py:func:`table`), or ``None`` to leave the section out."""
-    return None
-
-
 # ---------------------------------------------------------------------- main
 
 
@@ -234,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the steady stream")
     parser.add_argument("--burst", type=int, default=5000, help="milestones inserted at once")
     parser.add_argument("--baseline-samples", type=int, default=50, help="one-leaf anchors for the baseline")
-    parser.add_argument("--batch-size", type=int, default=None, help="size bound (default: settings, 256)")
+    parser.add_argument("--batch-size", type=int, default=None, help="size bound (default: settings, 4096)")
     parser.add_argument("--batch-seconds", type=float, default=None, help="time bound (default: settings, 2 s)")
     args = parser.parse_args(argv)
 
@@ -256,9 +250,6 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{os.cpu_count()} CPUs\n", flush=True)
         print(bench_gas(chain, args.baseline_samples), flush=True)
         print(asyncio.run(bench_workflow(settings, chain, args.rate, args.seconds, args.burst)), flush=True)
-        certificates = bench_certificates(settings, chain)
-        print(certificates or "### Certificate verification\n\n(hook `bench_certificates`: not measured here)\n",
-              flush=True)
         code = 0
     finally:
         node.stop()
