@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,10 @@ def _exit(code: int) -> None:
     os._exit(code)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def run(var_dir: Path = typer.Option(ROOT / "var", help="where state lives (survives restarts)"),
         api_port: int = 8000, temporal_port: int = 7233, ui_port: int = 8233, anvil_port: int = 8545,
@@ -36,6 +41,7 @@ def run(var_dir: Path = typer.Option(ROOT / "var", help="where state lives (surv
     config = StackConfig(var_dir=var_dir.resolve(), temporal_port=temporal_port, temporal_ui_port=ui_port,
                          anvil_port=anvil_port, api_port=api_port, policy_file=policy_file.resolve())
     stack = Stack(config)
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop is a Ctrl-C: stop children too
     typer.echo("starting Temporal dev server, Anvil, contracts, worker and API ...")
     code = 0
     try:
