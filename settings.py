@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "qualitrail-tickets"
+    # A cluster with mutual TLS: client certificate and key (PEM files), optional server CA.
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str = ""
+    # Temporal Cloud with an API key (implies TLS).
+    temporal_api_key: SecretStr = SecretStr("")
 
     # Read model: SQLite file by default, PostgreSQL through DATABASE_URL.
     database_url: str = ""

@@ -22,6 +22,7 @@ from activities.tickets import TicketActivities
 from domain.policy import load_policy
 from readmodel.db import init_db
 from settings import Settings, get_settings
+from temporal_client import connect_temporal
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
 from workflows.joint_meeting import JointMeetingWorkflow
 from workflows.supplier import SupplierWorkflow
@@ -59,14 +60,10 @@ def new_worker(client: Client, settings: Settings, *, activities: Sequence[Calla
     )
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-
-
 async def run_worker(settings: Settings) -> None:
     load_policy(settings.policy_file)  # a malformed policy file stops the worker at start
     init_db(settings.db_url)
-    client = await connect(settings)
+    client = await connect_temporal(settings, attempts=30)
     worker = new_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,21 +17,11 @@ from api.routes import certificates, meetings, suppliers, tickets, verify, vouch
 from domain.policy import load_policy
 from readmodel.db import get_engine, init_db
 from settings import get_settings
+from temporal_client import connect_temporal
 
 log = logging.getLogger("qualitrail.api")
 # An uploaded certificate carries about 1 KB per milestone; tickets can have hundreds.
 VERIFY_UPLOAD_BYTES = 1024 * 1024
-
-
-async def _connect_temporal(address: str, namespace: str, attempts: int = 30) -> Client:
-    for attempt in range(attempts):
-        try:
-            return await Client.connect(address, namespace=namespace)
-        except RuntimeError:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(1)
-    raise RuntimeError("unreachable")
 
 
 @asynccontextmanager
@@ -40,7 +29,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     app.state.policy = load_policy(settings.policy_file)  # a bad policy file stops the start here
     init_db(settings.db_url)
-    app.state.temporal = await _connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    app.state.temporal = await connect_temporal(settings, attempts=30)
     yield
 
 

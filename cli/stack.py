@@ -50,6 +50,7 @@ class StackConfig:
     api_port: int = 8000
     policy_file: Path = ROOT / "config" / "policy.toml"
     ui: bool = True
+    namespace: str = "default"
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -79,6 +80,7 @@ class StackConfig:
             "QT_API_PORT": str(self.api_port),
             "QT_PUBLIC_BASE_URL": self.api_url,
             "QT_POLICY_FILE": str(self.policy_file),
+            "QT_TEMPORAL_NAMESPACE": self.namespace,
             # Pinned tzdata package, not the system's files: replays compute the same deadlines.
             "PYTHONTZPATH": "",
         })
@@ -108,7 +110,8 @@ class Stack:
     def start_temporal(self) -> None:
         c = self.config
         args = [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(c.var_dir / "temporal.db"),
-                "--ip", "127.0.0.1", "--port", str(c.temporal_port), "--log-level", "error"]
+                "--ip", "127.0.0.1", "--port", str(c.temporal_port), "--log-level", "error",
+                "--namespace", c.namespace]
         args += ["--ui-port", str(c.temporal_ui_port)] if c.ui else ["--headless"]
         proc = self._spawn("temporal", args)
         _wait_tcp(c.temporal_port, 60, proc)
