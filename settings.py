@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     temporal_tls_server_name: str = ""
     # Temporal Cloud with an API key (implies TLS).
     temporal_api_key: SecretStr = SecretStr("")
+    # AES-256-GCM keys for Temporal payloads, "id:<base64 of 32 bytes>,...": the first encrypts, all decrypt.
+    # Empty = payloads unencrypted (development). See docs/decisions/005-payload-encryption.md.
+    payload_keys: SecretStr = SecretStr("")
+    # The Temporal UI's origin: the only browser origin allowed to call the codec endpoint (/codec/*).
+    temporal_ui_origin: str = "http://127.0.0.1:8233"
 
     # Read model: SQLite file by default, PostgreSQL through DATABASE_URL.
     database_url: str = ""
@@ -76,6 +81,8 @@ class Settings(BaseSettings):
     def _no_dev_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("QT_SECRET_KEY must be set in production")
+        if self.environment == "production" and not self.payload_keys.get_secret_value():
+            raise ValueError("QT_PAYLOAD_KEYS must be set in production: ticket text would reach Temporal in clear")
         return self
 
     @property

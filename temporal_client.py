@@ -8,6 +8,7 @@ import asyncio
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
+from activities.payload_codec import data_converter_for
 from settings import Settings
 
 
@@ -31,7 +32,8 @@ async def connect_temporal(settings: Settings, *, attempts: int = 1) -> Client:
     for attempt in range(attempts):
         try:
             return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                        tls=tls_config(settings), api_key=api_key)
+                                        tls=tls_config(settings), api_key=api_key,
+                                        data_converter=data_converter_for(settings.payload_keys.get_secret_value()))
         except RuntimeError:
             if attempt == attempts - 1:
                 raise

@@ -121,11 +121,20 @@ def start_worker_metrics(settings: Settings, port: int, *, host: str = "127.0.0.
     log.info("worker metrics on http://%s:%d/metrics", host, port)
 
 
+_runtimes: dict[str, Runtime] = {}
+
+
 def temporal_runtime(port: int, *, host: str = "127.0.0.1") -> Runtime | None:
     """A Temporal runtime exporting the SDK's metrics on ``host:port``; ``None`` (the default runtime) for 0.
 
-    One runtime per process: pass it to every ``Client.connect`` of the worker.
+    Cached per address: the core binds the port when the runtime is built, so a second runtime on the
+    same port would fail, and every client of the process should share one runtime anyway.
     """
     if not port:
         return None
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{host}:{port}")))
+    address = f"{host}:{port}"
+    with _started_lock:
+        if address not in _runtimes:
+            _runtimes[address] = Runtime(
+                telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+        return _runtimes[address]

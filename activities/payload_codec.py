@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import temporalio.converter
 from Crypto.Cipher import AES
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 ENCODING = b"binary/encrypted"
 KEY_ID_META = "encryption-key-id"
@@ -115,5 +115,14 @@ def codec_from_settings(keys: str) -> EncryptionCodec | None:
 
 
 def data_converter_for(keys: str) -> DataConverter:
-    """Temporal's default converter plus our codec: what every client of the cluster must use."""
-    return dataclasses.replace(temporalio.converter.default(), payload_codec=codec_from_settings(keys))
+    """Temporal's default converter plus our codec: what every client of the cluster must use.
+
+    With encryption on, failure messages and stack traces are moved into an encoded payload too: an
+    exception text (a database error quoting its parameters, say) could otherwise carry ticket text
+    into the history in the clear.
+    """
+    codec = codec_from_settings(keys)
+    if codec is None:
+        return temporalio.converter.default()
+    return dataclasses.replace(temporalio.converter.default(), payload_codec=codec,
+                               failure_converter_class=DefaultFailureConverterWithEncodedAttributes)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.routes import certificates, meetings, suppliers, tickets, verify, vouchers
+from api.routes import certificates, codec, meetings, suppliers, tickets, verify, vouchers
 from domain.policy import load_policy
 from readmodel.db import get_engine, init_db
 from settings import get_settings
@@ -45,7 +45,9 @@ def create_app() -> FastAPI:
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         # Refuse oversized bodies before reading them; chunked bodies are capped while reading.
-        limit = VERIFY_UPLOAD_BYTES if request.url.path == "/verify" else settings.max_body_bytes
+        # The Temporal UI sends a whole history's payloads to /codec/decode in one request.
+        large = request.url.path == "/verify" or request.url.path.startswith("/codec/")
+        limit = VERIFY_UPLOAD_BYTES if large else settings.max_body_bytes
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             return JSONResponse({"detail": f"request body larger than {limit} bytes"},
@@ -84,6 +86,8 @@ def create_app() -> FastAPI:
     app.include_router(certificates.router)
     app.include_router(verify.router)
     app.include_router(vouchers.router)
+    app.include_router(codec.router)
+    app.add_middleware(codec.CodecCORSMiddleware, origin=settings.temporal_ui_origin)
     return app
 
 

@@ -1,0 +1,116 @@
+"""Temporal's remote codec protocol, so the Temporal UI (or `temporal --codec-endpoint`) can show payloads.
+
+``POST /codec/decode`` and ``POST /codec/encode`` take and return ``{"payloads": [...]}`` with each payload
+in protobuf JSON form (metadata values and data base64). Decoding hands plaintext customer data to the
+caller, so only staff who may read ticket contents (quality, supervisor, auditor, admin) may call it.
+The Temporal UI can only send ``Authorization: Bearer <token>``, so the API key is accepted there too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, status
+from google.protobuf import json_format
+from pydantic import BaseModel
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+from temporalio.api.common.v1 import Payload
+
+from activities.payload_codec import EncryptionCodec, PayloadDecryptionError, codec_from_settings
+from api.deps import Caller, SettingsDep, current_caller, require_roles
+
+router = APIRouter(prefix="/codec", tags=["codec"])
+
+# What the Temporal UI sends with a codec request (X-Namespace always, Authorization when configured).
+CODEC_HEADERS = ["X-Namespace", "Content-Type", "Authorization", "X-API-Key"]
+CODEC_ROLES = ("quality", "supervisor", "auditor")  # admin is always admitted by require_roles
+_check_role = require_roles(*CODEC_ROLES)
+
+
+class Payloads(BaseModel):
+    """The codec server body: payloads in protobuf JSON form."""
+
+    payloads: list[dict[str, Any]]
+
+
+def codec_caller(settings: SettingsDep,
+                 x_api_key: Annotated[str | None, Header(description="Staff API key")] = None,
+                 authorization: Annotated[str | None, Header(description="Bearer <staff API key>")] = None,
+                 ) -> Caller:
+    """The same key check as the rest of the API, with the key also accepted as a bearer token."""
+    key = x_api_key
+    if not key and authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer":
+            key = token.strip()
+    return _check_role(current_caller(settings, key))
+
+
+CodecCallerDep = Annotated[Caller, Depends(codec_caller)]
+
+
+@lru_cache(maxsize=4)
+def _codec_for(keys: str) -> EncryptionCodec | None:
+    # Parse the key setting once per distinct value rather than on every request.
+    return codec_from_settings(keys)
+
+
+def get_codec(settings: SettingsDep) -> EncryptionCodec:
+    codec = _codec_for(settings.payload_keys.get_secret_value())
+    if codec is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "payload encryption is not configured (QT_PAYLOAD_KEYS is empty)")
+    return codec
+
+
+CodecDep = Annotated[EncryptionCodec, Depends(get_codec)]
+
+
+def _parse(body: Payloads) -> list[Payload]:
+    try:
+        return [json_format.ParseDict(item, Payload()) for item in body.payloads]
+    except json_format.ParseError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"not a Temporal payload: {exc}") from None
+
+
+async def _run(step: Callable[[Sequence[Payload]], Awaitable[list[Payload]]], body: Payloads) -> Payloads:
+    try:
+        done = await step(_parse(body))
+    except PayloadDecryptionError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return Payloads(payloads=[json_format.MessageToDict(p) for p in done])
+
+
+@router.post("/decode", response_model=Payloads)
+async def decode(body: Payloads, caller: CodecCallerDep, codec: CodecDep) -> Payloads:
+    """Decrypts payloads (unencrypted ones pass through unchanged)."""
+    return await _run(codec.decode, body)
+
+
+@router.post("/encode", response_model=Payloads)
+async def encode(body: Payloads, caller: CodecCallerDep, codec: CodecDep) -> Payloads:
+    """Encrypts payloads with the current key (the UI uses it for signal and query arguments)."""
+    return await _run(codec.encode, body)
+
+
+class CodecCORSMiddleware:
+    """CORS for ``/codec/*`` only, and only for the Temporal UI's origin.
+
+    Starlette's CORSMiddleware applies to every path; the rest of the API is not meant to be called from
+    browsers on other origins, so requests outside ``/codec/`` bypass it. No credentials (cookies) are
+    allowed: the key travels in a header the UI sets explicitly.
+    """
+
+    def __init__(self, app: ASGIApp, origin: str) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(app, allow_origins=[origin], allow_methods=["POST"],
+                                   allow_headers=CODEC_HEADERS, max_age=600)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(router.prefix + "/"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
