@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # Issue a voucher through the compensation contract when a ticket breaches its SLA.
     compensation_enabled: bool = True
 
+    # Observability. Metrics endpoints bind 127.0.0.1; 0 turns one off.
+    worker_metrics_port: int = Field(0, ge=0, le=65535)
+    temporal_metrics_port: int = Field(0, ge=0, le=65535)
+    log_format: str = Field("json", pattern="^(json|text)$")
+    log_level: str = "INFO"
+
     # Notifications
     notify_webhook_url: str = ""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from activities.payload_codec import data_converter_for
@@ -26,14 +27,15 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     return bool(settings.temporal_api_key.get_secret_value())
 
 
-async def connect_temporal(settings: Settings, *, attempts: int = 1) -> Client:
+async def connect_temporal(settings: Settings, *, attempts: int = 1, runtime: Runtime | None = None) -> Client:
     """Connects with the configured address, namespace and credentials, retrying while it starts."""
     api_key = settings.temporal_api_key.get_secret_value() or None
     for attempt in range(attempts):
         try:
             return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
                                         tls=tls_config(settings), api_key=api_key,
-                                        data_converter=data_converter_for(settings.payload_keys.get_secret_value()))
+                                        data_converter=data_converter_for(settings.payload_keys.get_secret_value()),
+                                        runtime=runtime)
         except RuntimeError:
             if attempt == attempts - 1:
                 raise

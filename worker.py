@@ -17,6 +17,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.anchoring import build_chain_activities
 from activities.governance import GovernanceActivities
+from activities.logging_json import configure_json_logging
+from activities.metrics import start_worker_metrics, temporal_runtime
 from activities.notify import Notifier
 from activities.tickets import TicketActivities
 from domain.policy import load_policy
@@ -63,7 +65,8 @@ def new_worker(client: Client, settings: Settings, *, activities: Sequence[Calla
 async def run_worker(settings: Settings) -> None:
     load_policy(settings.policy_file)  # a malformed policy file stops the worker at start
     init_db(settings.db_url)
-    client = await connect_temporal(settings, attempts=30)
+    start_worker_metrics(settings, settings.worker_metrics_port)
+    client = await connect_temporal(settings, attempts=30, runtime=temporal_runtime(settings.temporal_metrics_port))
     worker = new_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -76,8 +79,11 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = get_settings()
+    if settings.log_format == "json":
+        configure_json_logging(settings.log_level)
+    else:
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     code = 0
     try:
         asyncio.run(run_worker(settings))

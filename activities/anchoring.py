@@ -30,6 +30,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.chain import ChainContext, block_hash_at, fault_point, heartbeat, heartbeating, wait_confirmed
 from activities.compensation import CompensationActivities
+from activities.metrics import record_anchor_batch
 from contracts.clients import AnchorInfo, ContractRevertError
 from domain.evidence_types import (
     AnchorBatchInput,
@@ -228,6 +229,7 @@ class AnchoringActivities:
                 found = _OnChain(receipt.tx_hash, receipt.block_number, receipt.block_hash)
                 log.info("batch %d anchored in tx %s block %d", batch.batch_no, receipt.tx_hash,
                          receipt.block_number)
+                record_anchor_batch()
         recorded = self._record(batch.batch_no, found, reanchored=reanchor and sent)
         return _result(recorded, sent=sent)
 

@@ -23,6 +23,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.chain import ChainContext, block_hash_at, fault_point, heartbeat, heartbeating, wait_confirmed
+from activities.metrics import record_voucher_issued
 from contracts.clients import ContractRevertError, VoucherInfo
 from domain.evidence_types import ReconcileInput, ReconcileResult, claim_hash, customer_ref_bytes
 from domain.tickets import AnchoredLeaf, AnchorWait, VoucherRequest, VoucherResult
@@ -150,6 +151,7 @@ class CompensationActivities:
         self._record(request, receipt.voucher_id, _Tx(receipt.tx_hash, receipt.block_number, receipt.block_hash),
                      amount=request.amount, expires_at=request.expires_at, customer_ref=customer_ref,
                      leaf=leaf, root=root)
+        record_voucher_issued()
         return VoucherResult(voucher_id=receipt.voucher_id, tx_hash=receipt.tx_hash,
                              block_number=receipt.block_number)
 

@@ -10,6 +10,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.metrics import record_breach
 from domain.tickets import Notification
 
 log = logging.getLogger("qualitrail.notify")
@@ -25,6 +26,8 @@ class Notifier:
         """Delivers one alert; the receiver deduplicates on the Idempotency-Key header."""
         log.warning("alert to %s: %s [%s %s]", alert.recipient, alert.message, alert.kind, alert.subject_id,
                     extra={"ticket_id": alert.subject_id, "alert_kind": alert.kind})
+        if alert.kind == "sla_breach":
+            record_breach(alert.details.get("clock", ""))
         if not self.webhook_url:
             return
         try:

@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 from temporalio.client import Client
 
+from activities.logging_json import configure_json_logging
+from api.metrics import install_metrics
 from api.routes import certificates, codec, meetings, suppliers, tickets, verify, vouchers
 from domain.policy import load_policy
 from readmodel.db import get_engine, init_db
@@ -27,6 +29,8 @@ VERIFY_UPLOAD_BYTES = 1024 * 1024
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    if settings.log_format == "json":
+        configure_json_logging(settings.log_level)
     app.state.policy = load_policy(settings.policy_file)  # a bad policy file stops the start here
     init_db(settings.db_url)
     app.state.temporal = await connect_temporal(settings, attempts=30)
@@ -88,6 +92,7 @@ def create_app() -> FastAPI:
     app.include_router(vouchers.router)
     app.include_router(codec.router)
     app.add_middleware(codec.CodecCORSMiddleware, origin=settings.temporal_ui_origin)
+    install_metrics(app)  # last: it also times what the other middleware answers
     return app
 
 

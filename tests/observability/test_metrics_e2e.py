@@ -10,15 +10,11 @@ import httpx
 import pytest
 
 from cli.stack import Stack, StackConfig, free_port
-from settings import ROOT, Settings
+from settings import ROOT
 from tests.helpers import eventually
 from tests.observability.helpers import samples, value
 
 AGENT = {"X-API-Key": "dev-agent"}
-
-pytestmark = pytest.mark.skipif(
-    "worker_metrics_port" not in Settings.model_fields,
-    reason="metrics wiring not applied yet (Settings.worker_metrics_port / temporal_metrics_port)")
 
 
 @pytest.fixture(scope="module")
