@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from fastapi import FastAPI, HTTPException
-from fastapi.testclient import TestClient
 
 from api.metrics import install_metrics
+from tests.helpers import serve
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
@@ -43,7 +44,12 @@ def make_app() -> FastAPI:
 
 
 def test_counts_by_route_template_and_status() -> None:
-    client = TestClient(make_app(), raise_server_exceptions=False)
+    # No keep-alive: uvicorn closes a connection after an unhandled error (the /boom case).
+    with serve(make_app()) as url:
+        _counts_by_route_template_and_status(httpx.Client(base_url=url, headers={"Connection": "close"}))
+
+
+def _counts_by_route_template_and_status(client: httpx.Client) -> None:
     for item_id in ["a", "b", "c", "missing"]:
         client.get(f"/items/{item_id}")
     client.get("/boom")
@@ -63,7 +69,11 @@ def test_counts_by_route_template_and_status() -> None:
 
 
 def test_latency_histogram_is_cumulative_and_consistent() -> None:
-    client = TestClient(make_app())
+    with serve(make_app()) as url:
+        _latency_histogram(httpx.Client(base_url=url))
+
+
+def _latency_histogram(client: httpx.Client) -> None:
     for _ in range(5):
         client.get("/items/x")
     text = client.get("/metrics").text
@@ -82,11 +92,10 @@ def test_latency_histogram_is_cumulative_and_consistent() -> None:
 def test_metrics_on_the_real_app_and_not_in_openapi() -> None:
     from api.main import create_app
 
-    app = create_app()
-    if not hasattr(app.state, "metrics"):  # until create_app installs it itself
-        install_metrics(app)
-    client = TestClient(app)  # no `with`: the lifespan (Temporal connection) is not needed here
-    assert client.get("/health/live").status_code == 200
-    text = client.get("/metrics").text
-    assert sample(text, "qualitrail_http_requests_total", method="GET", route="/health/live", status="200") == 1
-    assert "/metrics" not in client.get("/openapi.json").json()["paths"]
+    # Served without its lifespan: /health/live and /metrics need no Temporal connection.
+    with serve(create_app()) as url:
+        client = httpx.Client(base_url=url)
+        assert client.get("/health/live").status_code == 200
+        text = client.get("/metrics").text
+        assert sample(text, "qualitrail_http_requests_total", method="GET", route="/health/live", status="200") == 1
+        assert "/metrics" not in client.get("/openapi.json").json()["paths"]
