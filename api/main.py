@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -60,7 +61,7 @@ def create_app() -> FastAPI:
 
     @app.get("/health", tags=["health"])
     async def health(request: Request) -> JSONResponse:
-        """Readiness: Temporal and the database answer."""
+        """Readiness: Temporal, the database and the chain's JSON-RPC answer."""
         checks: dict[str, str] = {}
         client: Client | None = getattr(request.app.state, "temporal", None)
         try:
@@ -75,6 +76,14 @@ def create_app() -> FastAPI:
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["database"] = f"down: {type(exc).__name__}"
+        try:
+            async with httpx.AsyncClient(timeout=2) as http:
+                answer = await http.post(settings.rpc_url, json={"jsonrpc": "2.0", "id": 1,
+                                                                 "method": "eth_blockNumber", "params": []})
+            answer.raise_for_status()
+            checks["chain"] = "ok" if "result" in answer.json() else "down: no result"
+        except (httpx.HTTPError, ValueError) as exc:
+            checks["chain"] = f"down: {type(exc).__name__}"
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks},
                             status_code=200 if ok else 503)

@@ -150,6 +150,20 @@ def test_list_filters_and_pages_from_the_read_model(api: httpx.Client) -> None:
 
 def test_health_and_docs(api: httpx.Client) -> None:
     health = api.get("/health").json()
-    assert health["checks"]["temporal"] == "ok" and health["checks"]["database"] == "ok"
+    assert health["checks"] == {"temporal": "ok", "database": "ok", "chain": "ok"}
     assert api.get("/docs").status_code == 200
     assert "/tickets/{ticket_id}/resolve" in api.get("/openapi.json").json()["paths"]
+
+
+def test_readiness_reports_a_dead_chain(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """Readiness really asks each dependency: with Anvil gone the API says so (503)."""
+    from cli.stack import Stack, StackConfig
+
+    with Stack(StackConfig.ephemeral(tmp_path_factory.mktemp("ready"))) as stack:
+        client = httpx.Client(base_url=stack.config.api_url, timeout=30)
+        assert client.get("/health").status_code == 200
+        stack.kill("anvil")
+        answer = client.get("/health")
+        assert answer.status_code == 503
+        assert answer.json()["checks"]["chain"].startswith("down")
+        assert client.get("/health/live").status_code == 200
