@@ -31,11 +31,17 @@ def get_engine(url: str) -> Engine:
 
 
 def init_db(url: str) -> Engine:
-    """Creates missing tables (embedded default; production uses migrations)."""
+    """Prepares the schema: Alembic migrations for a server database, create_all for the embedded
+    SQLite file (one machine, nothing to upgrade in place)."""
     from readmodel import governance_models, models  # noqa: F401  (registers the tables)
 
     engine = get_engine(url)
-    SQLModel.metadata.create_all(engine)
+    if url.startswith("sqlite"):
+        SQLModel.metadata.create_all(engine)
+    else:
+        from readmodel.migrate import upgrade_to_head
+
+        upgrade_to_head(url)
     return engine
 
 

@@ -106,8 +106,6 @@ def test_processes_starting_together_migrate_once(new_pg_url: Callable[[], str])
     assert _diff(url) == []
 
 
-@pytest.mark.xfail(strict=True, reason="until readmodel/db.py init_db calls upgrade_to_head for non-SQLite URLs; "
-                   "remove this marker with that change")
 def test_init_db_migrates_postgresql_instead_of_create_all(new_pg_url: Callable[[], str]) -> None:
     from readmodel.db import get_engine, init_db
 
