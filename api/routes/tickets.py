@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -26,6 +26,7 @@ from api.deps import (
 )
 from api.routes.suppliers import supplier_accepts_tickets
 from api.schemas import (
+    ID_PATTERN,
     AssignBody,
     CancelBody,
     ConfirmBody,
@@ -66,6 +67,7 @@ router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128,
                                               description="retry-safe creation without a ticket_id")]
+TicketId = Annotated[str, Path(pattern=ID_PATTERN, description="ticket id")]
 CustomerToken = Annotated[str | None, Header(alias="X-Customer-Token", max_length=128)]
 
 
@@ -104,7 +106,7 @@ def _raise_rpc(exc: RPCError, ticket_id: str) -> NoReturn:
     raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow service unavailable") from exc
 
 
-async def _update(client: Any, ticket_id: str, update: Any, arg: Any) -> TicketView:
+async def _update(client: Any, ticket_id: TicketId, update: Any, arg: Any) -> TicketView:
     try:
         result: TicketView = await _handle(client, ticket_id).execute_update(update, arg)
         return result
@@ -177,7 +179,7 @@ def list_tickets(session: SessionDep, caller: StaffReaderDep,
 
 
 @router.get("/{ticket_id}", response_model=TicketView)
-async def get_ticket(ticket_id: str, caller: StaffReaderDep, client: TemporalDep,
+async def get_ticket(ticket_id: TicketId, caller: StaffReaderDep, client: TemporalDep,
                      session: SessionDep) -> TicketView:
     """The full live state from the ticket's workflow: status, clocks, milestones, vouchers."""
     view = await _state(client, ticket_id)
@@ -194,13 +196,13 @@ async def get_ticket(ticket_id: str, caller: StaffReaderDep, client: TemporalDep
 
 
 @router.post("/{ticket_id}/assign", response_model=TicketView)
-async def assign(ticket_id: str, body: AssignBody, caller: AgentDep, client: TemporalDep) -> TicketView:
+async def assign(ticket_id: TicketId, body: AssignBody, caller: AgentDep, client: TemporalDep) -> TicketView:
     """Assign the ticket to an agent."""
     return await _update(client, ticket_id, TicketWorkflow.assign, AssignInput(body.assignee, caller.key_id))
 
 
 @router.post("/{ticket_id}/respond", response_model=TicketView)
-async def respond(ticket_id: str, body: RespondBody, caller: AgentDep, client: TemporalDep,
+async def respond(ticket_id: TicketId, body: RespondBody, caller: AgentDep, client: TemporalDep,
                   settings: SettingsDep) -> TicketView:
     """Record the first response (stops the first-response clock)."""
     return await _update(client, ticket_id, TicketWorkflow.respond,
@@ -208,7 +210,7 @@ async def respond(ticket_id: str, body: RespondBody, caller: AgentDep, client: T
 
 
 @router.post("/{ticket_id}/notes", response_model=TicketView)
-async def add_note(ticket_id: str, body: NoteBody, caller: AgentDep, client: TemporalDep,
+async def add_note(ticket_id: TicketId, body: NoteBody, caller: AgentDep, client: TemporalDep,
                    settings: SettingsDep) -> TicketView:
     """Add a work note (its text stays off chain; the milestone holds a keyed hash)."""
     return await _update(client, ticket_id, TicketWorkflow.add_note,
@@ -216,7 +218,7 @@ async def add_note(ticket_id: str, body: NoteBody, caller: AgentDep, client: Tem
 
 
 @router.post("/{ticket_id}/wait-for-customer", response_model=TicketView)
-async def wait_for_customer(ticket_id: str, body: ReasonBody, caller: AgentDep, client: TemporalDep,
+async def wait_for_customer(ticket_id: TicketId, body: ReasonBody, caller: AgentDep, client: TemporalDep,
                             settings: SettingsDep) -> TicketView:
     """Pause the resolution clock while waiting on the customer."""
     return await _update(client, ticket_id, TicketWorkflow.wait_for_customer,
@@ -224,13 +226,13 @@ async def wait_for_customer(ticket_id: str, body: ReasonBody, caller: AgentDep, 
 
 
 @router.post("/{ticket_id}/customer-replied", response_model=TicketView)
-async def customer_replied(ticket_id: str, caller: AgentDep, client: TemporalDep) -> TicketView:
+async def customer_replied(ticket_id: TicketId, caller: AgentDep, client: TemporalDep) -> TicketView:
     """The customer answered: the resolution clock runs again."""
     return await _update(client, ticket_id, TicketWorkflow.customer_replied, ActorInput(caller.key_id))
 
 
 @router.post("/{ticket_id}/priority", response_model=TicketView)
-async def change_priority(ticket_id: str, body: PriorityBody, caller: AgentDep, client: TemporalDep,
+async def change_priority(ticket_id: TicketId, body: PriorityBody, caller: AgentDep, client: TemporalDep,
                           settings: SettingsDep) -> TicketView:
     """Change priority; clocks keep elapsed and paused time and take the new targets."""
     return await _update(client, ticket_id, TicketWorkflow.change_priority,
@@ -238,14 +240,14 @@ async def change_priority(ticket_id: str, body: PriorityBody, caller: AgentDep, 
 
 
 @router.post("/{ticket_id}/resolve", response_model=TicketView)
-async def resolve(ticket_id: str, body: ResolveBody, caller: AgentDep, client: TemporalDep) -> TicketView:
+async def resolve(ticket_id: TicketId, body: ResolveBody, caller: AgentDep, client: TemporalDep) -> TicketView:
     """Resolve with a resolution code and a root-cause category."""
     return await _update(client, ticket_id, TicketWorkflow.resolve,
                          ResolveInput(body.resolution_code, body.root_cause, caller.key_id))
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketView)
-async def reopen(ticket_id: str, body: ReasonBody, caller: AgentDep, client: TemporalDep,
+async def reopen(ticket_id: TicketId, body: ReasonBody, caller: AgentDep, client: TemporalDep,
                  settings: SettingsDep) -> TicketView:
     """Reopen a resolved ticket inside the reopen window (staff)."""
     return await _update(client, ticket_id, TicketWorkflow.reopen,
@@ -253,7 +255,7 @@ async def reopen(ticket_id: str, body: ReasonBody, caller: AgentDep, client: Tem
 
 
 @router.post("/{ticket_id}/escalate", response_model=TicketView)
-async def escalate(ticket_id: str, body: EscalateBody, caller: AgentDep, client: TemporalDep,
+async def escalate(ticket_id: TicketId, body: EscalateBody, caller: AgentDep, client: TemporalDep,
                    policy: PolicyDep, settings: SettingsDep) -> TicketView:
     """Hand the ticket to another team; that team's department head is alerted."""
     return await _update(client, ticket_id, TicketWorkflow.escalate,
@@ -262,13 +264,13 @@ async def escalate(ticket_id: str, body: EscalateBody, caller: AgentDep, client:
 
 
 @router.post("/{ticket_id}/cancel", response_model=TicketView)
-async def cancel(ticket_id: str, body: CancelBody, caller: SupervisorDep, client: TemporalDep) -> TicketView:
+async def cancel(ticket_id: TicketId, body: CancelBody, caller: SupervisorDep, client: TemporalDep) -> TicketView:
     """Cancel a duplicate or spam ticket (supervisors only)."""
     return await _update(client, ticket_id, TicketWorkflow.cancel, ActorInput(caller.key_id, body.reason))
 
 
 @router.put("/{ticket_id}/policy", response_model=TicketView)
-async def apply_policy(ticket_id: str, body: PolicyBody, caller: AdminDep, client: TemporalDep) -> TicketView:
+async def apply_policy(ticket_id: TicketId, body: PolicyBody, caller: AdminDep, client: TemporalDep) -> TicketView:
     """Apply a policy document to one open ticket: its clocks keep elapsed and paused time."""
     try:
         policy = parse_policy(body.policy_toml, "policy_toml")
@@ -280,7 +282,7 @@ async def apply_policy(ticket_id: str, body: PolicyBody, caller: AdminDep, clien
 
 
 @router.post("/{ticket_id}/customer-token/revoke", response_model=TicketCreated)
-async def revoke_customer_token(ticket_id: str, caller: SupervisorDep, client: TemporalDep,
+async def revoke_customer_token(ticket_id: TicketId, caller: SupervisorDep, client: TemporalDep,
                                 settings: SettingsDep) -> TicketCreated:
     """Revoke the customer's token and hand out a new one."""
     view = await _update(client, ticket_id, TicketWorkflow.revoke_customer_token,
@@ -292,7 +294,7 @@ async def revoke_customer_token(ticket_id: str, caller: SupervisorDep, client: T
 # ------------------------------------------------------------------ customer commands
 
 
-async def _check_customer(client: Any, settings: Any, ticket_id: str, token: str | None) -> None:
+async def _check_customer(client: Any, settings: Any, ticket_id: TicketId, token: str | None) -> None:
     if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-Customer-Token header")
     view = await _state(client, ticket_id)
@@ -301,7 +303,7 @@ async def _check_customer(client: Any, settings: Any, ticket_id: str, token: str
 
 
 @router.post("/{ticket_id}/confirm", response_model=TicketView)
-async def confirm(ticket_id: str, body: ConfirmBody, client: TemporalDep, settings: SettingsDep,
+async def confirm(ticket_id: TicketId, body: ConfirmBody, client: TemporalDep, settings: SettingsDep,
                   x_customer_token: CustomerToken = None) -> TicketView:
     """The customer confirms the resolution with a 1-5 rating (customer token)."""
     await _check_customer(client, settings, ticket_id, x_customer_token)
@@ -309,7 +311,7 @@ async def confirm(ticket_id: str, body: ConfirmBody, client: TemporalDep, settin
 
 
 @router.post("/{ticket_id}/customer-reopen", response_model=TicketView)
-async def customer_reopen(ticket_id: str, body: ReasonBody, client: TemporalDep, settings: SettingsDep,
+async def customer_reopen(ticket_id: TicketId, body: ReasonBody, client: TemporalDep, settings: SettingsDep,
                           x_customer_token: CustomerToken = None) -> TicketView:
     """The customer asks to reopen inside the window (customer token)."""
     await _check_customer(client, settings, ticket_id, x_customer_token)

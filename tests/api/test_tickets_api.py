@@ -108,6 +108,8 @@ def test_auth_errors(api: httpx.Client) -> None:
 def test_not_found_conflict_and_validation_errors(api: httpx.Client) -> None:
     assert api.get("/tickets/NOPE-123456", headers=AGENT).status_code == 404
     assert api.post("/tickets/NOPE-123456/respond", json={}, headers=AGENT).status_code == 404
+    r = api.get("/tickets/" + "x" * 300, headers=AGENT)
+    assert r.status_code == 422 and "ticket_id" in str(r.json()["detail"])
     tid = api.post("/tickets", json=new_ticket(), headers=AGENT).json()["ticket"]["ticket_id"]
     r = api.post(f"/tickets/{tid}/customer-replied", json={}, headers=AGENT)
     assert r.status_code == 409 and "not waiting on the customer" in r.json()["detail"]
