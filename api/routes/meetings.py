@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from api.deps import PolicyDep, QualityDep, SessionDep, SettingsDep, StaffReaderDep, TemporalDep
+from api.workflow_errors import raise_rpc
 from domain.governance import (
     AnalysisInput,
     LinkTicketInput,
@@ -100,11 +101,7 @@ def _handle(client: Any, meeting_id: str) -> WorkflowHandle[JointMeetingWorkflow
 
 
 def _raise_rpc(exc: RPCError, meeting_id: str) -> NoReturn:
-    if exc.status == RPCStatusCode.NOT_FOUND:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"meeting {meeting_id} not found") from exc
-    if exc.status == RPCStatusCode.FAILED_PRECONDITION:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"meeting {meeting_id} is closed") from exc
-    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow service unavailable") from exc
+    raise_rpc(exc, "meeting", meeting_id)
 
 
 async def _update(client: Any, meeting_id: str, update: Any, arg: Any) -> MeetingView:

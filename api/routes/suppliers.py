@@ -28,6 +28,7 @@ from api.deps import (
     TemporalDep,
     require_roles,
 )
+from api.workflow_errors import raise_rpc
 from domain.governance import (
     AppealDecisionInput,
     AppealInput,
@@ -126,9 +127,7 @@ def _handle(client: Any, supplier_id: str) -> WorkflowHandle[SupplierWorkflow, S
 
 
 def _raise_rpc(exc: RPCError, supplier_id: str) -> NoReturn:
-    if exc.status == RPCStatusCode.NOT_FOUND:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"supplier {supplier_id} not found") from exc
-    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow service unavailable") from exc
+    raise_rpc(exc, "supplier", supplier_id)
 
 
 async def _update(client: Any, supplier_id: str, update: Any, arg: Any) -> Any:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, sta
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from api.deps import (
     AdminDep,
@@ -43,6 +43,7 @@ from api.schemas import (
     TicketRow,
 )
 from api.tokens import check_customer_token, customer_token
+from api.workflow_errors import raise_rpc
 from domain.milestones import format_time, salted_hash
 from domain.policy import PolicyError, parse_policy
 from domain.tickets import (
@@ -99,11 +100,7 @@ async def _state(client: Any, ticket_id: str) -> TicketView:
 
 
 def _raise_rpc(exc: RPCError, ticket_id: str) -> NoReturn:
-    if exc.status == RPCStatusCode.NOT_FOUND:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"ticket {ticket_id} not found") from exc
-    if exc.status in (RPCStatusCode.FAILED_PRECONDITION,):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"ticket {ticket_id} is closed") from exc
-    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow service unavailable") from exc
+    raise_rpc(exc, "ticket", ticket_id)
 
 
 async def _update(client: Any, ticket_id: TicketId, update: Any, arg: Any) -> TicketView:
