@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # 4096 leaves keep an anchor under 25 gas per milestone; the time bound cuts batches under light load.
     anchor_batch_size: int = Field(4096, ge=1, le=4096)
     anchor_batch_seconds: float = Field(2.0, gt=0, le=60)
+    # Iterations between checks that anchors and vouchers are still on chain (a reorg, or a node
+    # restored from an older state): about 10 s under load, 50 s idle. Applies when anchoring starts.
+    anchor_reconcile_every: int = Field(5, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _no_dev_secret_in_production(self) -> Settings:

@@ -28,7 +28,14 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.chain import ChainContext, block_hash_at, fault_point, heartbeat, heartbeating, wait_confirmed
+from activities.chain import (
+    ChainContext,
+    fault_point,
+    heartbeat,
+    heartbeating,
+    standing_marks,
+    wait_confirmed,
+)
 from activities.compensation import CompensationActivities
 from activities.metrics import record_anchor_batch
 from contracts.clients import AnchorInfo, ContractRevertError
@@ -155,20 +162,9 @@ class AnchoringActivities:
         result = ReconcileResult()
         with session_scope(self.db_url) as session:
             batches = evidence.anchored_batches_newest_first(session=session, limit=request.max_batches)
-        head = int(self.chain.w3.eth.block_number)
-        suspects: list[AnchorBatch] = []
-        for batch in batches:
-            heartbeat(batch.batch_no)
-            result.checked += 1
-            assert batch.block_number is not None and batch.block_hash is not None
-            if batch.block_number <= head and block_hash_at(self.chain, batch.block_number) == \
-                    batch.block_hash.lower():
-                break  # this block stands, so every earlier block (and anchor) does too
-            suspects.append(batch)
-        else:
-            if len(batches) == request.max_batches:
-                result.problems.append(f"no intact anchor among the newest {request.max_batches}: "
-                                       "older batches were not checked")
+        standing = standing_marks(self.chain, [(b.block_number or 0, b.block_hash or "") for b in batches])
+        result.checked = len(batches)
+        suspects = [b for b in batches if (b.block_number, (b.block_hash or "").lower()) not in standing]
         for batch in sorted(suspects, key=lambda b: b.batch_no):
             heartbeat(batch.batch_no)
             found = self._find_on_chain(batch)

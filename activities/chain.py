@@ -20,7 +20,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
@@ -31,7 +31,7 @@ from temporalio.exceptions import ApplicationError
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
-from contracts.clients import EvidenceRegistryClient, TransactionSender, VoucherClient
+from contracts.clients import EvidenceRegistryClient, TransactionSender, VoucherClient, rpc_batch
 from contracts.deploy import Deployment, artifacts_code_hash, code_matches_artifact, deploy_contracts
 from contracts.keys import ANVIL_CHAIN_ID, DEV_ACCOUNTS, check_key_allowed, is_dev_key
 from settings import Settings
@@ -403,3 +403,23 @@ def block_hash_at(chain: ChainContext, number: int) -> str | None:
         return "0x" + bytes(chain.w3.eth.get_block(number)["hash"]).hex()
     except BlockNotFound:
         return None
+
+
+def standing_marks(chain: ChainContext, marks: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Return the ``(block number, block hash)`` marks still on the chain that stands.
+
+    Every mark is checked (in batched requests): after a rewind the chain can grow past the old
+    head again, so a newer standing block says nothing about a mark recorded before the rewind.
+
+    Args:
+        chain: The chain.
+        marks: Recorded ``(number, 0x-hash)`` pairs.
+
+    Returns:
+        The subset whose block is still there with the same hash.
+    """
+    wanted = sorted({(n, h.lower()) for n, h in marks if h})
+    numbers = sorted({n for n, _ in wanted})
+    blocks = rpc_batch(chain.w3, [("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+    hashes = {n: (b or {}).get("hash", "").lower() for n, b in zip(numbers, blocks, strict=True)}
+    return {(n, h) for n, h in wanted if hashes.get(n) == h}

@@ -22,7 +22,14 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.chain import ChainContext, block_hash_at, fault_point, heartbeat, heartbeating, wait_confirmed
+from activities.chain import (
+    ChainContext,
+    fault_point,
+    heartbeat,
+    heartbeating,
+    standing_marks,
+    wait_confirmed,
+)
 from activities.metrics import record_voucher_issued
 from contracts.clients import ContractRevertError, VoucherInfo
 from domain.evidence_types import ReconcileInput, ReconcileResult, claim_hash, customer_ref_bytes
@@ -173,20 +180,18 @@ class CompensationActivities:
                                                                          limit=request.max_batches)}
             rows.update({r.claim_id: r for r in evidence.redeemed_vouchers_newest_first(
                 session=session, limit=request.max_batches)})
-        head = int(self.chain.w3.eth.block_number)
-        marks = sorted({(r.block_number, r.block_hash) for r in rows.values()}
-                       | {(r.redeem_block_number, r.redeem_block_hash or "") for r in rows.values()
-                          if r.redeemed and r.redeem_block_number is not None}, reverse=True)
-        safe = -1
-        for number, block_hash in marks:
-            heartbeat(number)
-            if _stands(self.chain, head, number, block_hash):
-                safe = number
-                break
+        def issue_mark(r: Voucher) -> tuple[int, str]:
+            return r.block_number, (r.block_hash or "").lower()
+
+        def redeem_mark(r: Voucher) -> tuple[int, str]:
+            return r.redeem_block_number or 0, (r.redeem_block_hash or "").lower()
+
+        standing = standing_marks(self.chain, [issue_mark(r) for r in rows.values()]
+                                  + [redeem_mark(r) for r in rows.values() if r.redeemed])
         issuer = self.chain.issuer()
         for row in sorted(rows.values(), key=lambda r: r.block_number):
-            redeem_block = row.redeem_block_number if row.redeem_block_number is not None else head + 1
-            if row.block_number <= safe and (not row.redeemed or redeem_block <= safe):
+            issue_stands = issue_mark(row) in standing
+            if issue_stands and (not row.redeemed or redeem_mark(row) in standing):
                 continue
             heartbeat(row.claim_id)
             result.checked += 1
@@ -202,7 +207,7 @@ class CompensationActivities:
                     result.problems.append(f"reissuing {row.claim_id}: {exc.message}")
                     continue
                 result.reissued.append(row.claim_id)
-            elif row.block_number > safe:
+            elif not issue_stands:
                 self._record_existing(_request_of(row), on_chain)  # moved to another block: re-record
             if row.redeemed and not self.chain.voucher_reader().voucher(on_chain).redeemed:
                 # Paid out already: put the chain's record of the redemption back. The redeemer key
@@ -254,10 +259,6 @@ def _request_of(row: Voucher) -> VoucherRequest:
     return VoucherRequest(ticket_id=row.ticket_id, breach=row.breach, claim_id=row.claim_id,
                           customer_ref_hash=row.customer_ref, amount=row.amount, expires_at=row.expires_at,
                           leaf=row.breach_leaf)
-
-
-def _stands(chain: ChainContext, head: int, block_number: int, block_hash: str) -> bool:
-    return bool(block_hash) and block_number <= head and block_hash_at(chain, block_number) == block_hash.lower()
 
 
 # ---------------------------------------------------------------------- redemption (API)

@@ -19,7 +19,7 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import RPCEndpoint
 
-from contracts.clients import EvidenceRegistryClient, VoucherClient
+from contracts.clients import EvidenceRegistryClient, VoucherClient, rpc_batch
 from contracts.deploy import code_matches_artifact
 from domain.certificate import Check, CheckStatus, verify_certificate_offline
 from domain.evidence_types import claim_hash
@@ -98,39 +98,6 @@ def _check_contracts(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient,
 _ANCHOR_OF = keccak256(b"anchorOf(bytes32)")[:4]
 _VERIFY_LEAF = keccak256(b"verifyLeaf(bytes32,bytes32[],bytes32)")[:4]
 # Sub-requests per JSON-RPC batch: nodes cap batch sizes (often at 100 to 1,000).
-_BATCH_LIMIT = 100
-
-
-def _rpc_batch(w3: Web3, requests: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-    """Send JSON-RPC requests in batches and return their results in order.
-
-    One round trip per ``_BATCH_LIMIT`` requests instead of one each: a certificate of a ticket
-    whose milestones sit in many batches is checked in a few requests. Calls are encoded here with
-    eth_abi, because web3's per-call ABI machinery cost more than the node's answers.
-
-    Args:
-        w3: The connection.
-        requests: ``(method, params)`` pairs.
-
-    Returns:
-        Each request's ``result`` (``None`` where the node found nothing, e.g. an unknown receipt).
-
-    Raises:
-        RuntimeError: If the node answers a request with an error.
-    """
-    results: list[Any] = []
-    for start in range(0, len(requests), _BATCH_LIMIT):
-        chunk = [(RPCEndpoint(method), params) for method, params in requests[start:start + _BATCH_LIMIT]]
-        responses = w3.provider.make_batch_request(chunk)  # type: ignore[attr-defined]
-        if not isinstance(responses, list):
-            raise RuntimeError(f"the node refused a batch of requests: {responses.get('error')}")
-        for (method, _params), response in zip(chunk, responses, strict=True):
-            if "error" in response:
-                raise RuntimeError(f"{method} failed on the node: {response['error']}")
-            results.append(response.get("result"))
-    return results
-
-
 def _eth_call(to: str, data: bytes) -> tuple[str, list[Any]]:
     return "eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]
 
@@ -156,7 +123,7 @@ def _check_roots(cert: Mapping[str, Any], w3: Web3, registry: EvidenceRegistryCl
         requests.append(_eth_call(registry.address, _VERIFY_LEAF + abi_encode(
             ["bytes32", "bytes32[]", "bytes32"],
             [_b(m["leaf"]), [_b(p) for p in m["proof"]], _b(root_of[m["batch_no"]])])))
-    answers = _rpc_batch(w3, requests)
+    answers = rpc_batch(w3, requests)
     for i, batch in enumerate(batches):
         label = f"batch {batch['batch_no']}"
         anchor, block, receipt = answers[3 * i: 3 * i + 3]

@@ -171,13 +171,15 @@ async def ensure_anchoring_started(
 
     Args:
         client: Temporal client.
-        settings: ``anchor_batch_size``, ``anchor_batch_seconds`` and ``task_queue``.
+        settings: ``anchor_batch_size``, ``anchor_batch_seconds``, ``anchor_reconcile_every`` and
+            ``task_queue``.
         workflow_id: The instance's id (tests use their own).
         task_queue: Defaults to ``settings.task_queue``.
         input: Full input for a new instance; built from ``settings`` when ``None``.
     """
     bounds = AnchoringBounds(max_leaves=settings.anchor_batch_size, max_wait_seconds=settings.anchor_batch_seconds)
-    start = input or AnchoringInput(max_leaves=bounds.max_leaves, max_wait_seconds=bounds.max_wait_seconds)
+    start = input or AnchoringInput(max_leaves=bounds.max_leaves, max_wait_seconds=bounds.max_wait_seconds,
+                                    reconcile_every=settings.anchor_reconcile_every)
     handle = await client.start_workflow(
         AnchoringWorkflow.run, start, id=workflow_id, task_queue=task_queue or settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)

@@ -175,7 +175,7 @@ def test_reconcile_on_an_intact_chain_sends_nothing(rig: Rig) -> None:
         rig.anchor(n)
     before = rig.anchorer_txs()
     result = rig.env.run(rig.acts.reconcile_anchors, ReconcileInput())
-    assert result.reanchored == [] and result.moved == [] and result.checked == 1
+    assert result.reanchored == [] and result.moved == [] and result.checked == 3
     assert rig.anchorer_txs() == before
     with session_scope(rig.db_url) as session:
         assert [b.reanchor_count for b in evidence.anchored_batches_newest_first(session=session, limit=9)] == \

@@ -234,6 +234,10 @@ async def test_reorg_batch_and_voucher_put_back_exactly_once(local_env: Workflow
                 node = restart_anvil(node, state_from=older)  # the chain that stands lost batch 2
                 assert chain.registry_reader().batch_root(batch_id_for(2)) is None
                 assert chain.issuer().voucher_of_claim(bytes.fromhex(_claim(request.claim_id))) == 0
+                # The chain grows past the lost blocks before anyone looks: a newer anchor that stands
+                # must not vouch for batch 2, which was recorded on the lost branch.
+                add_milestones(settings.db_url, 2)
+                await assert_eventually(lambda: batch_anchored(3), within=30)
 
                 await handle.signal(AnchoringWorkflow.reconcile_now)
 
@@ -263,7 +267,7 @@ async def test_reorg_batch_and_voucher_put_back_exactly_once(local_env: Workflow
             voucher = evidence.get_voucher(session=session, claim_id=request.claim_id)
         assert batch1 is not None and batch2 is not None and voucher is not None
         assert (batch1.reanchor_count, batch2.reanchor_count) == (0, 1)
-        assert anchored_events(chain, 1) == 1 and anchored_events(chain, 2) == 1
+        assert anchored_events(chain, 1) == 1 and anchored_events(chain, 2) == 1 and anchored_events(chain, 3) == 1
         assert chain.registry_reader().batch_root(batch_id_for(2)) == bytes.fromhex(batch2.root[2:])
         receipt = chain.w3.eth.get_transaction_receipt(batch2.tx_hash)  # type: ignore[arg-type]
         assert "0x" + bytes(receipt["blockHash"]).hex() == batch2.block_hash
