@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONTZPATH :=
 
-.PHONY: install run test lint typecheck contracts-check demo clean
+.PHONY: install run test chaos lint typecheck contracts-check demo clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ contracts-check: install
 
 test: install /usr/bin/chromium lint typecheck contracts-check
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout 600
+
+# The crash-and-restart run (bench/chaos.py) as a test: about 5 minutes, so not part of `make test`.
+chaos: install
+	$(BIN)/python -m pytest -q -s -p no:cacheprovider -m chaos tests/chaos
 
 clean:
 	rm -rf $(VENV) contracts/node_modules var .pytest_cache .mypy_cache .ruff_cache
