@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
-from fastapi import FastAPI, Request, Response, status
+from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from activities.logging_json import configure_json_logging
 from api.metrics import install_metrics
 from api.routes import certificates, codec, meetings, suppliers, tickets, verify, vouchers
+from api.schemas import Health
 from domain.policy import load_policy
 from readmodel.db import get_engine, init_db
 from settings import get_settings
@@ -25,6 +28,48 @@ from temporal_client import connect_temporal
 log = logging.getLogger("qualitrail.api")
 # An uploaded certificate carries about 1 KB per milestone; tickets can have hundreds.
 VERIFY_UPLOAD_BYTES = 1024 * 1024
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over the limit with 413 ``{"detail": ...}``, declared or chunked.
+
+    A declared Content-Length over the limit is answered before the body is read. A body without
+    one (chunked) is counted while the app reads it; the HTTPException raised from ``receive``
+    reaches FastAPI's handler like any other, so the answer has the same JSON shape. (FastAPI's own
+    ``max_body_size`` answers a declared oversize in plain text, which is why it is not used.)
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def limit_for(self, path: str) -> int:
+        # The Temporal UI sends a whole history's payloads to /codec/decode in one request.
+        return VERIFY_UPLOAD_BYTES if path == "/verify" or path.startswith("/codec/") else self.limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        detail = f"request body larger than {limit} bytes"
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await JSONResponse({"detail": detail}, status_code=status.HTTP_413_CONTENT_TOO_LARGE)(
+                scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail)
+            return message
+
+        await self.app(scope, counting_receive, send)
 
 
 @asynccontextmanager
@@ -46,20 +91,10 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        # Refuse oversized bodies before reading them; chunked bodies are capped while reading.
-        # The Temporal UI sends a whole history's payloads to /codec/decode in one request.
-        large = request.url.path == "/verify" or request.url.path.startswith("/codec/")
-        limit = VERIFY_UPLOAD_BYTES if large else settings.max_body_bytes
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return JSONResponse({"detail": f"request body larger than {limit} bytes"},
-                                status_code=status.HTTP_413_CONTENT_TOO_LARGE)
-        return await call_next(request)
-
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], responses={200: {"model": Health},
+                                                    503: {"model": Health, "description": "not ready"}})
     async def health(request: Request) -> JSONResponse:
         """Readiness: Temporal, the database and the chain's JSON-RPC answer."""
         checks: dict[str, str] = {}

@@ -16,7 +16,8 @@ restarted the way an operator would: the worker and the API as new processes, An
 Temporal dev server on its ``--db-filename``.
 
 Then it waits for the system to settle and checks, printing each invariant:
-1. every created ticket exists, is closed and confirmed, and its workflow has completed (none stuck);
+1. every created ticket exists, is closed and confirmed, each step happened exactly once (a retried
+   command never applies twice), and its workflow has completed (none stuck);
 2. every P1 ticket has exactly one first-response breach and exactly one voucher on chain; no P3
    ticket breached or got a voucher; the chain holds no other voucher;
 3. every milestone of every ticket is in an anchored batch, each batch is anchored exactly once on
@@ -263,9 +264,16 @@ def _db_url(stack: Stack) -> str:
     return Settings(var_dir=stack.config.var_dir).db_url
 
 
+def _expected_kinds(plan: Plan) -> Counter[str]:
+    kinds = Counter(["opened", "first_response", "resolved", "confirmed"])
+    if plan.breach:  # warnings at 50 % and 80 %, then the breach and its voucher
+        kinds.update(["sla_warning", "sla_warning", "sla_breach", "voucher_issued"])
+    return kinds
+
+
 def check(stack: Stack, plans: list[Plan], api: httpx.Client,
           statuses: dict[str, WorkflowExecutionStatus | None]) -> list[Invariant]:
-    final = Invariant("every ticket closed, confirmed, workflow completed (none stuck)")
+    final = Invariant("every ticket closed, each step once, workflow completed (none stuck)")
     vouchers = Invariant("each breach exactly one voucher on chain, no other voucher")
     anchored = Invariant("every milestone anchored exactly once; certificates verify on chain")
     unique = Invariant("no duplicate rows")
@@ -316,6 +324,10 @@ def check(stack: Stack, plans: list[Plan], api: httpx.Client,
         view = response.json()
         if view["status"] != "closed" or view["rating"] is None:
             final.fail(tid, f"status {view['status']}, rating {view['rating']}")
+        kinds = Counter(m["kind"] for m in view["milestones"])
+        if kinds != _expected_kinds(plan):
+            # A command retried through an outage must take effect once, not twice.
+            final.fail(tid, f"milestones {dict(kinds)}, expected {dict(_expected_kinds(plan))}")
 
         vouchers.checked += 1
         claim = "0x" + claim_hash(f"{tid}:first_response").hex()

@@ -52,6 +52,8 @@ class StackConfig:
     ui: bool = True
     namespace: str = "default"
     extra_env: dict[str, str] = field(default_factory=dict)
+    # More `temporal server start-dev` flags, e.g. ("--sqlite-pragma", "journal_mode=wal") (bench/api_load.py).
+    temporal_args: tuple[str, ...] = ()
 
     @classmethod
     def ephemeral(cls, var_dir: Path, **kw: object) -> StackConfig:
@@ -113,6 +115,7 @@ class Stack:
                 "--ip", "127.0.0.1", "--port", str(c.temporal_port), "--log-level", "error",
                 "--namespace", c.namespace]
         args += ["--ui-port", str(c.temporal_ui_port)] if c.ui else ["--headless"]
+        args += list(c.temporal_args)
         proc = self._spawn("temporal", args)
         _wait_tcp(c.temporal_port, 60, proc)
 

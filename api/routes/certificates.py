@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import segno
-from fastapi import APIRouter, Header, HTTPException, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Response, status
 
 from activities.certificates import NotCertifiable, build_certificate, signer_for, token_version
 from api.deps import STAFF, SessionDep, SettingsDep, current_caller, require_roles
+from api.schemas import AUTH, NO_NUL, problems
 from api.tokens import check_customer_token
 from domain.certificate import certificate_digest
 from settings import Settings
@@ -26,6 +27,7 @@ router = APIRouter(tags=["certificates"])
 ApiKey = Annotated[str | None, Header(alias="X-API-Key", description="Staff API key")]
 CustomerToken = Annotated[str | None, Header(alias="X-Customer-Token", max_length=128,
                                              description="The ticket's customer token")]
+TicketId = Annotated[str, Path(pattern=NO_NUL, max_length=64, description="ticket id")]
 
 
 def verification_url(settings: Settings, ticket_id: str, digest: str) -> str:
@@ -74,10 +76,12 @@ def _certificate(settings: Settings, session: Any, ticket_id: str) -> dict[str, 
 
 
 _NO_STORE = {"Cache-Control": "private, no-store"}
+# 409: the ticket has nothing anchored yet; 503: the chain or the deployment is not ready.
+ERRORS = problems(*AUTH, 404, 409, 503)
 
 
-@router.get("/tickets/{ticket_id}/certificate")
-def get_certificate(ticket_id: str, session: SessionDep, settings: SettingsDep, x_api_key: ApiKey = None,
+@router.get("/tickets/{ticket_id}/certificate", responses=ERRORS)
+def get_certificate(ticket_id: TicketId, session: SessionDep, settings: SettingsDep, x_api_key: ApiKey = None,
                     x_customer_token: CustomerToken = None) -> Response:
     """The ticket's signed evidence certificate (staff key or the customer's token)."""
     _authorise(settings, session, ticket_id, x_api_key, x_customer_token)
@@ -97,8 +101,8 @@ def _qr(settings: Settings, session: Any, ticket_id: str) -> segno.QRCode:
 
 
 @router.get("/tickets/{ticket_id}/certificate.png", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
-def get_certificate_png(ticket_id: str, session: SessionDep, settings: SettingsDep, x_api_key: ApiKey = None,
+            responses={**ERRORS, 200: {"content": {"image/png": {}}}})
+def get_certificate_png(ticket_id: TicketId, session: SessionDep, settings: SettingsDep, x_api_key: ApiKey = None,
                         x_customer_token: CustomerToken = None) -> Response:
     """The certificate's QR code as PNG: the verification URL plus the certificate digest."""
     _authorise(settings, session, ticket_id, x_api_key, x_customer_token)
@@ -108,8 +112,8 @@ def get_certificate_png(ticket_id: str, session: SessionDep, settings: SettingsD
 
 
 @router.get("/tickets/{ticket_id}/certificate.svg", response_class=Response,
-            responses={200: {"content": {"image/svg+xml": {}}}})
-def get_certificate_svg(ticket_id: str, session: SessionDep, settings: SettingsDep, x_api_key: ApiKey = None,
+            responses={**ERRORS, 200: {"content": {"image/svg+xml": {}}}})
+def get_certificate_svg(ticket_id: TicketId, session: SessionDep, settings: SettingsDep, x_api_key: ApiKey = None,
                         x_customer_token: CustomerToken = None) -> Response:
     """The certificate's QR code as SVG: the verification URL plus the certificate digest."""
     _authorise(settings, session, ticket_id, x_api_key, x_customer_token)

@@ -21,6 +21,7 @@ from temporalio.api.common.v1 import Payload
 
 from activities.payload_codec import EncryptionCodec, PayloadDecryptionError, codec_from_settings
 from api.deps import Caller, SettingsDep, current_caller, require_roles
+from api.schemas import AUTH, BODY, problems
 
 router = APIRouter(prefix="/codec", tags=["codec"])
 
@@ -67,6 +68,8 @@ def get_codec(settings: SettingsDep) -> EncryptionCodec:
 
 
 CodecDep = Annotated[EncryptionCodec, Depends(get_codec)]
+# 400: not a Temporal payload, not decryptable or not JSON text; 503: no payload keys configured.
+ERRORS = problems(*AUTH, *BODY, 503)
 
 
 def _parse(body: Payloads) -> list[Payload]:
@@ -84,13 +87,13 @@ async def _run(step: Callable[[Sequence[Payload]], Awaitable[list[Payload]]], bo
     return Payloads(payloads=[json_format.MessageToDict(p) for p in done])
 
 
-@router.post("/decode", response_model=Payloads)
+@router.post("/decode", response_model=Payloads, responses=ERRORS)
 async def decode(body: Payloads, caller: CodecCallerDep, codec: CodecDep) -> Payloads:
     """Decrypts payloads (unencrypted ones pass through unchanged)."""
     return await _run(codec.decode, body)
 
 
-@router.post("/encode", response_model=Payloads)
+@router.post("/encode", response_model=Payloads, responses=ERRORS)
 async def encode(body: Payloads, caller: CodecCallerDep, codec: CodecDep) -> Payloads:
     """Encrypts payloads with the current key (the UI uses it for signal and query arguments)."""
     return await _run(codec.encode, body)

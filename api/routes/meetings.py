@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel, Field, field_validator
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.deps import PolicyDep, QualityDep, SessionDep, SettingsDep, StaffReaderDep, TemporalDep
+from api.schemas import AUTH, BODY, NO_NUL, WORKFLOW, RequestBody, problems
 from api.workflow_errors import raise_rpc
 from domain.governance import (
     AnalysisInput,
@@ -31,13 +32,11 @@ router = APIRouter(prefix="/meetings", tags=["meetings"])
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$"
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# Ids are checked before they reach Temporal, which would refuse an odd one as a server error.
+MeetingId = Annotated[str, Path(pattern=ID_PATTERN, description="meeting id")]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class MeetingCreate(_Body):
+class MeetingCreate(RequestBody):
     meeting_id: str | None = Field(None, pattern=ID_PATTERN, description="client-chosen id (idempotency)")
     title: str = Field(min_length=1, max_length=200)
     problem: str = Field(min_length=1, max_length=5000, description="problem statement (kept off chain)")
@@ -54,23 +53,23 @@ class MeetingCreate(_Body):
         return values
 
 
-class AnalysisBody(_Body):
+class AnalysisBody(RequestBody):
     department: str = Field(pattern=CODE_PATTERN)
     analysis: str = Field(min_length=1, max_length=10_000)
 
 
-class ActionBody(_Body):
+class ActionBody(RequestBody):
     action: str = Field(min_length=1, max_length=500)
     owner: str = Field(min_length=1, max_length=128)
     due: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}", max_length=40, description="ISO date")
 
 
-class SolutionBody(_Body):
+class SolutionBody(RequestBody):
     root_cause: str = Field(min_length=1, max_length=200)
     actions: list[ActionBody] = Field(min_length=1, max_length=50)
 
 
-class LinkBody(_Body):
+class LinkBody(RequestBody):
     ticket_id: str = Field(pattern=ID_PATTERN)
 
 
@@ -92,6 +91,9 @@ class MeetingPage(BaseModel):
     count: int
     offset: int
     limit: int
+
+
+BODY_COMMAND = problems(*AUTH, *WORKFLOW, *BODY)
 
 
 def _handle(client: Any, meeting_id: str) -> WorkflowHandle[JointMeetingWorkflow, MeetingView]:
@@ -117,7 +119,7 @@ async def _update(client: Any, meeting_id: str, update: Any, arg: Any) -> Meetin
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MeetingView,
-             responses={409: {"description": "meeting_id already used"}})
+             responses=problems(*AUTH, *BODY, 409, 503))
 async def start_meeting(body: MeetingCreate, caller: QualityDep, settings: SettingsDep, policy: PolicyDep,
                         client: TemporalDep) -> MeetingView:
     """Start a joint meeting for a systemic problem; linked tickets are escalated into it."""
@@ -137,12 +139,12 @@ async def start_meeting(body: MeetingCreate, caller: QualityDep, settings: Setti
     return view
 
 
-@router.get("", response_model=MeetingPage)
+@router.get("", response_model=MeetingPage, responses=problems(*AUTH))
 def list_meetings(session: SessionDep, caller: StaffReaderDep,
                   status_: Annotated[str | None, Query(alias="status", pattern="^(open|verifying|verified)$")] = None,
-                  category: Annotated[str | None, Query(max_length=64)] = None,
+                  category: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
                   breached: bool | None = None,
-                  ticket_id: Annotated[str | None, Query(max_length=64)] = None,
+                  ticket_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
                   offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MeetingPage:
     """List joint meetings from the read model, newest first."""
@@ -154,8 +156,8 @@ def list_meetings(session: SessionDep, caller: StaffReaderDep,
     return MeetingPage(data=data, count=total, offset=offset, limit=limit)
 
 
-@router.get("/{meeting_id}", response_model=MeetingView)
-async def get_meeting(meeting_id: str, caller: StaffReaderDep, client: TemporalDep) -> MeetingView:
+@router.get("/{meeting_id}", response_model=MeetingView, responses=problems(*AUTH, 404, 503))
+async def get_meeting(meeting_id: MeetingId, caller: StaffReaderDep, client: TemporalDep) -> MeetingView:
     """The full live state from the meeting's workflow."""
     try:
         view: MeetingView = await _handle(client, meeting_id).query(JointMeetingWorkflow.state)
@@ -164,8 +166,8 @@ async def get_meeting(meeting_id: str, caller: StaffReaderDep, client: TemporalD
         _raise_rpc(exc, meeting_id)
 
 
-@router.post("/{meeting_id}/analyses", response_model=MeetingView)
-async def submit_analysis(meeting_id: str, body: AnalysisBody, caller: QualityDep, client: TemporalDep,
+@router.post("/{meeting_id}/analyses", response_model=MeetingView, responses=BODY_COMMAND)
+async def submit_analysis(meeting_id: MeetingId, body: AnalysisBody, caller: QualityDep, client: TemporalDep,
                           settings: SettingsDep) -> MeetingView:
     """A participating department submits its analysis (the text stays off chain)."""
     analysis_hash = salted_hash(settings.secret_key.get_secret_value().encode(), body.analysis, "text")
@@ -173,8 +175,8 @@ async def submit_analysis(meeting_id: str, body: AnalysisBody, caller: QualityDe
                          AnalysisInput(body.department, analysis_hash, actor=caller.key_id))
 
 
-@router.post("/{meeting_id}/solution", response_model=MeetingView)
-async def submit_solution(meeting_id: str, body: SolutionBody, caller: QualityDep,
+@router.post("/{meeting_id}/solution", response_model=MeetingView, responses=BODY_COMMAND)
+async def submit_solution(meeting_id: MeetingId, body: SolutionBody, caller: QualityDep,
                           client: TemporalDep) -> MeetingView:
     """The quality committee lead submits the solution; the verification period starts."""
     actions = [SolutionAction(a.action, a.owner, a.due) for a in body.actions]
@@ -182,8 +184,8 @@ async def submit_solution(meeting_id: str, body: SolutionBody, caller: QualityDe
                          SolutionInput(body.root_cause, actions, caller.key_id))
 
 
-@router.post("/{meeting_id}/tickets", response_model=MeetingView)
-async def link_ticket(meeting_id: str, body: LinkBody, caller: QualityDep, client: TemporalDep) -> MeetingView:
+@router.post("/{meeting_id}/tickets", response_model=MeetingView, responses=BODY_COMMAND)
+async def link_ticket(meeting_id: MeetingId, body: LinkBody, caller: QualityDep, client: TemporalDep) -> MeetingView:
     """Escalate one more ticket into the meeting."""
     return await _update(client, meeting_id, JointMeetingWorkflow.link_ticket,
                          LinkTicketInput(body.ticket_id, caller.key_id))

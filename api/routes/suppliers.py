@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -28,6 +28,8 @@ from api.deps import (
     TemporalDep,
     require_roles,
 )
+from api.schemas import AUTH, BODY, NO_NUL, WORKFLOW, RequestBody, problems
+from api.schemas import ID_PATTERN as TICKET_ID_PATTERN
 from api.workflow_errors import raise_rpc
 from domain.governance import (
     AppealDecisionInput,
@@ -51,6 +53,10 @@ SupplierReaderDep = Annotated[Caller, Depends(require_roles(*STAFF, "supplier_ma
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{2,99}$"
+# Ids are checked before they reach Temporal, which would refuse an odd one as a server error.
+SupplierId = Annotated[str, Path(pattern=CODE_PATTERN, description="supplier id")]
+TicketId = Annotated[str, Path(pattern=TICKET_ID_PATTERN, description="ticket id")]
+BODY_COMMAND = problems(*AUTH, *WORKFLOW, *BODY)
 
 
 def supplier_accepts_tickets(session: Session, supplier_id: str) -> bool:
@@ -58,18 +64,14 @@ def supplier_accepts_tickets(session: Session, supplier_id: str) -> bool:
     return gov.supplier_accepts_tickets(session, supplier_id)
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class SupplierCreate(_Body):
+class SupplierCreate(RequestBody):
     supplier_id: str = Field(pattern=CODE_PATTERN, description="the id tickets use in their `supplier` field")
     name: str = Field(min_length=1, max_length=200)
     contract_value: int = Field(gt=0, le=10**15, description="minor units of the currency")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
-class DeductionBody(_Body):
+class DeductionBody(RequestBody):
     incident_id: str = Field(pattern=ID_PATTERN, description="idempotency key: one deduction per incident")
     severity: str = Field(pattern=CODE_PATTERN)
     ticket_id: str = Field("", max_length=64)
@@ -77,16 +79,16 @@ class DeductionBody(_Body):
     amount: int = Field(0, ge=0, le=10**15, description="0: by the policy's schedule for the severity")
 
 
-class AppealBody(_Body):
+class AppealBody(RequestBody):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class DecisionBody(_Body):
+class DecisionBody(RequestBody):
     upheld: bool = Field(description="true: the exit continues; false: appeal granted, exit withdrawn")
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class ReassignBody(_Body):
+class ReassignBody(RequestBody):
     to_team: str = Field(pattern=CODE_PATTERN)
     reason: str = Field("supplier exited", min_length=1, max_length=500)
 
@@ -150,7 +152,7 @@ async def _state(client: Any, supplier_id: str) -> SupplierView:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SupplierView,
-             responses={409: {"description": "supplier_id already registered"}})
+             responses={**problems(*AUTH, *BODY, 409, 503)})
 async def register_supplier(body: SupplierCreate, caller: QualityDep, settings: SettingsDep, policy: PolicyDep,
                             client: TemporalDep) -> SupplierView:
     """Register a supplier: starts its long-running ledger workflow."""
@@ -167,9 +169,9 @@ async def register_supplier(body: SupplierCreate, caller: QualityDep, settings: 
     return view
 
 
-@router.get("", response_model=SupplierPage)
+@router.get("", response_model=SupplierPage, responses=problems(*AUTH))
 def list_suppliers(session: SessionDep, caller: SupplierReaderDep,
-                   status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
+                   status_: Annotated[str | None, Query(alias="status", max_length=16, pattern=NO_NUL)] = None,
                    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
                    limit: Annotated[int, Query(ge=1, le=200)] = 50) -> SupplierPage:
     """List suppliers from the read model."""
@@ -178,23 +180,22 @@ def list_suppliers(session: SessionDep, caller: SupplierReaderDep,
     return SupplierPage(data=data, count=total, offset=offset, limit=limit)
 
 
-@router.get("/{supplier_id}", response_model=SupplierView)
-async def get_supplier(supplier_id: str, caller: SupplierReaderDep, client: TemporalDep) -> SupplierView:
+@router.get("/{supplier_id}", response_model=SupplierView, responses=problems(*AUTH, 404, 503))
+async def get_supplier(supplier_id: SupplierId, caller: SupplierReaderDep, client: TemporalDep) -> SupplierView:
     """The live ledger: total, exit state, this run's milestones."""
     return await _state(client, supplier_id)
 
 
-@router.get("/{supplier_id}/deductions", response_model=list[DeductionRow])
-def list_deductions(supplier_id: str, session: SessionDep, caller: SupplierReaderDep) -> list[DeductionRow]:
+@router.get("/{supplier_id}/deductions", response_model=list[DeductionRow], responses=problems(*AUTH))
+def list_deductions(supplier_id: SupplierId, session: SessionDep, caller: SupplierReaderDep) -> list[DeductionRow]:
     """Every deduction of the supplier from the read model, oldest first."""
     return [DeductionRow.model_validate(d, from_attributes=True)
             for d in gov.deductions_of(session=session, supplier_id=supplier_id)]
 
 
 @router.post("/{supplier_id}/deductions", status_code=status.HTTP_201_CREATED, response_model=DeductionResult,
-             responses={200: {"description": "incident already deducted (nothing changed)"},
-                        409: {"description": "incident_id belongs to another supplier"}})
-async def record_deduction(supplier_id: str, body: DeductionBody, response: Response, caller: QualityDep,
+             responses={**BODY_COMMAND, 200: {"description": "incident already deducted (nothing changed)"}})
+async def record_deduction(supplier_id: SupplierId, body: DeductionBody, response: Response, caller: QualityDep,
                            session: SessionDep, policy: PolicyDep, client: TemporalDep) -> DeductionResult:
     """Record a deduction for an incident; the same incident_id never deducts twice."""
     known = sorted(policy.supplier.deduction_percent_by_severity)
@@ -214,8 +215,8 @@ async def record_deduction(supplier_id: str, body: DeductionBody, response: Resp
     return result
 
 
-@router.post("/{supplier_id}/appeal", response_model=SupplierView)
-async def file_appeal(supplier_id: str, body: AppealBody, caller: SupplierManagerDep,
+@router.post("/{supplier_id}/appeal", response_model=SupplierView, responses=BODY_COMMAND)
+async def file_appeal(supplier_id: SupplierId, body: AppealBody, caller: SupplierManagerDep,
                       client: TemporalDep) -> SupplierView:
     """The supplier manager appeals an exit notice inside the appeal window."""
     view: SupplierView = await _update(client, supplier_id, SupplierWorkflow.file_appeal,
@@ -223,8 +224,8 @@ async def file_appeal(supplier_id: str, body: AppealBody, caller: SupplierManage
     return view
 
 
-@router.post("/{supplier_id}/appeal/decision", response_model=SupplierView)
-async def decide_appeal(supplier_id: str, body: DecisionBody, caller: QualityDep,
+@router.post("/{supplier_id}/appeal/decision", response_model=SupplierView, responses=BODY_COMMAND)
+async def decide_appeal(supplier_id: SupplierId, body: DecisionBody, caller: QualityDep,
                         client: TemporalDep) -> SupplierView:
     """The quality committee decides an appeal: upheld (exit continues) or granted (exit withdrawn)."""
     view: SupplierView = await _update(client, supplier_id, SupplierWorkflow.decide_appeal,
@@ -232,15 +233,16 @@ async def decide_appeal(supplier_id: str, body: DecisionBody, caller: QualityDep
     return view
 
 
-@router.get("/{supplier_id}/open-tickets", response_model=list[str])
-async def open_tickets(supplier_id: str, caller: SupervisorDep, client: TemporalDep) -> list[str]:
+@router.get("/{supplier_id}/open-tickets", response_model=list[str], responses=problems(*AUTH, 404, 503))
+async def open_tickets(supplier_id: SupplierId, caller: SupervisorDep, client: TemporalDep) -> list[str]:
     """The exited supplier's open tickets that still need reassignment."""
     view = await _state(client, supplier_id)
     return [t for t in view.open_tickets if t not in view.reassigned]
 
 
-@router.post("/{supplier_id}/tickets/{ticket_id}/reassign", response_model=SupplierView)
-async def reassign_ticket(supplier_id: str, ticket_id: str, body: ReassignBody, caller: SupervisorDep,
+@router.post("/{supplier_id}/tickets/{ticket_id}/reassign", response_model=SupplierView,
+             responses=BODY_COMMAND)
+async def reassign_ticket(supplier_id: SupplierId, ticket_id: TicketId, body: ReassignBody, caller: SupervisorDep,
                           policy: PolicyDep, client: TemporalDep) -> SupplierView:
     """Move one open ticket of an exited supplier to another team; the last one terminates the process."""
     view = await _state(client, supplier_id)

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -26,7 +26,11 @@ from api.deps import (
 )
 from api.routes.suppliers import supplier_accepts_tickets
 from api.schemas import (
+    AUTH,
+    BODY,
     ID_PATTERN,
+    NO_NUL,
+    WORKFLOW,
     AssignBody,
     CancelBody,
     ConfirmBody,
@@ -34,6 +38,7 @@ from api.schemas import (
     NoteBody,
     PolicyBody,
     PriorityBody,
+    Problem,
     ReasonBody,
     ResolveBody,
     RespondBody,
@@ -41,6 +46,7 @@ from api.schemas import (
     TicketCreated,
     TicketPage,
     TicketRow,
+    problems,
 )
 from api.tokens import check_customer_token, customer_token
 from api.workflow_errors import raise_rpc
@@ -70,6 +76,9 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
                                               description="retry-safe creation without a ticket_id")]
 TicketId = Annotated[str, Path(pattern=ID_PATTERN, description="ticket id")]
 CustomerToken = Annotated[str | None, Header(alias="X-Customer-Token", max_length=128)]
+# Every command answers the workflow's refusals; those with a body can also be too large.
+COMMAND = problems(*AUTH, *WORKFLOW)
+BODY_COMMAND = problems(*AUTH, *WORKFLOW, *BODY)
 
 
 def _request_hash(body: TicketCreate) -> str:
@@ -116,8 +125,10 @@ async def _update(client: Any, ticket_id: TicketId, update: Any, arg: Any) -> Ti
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketCreated,
-             responses={200: {"model": TicketCreated, "description": "same request retried"},
-                        409: {"description": "ticket id used by a different request"}})
+             responses={**problems(*AUTH, *BODY, 503),
+                        200: {"model": TicketCreated, "description": "same request retried"},
+                        409: {"model": Problem,
+                              "description": "ticket id used by a different request, or the supplier has exited"}})
 async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep, settings: SettingsDep,
                         policy: PolicyDep, client: TemporalDep, session: SessionDep,
                         idempotency_key: IdempotencyKey = None) -> TicketCreated:
@@ -158,12 +169,12 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
                          created=created)
 
 
-@router.get("", response_model=TicketPage)
+@router.get("", response_model=TicketPage, responses=problems(*AUTH))
 def list_tickets(session: SessionDep, caller: StaffReaderDep,
-                 status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
+                 status_: Annotated[str | None, Query(alias="status", max_length=32, pattern=NO_NUL)] = None,
                  priority: Annotated[str | None, Query(pattern="^P[1-4]$")] = None,
-                 team: Annotated[str | None, Query(max_length=64)] = None,
-                 supplier: Annotated[str | None, Query(max_length=64)] = None,
+                 team: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+                 supplier: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
                  breached: bool | None = None,
                  offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> TicketPage:
@@ -175,11 +186,13 @@ def list_tickets(session: SessionDep, caller: StaffReaderDep,
     return TicketPage(data=data, count=total, offset=offset, limit=limit)
 
 
-@router.get("/{ticket_id}", response_model=TicketView)
+@router.get("/{ticket_id}", response_model=TicketView, responses=problems(*AUTH, 404, 503))
 async def get_ticket(ticket_id: TicketId, caller: StaffReaderDep, client: TemporalDep,
                      session: SessionDep) -> TicketView:
     """The full live state from the ticket's workflow: status, clocks, milestones, vouchers."""
     view = await _state(client, ticket_id)
+    if not view.vouchers:  # most tickets: nothing to look up, so no read-model query on the event loop
+        return view
     # Redemption happens on chain after the ticket may have closed; the read model knows it.
     redeemed = {v.voucher_id: v for v in evidence.vouchers_of_ticket(session=session, ticket_id=ticket_id)}
     for voucher in view.vouchers:
@@ -192,13 +205,13 @@ async def get_ticket(ticket_id: TicketId, caller: StaffReaderDep, client: Tempor
 # ------------------------------------------------------------------ staff commands
 
 
-@router.post("/{ticket_id}/assign", response_model=TicketView)
+@router.post("/{ticket_id}/assign", response_model=TicketView, responses=BODY_COMMAND)
 async def assign(ticket_id: TicketId, body: AssignBody, caller: AgentDep, client: TemporalDep) -> TicketView:
     """Assign the ticket to an agent."""
     return await _update(client, ticket_id, TicketWorkflow.assign, AssignInput(body.assignee, caller.key_id))
 
 
-@router.post("/{ticket_id}/respond", response_model=TicketView)
+@router.post("/{ticket_id}/respond", response_model=TicketView, responses=BODY_COMMAND)
 async def respond(ticket_id: TicketId, body: RespondBody, caller: AgentDep, client: TemporalDep,
                   settings: SettingsDep) -> TicketView:
     """Record the first response (stops the first-response clock)."""
@@ -206,7 +219,7 @@ async def respond(ticket_id: TicketId, body: RespondBody, caller: AgentDep, clie
                          RespondInput(_text_hash(settings, body.message), caller.key_id))
 
 
-@router.post("/{ticket_id}/notes", response_model=TicketView)
+@router.post("/{ticket_id}/notes", response_model=TicketView, responses=BODY_COMMAND)
 async def add_note(ticket_id: TicketId, body: NoteBody, caller: AgentDep, client: TemporalDep,
                    settings: SettingsDep) -> TicketView:
     """Add a work note (its text stays off chain; the milestone holds a keyed hash)."""
@@ -214,7 +227,7 @@ async def add_note(ticket_id: TicketId, body: NoteBody, caller: AgentDep, client
                          NoteInput(_text_hash(settings, body.text), caller.key_id))
 
 
-@router.post("/{ticket_id}/wait-for-customer", response_model=TicketView)
+@router.post("/{ticket_id}/wait-for-customer", response_model=TicketView, responses=BODY_COMMAND)
 async def wait_for_customer(ticket_id: TicketId, body: ReasonBody, caller: AgentDep, client: TemporalDep,
                             settings: SettingsDep) -> TicketView:
     """Pause the resolution clock while waiting on the customer."""
@@ -222,13 +235,13 @@ async def wait_for_customer(ticket_id: TicketId, body: ReasonBody, caller: Agent
                          ActorInput(caller.key_id, _text_hash(settings, body.reason)))
 
 
-@router.post("/{ticket_id}/customer-replied", response_model=TicketView)
+@router.post("/{ticket_id}/customer-replied", response_model=TicketView, responses=COMMAND)
 async def customer_replied(ticket_id: TicketId, caller: AgentDep, client: TemporalDep) -> TicketView:
     """The customer answered: the resolution clock runs again."""
     return await _update(client, ticket_id, TicketWorkflow.customer_replied, ActorInput(caller.key_id))
 
 
-@router.post("/{ticket_id}/priority", response_model=TicketView)
+@router.post("/{ticket_id}/priority", response_model=TicketView, responses=BODY_COMMAND)
 async def change_priority(ticket_id: TicketId, body: PriorityBody, caller: AgentDep, client: TemporalDep,
                           settings: SettingsDep) -> TicketView:
     """Change priority; clocks keep elapsed and paused time and take the new targets."""
@@ -236,14 +249,14 @@ async def change_priority(ticket_id: TicketId, body: PriorityBody, caller: Agent
                          PriorityInput(body.priority, caller.key_id, _text_hash(settings, body.reason)))
 
 
-@router.post("/{ticket_id}/resolve", response_model=TicketView)
+@router.post("/{ticket_id}/resolve", response_model=TicketView, responses=BODY_COMMAND)
 async def resolve(ticket_id: TicketId, body: ResolveBody, caller: AgentDep, client: TemporalDep) -> TicketView:
     """Resolve with a resolution code and a root-cause category."""
     return await _update(client, ticket_id, TicketWorkflow.resolve,
                          ResolveInput(body.resolution_code, body.root_cause, caller.key_id))
 
 
-@router.post("/{ticket_id}/reopen", response_model=TicketView)
+@router.post("/{ticket_id}/reopen", response_model=TicketView, responses=BODY_COMMAND)
 async def reopen(ticket_id: TicketId, body: ReasonBody, caller: AgentDep, client: TemporalDep,
                  settings: SettingsDep) -> TicketView:
     """Reopen a resolved ticket inside the reopen window (staff)."""
@@ -251,7 +264,7 @@ async def reopen(ticket_id: TicketId, body: ReasonBody, caller: AgentDep, client
                          ActorInput(caller.key_id, _text_hash(settings, body.reason)))
 
 
-@router.post("/{ticket_id}/escalate", response_model=TicketView)
+@router.post("/{ticket_id}/escalate", response_model=TicketView, responses=BODY_COMMAND)
 async def escalate(ticket_id: TicketId, body: EscalateBody, caller: AgentDep, client: TemporalDep,
                    policy: PolicyDep, settings: SettingsDep) -> TicketView:
     """Hand the ticket to another team; that team's department head is alerted."""
@@ -260,25 +273,28 @@ async def escalate(ticket_id: TicketId, body: EscalateBody, caller: AgentDep, cl
                                        policy.department_head(body.to_team), caller.key_id))
 
 
-@router.post("/{ticket_id}/cancel", response_model=TicketView)
+@router.post("/{ticket_id}/cancel", response_model=TicketView, responses=BODY_COMMAND)
 async def cancel(ticket_id: TicketId, body: CancelBody, caller: SupervisorDep, client: TemporalDep) -> TicketView:
     """Cancel a duplicate or spam ticket (supervisors only)."""
     return await _update(client, ticket_id, TicketWorkflow.cancel, ActorInput(caller.key_id, body.reason))
 
 
-@router.put("/{ticket_id}/policy", response_model=TicketView)
+@router.put("/{ticket_id}/policy", response_model=TicketView, responses=BODY_COMMAND)
 async def apply_policy(ticket_id: TicketId, body: PolicyBody, caller: AdminDep, client: TemporalDep) -> TicketView:
     """Apply a policy document to one open ticket: its clocks keep elapsed and paused time."""
     try:
         policy = parse_policy(body.policy_toml, "policy_toml")
     except PolicyError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        # The same shape as FastAPI's own 422, so clients read every validation error one way.
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "loc": ["body", "policy_toml"], "type": "value_error", "msg": str(exc)}]) from exc
     view = await _state(client, ticket_id)
     ticket_policy = policy.ticket_policy(category=view.category, team=view.team, year=datetime.now(UTC).year)
     return await _update(client, ticket_id, TicketWorkflow.apply_policy, PolicyInput(ticket_policy, caller.key_id))
 
 
-@router.post("/{ticket_id}/customer-token/revoke", response_model=TicketCreated)
+@router.post("/{ticket_id}/customer-token/revoke", response_model=TicketCreated,
+             responses=COMMAND)
 async def revoke_customer_token(ticket_id: TicketId, caller: SupervisorDep, client: TemporalDep,
                                 settings: SettingsDep) -> TicketCreated:
     """Revoke the customer's token and hand out a new one."""
@@ -291,26 +307,34 @@ async def revoke_customer_token(ticket_id: TicketId, caller: SupervisorDep, clie
 # ------------------------------------------------------------------ customer commands
 
 
-async def _check_customer(client: Any, settings: Any, ticket_id: TicketId, token: str | None) -> None:
-    if not token:
+async def check_customer(ticket_id: TicketId, client: TemporalDep, settings: SettingsDep,
+                         x_customer_token: CustomerToken = None) -> None:
+    """The ticket's customer token, checked as a dependency so it comes before body validation."""
+    if not x_customer_token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-Customer-Token header")
-    view = await _state(client, ticket_id)
-    if not check_customer_token(settings, ticket_id, token, view.token_version):
+    try:
+        version: int | None = (await _state(client, ticket_id)).token_version
+    except HTTPException as exc:
+        if exc.status_code != status.HTTP_404_NOT_FOUND:
+            raise
+        version = None
+    # An unknown ticket answers like a wrong token, so a token holder cannot probe which ids exist.
+    if version is None or not check_customer_token(settings, ticket_id, x_customer_token, version):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "customer token is not valid for this ticket")
 
 
-@router.post("/{ticket_id}/confirm", response_model=TicketView)
-async def confirm(ticket_id: TicketId, body: ConfirmBody, client: TemporalDep, settings: SettingsDep,
-                  x_customer_token: CustomerToken = None) -> TicketView:
+CustomerDep = Annotated[None, Depends(check_customer)]
+
+
+@router.post("/{ticket_id}/confirm", response_model=TicketView, responses=BODY_COMMAND)
+async def confirm(ticket_id: TicketId, customer: CustomerDep, body: ConfirmBody, client: TemporalDep) -> TicketView:
     """The customer confirms the resolution with a 1-5 rating (customer token)."""
-    await _check_customer(client, settings, ticket_id, x_customer_token)
     return await _update(client, ticket_id, TicketWorkflow.confirm, ConfirmInput(body.rating, body.comment))
 
 
-@router.post("/{ticket_id}/customer-reopen", response_model=TicketView)
-async def customer_reopen(ticket_id: TicketId, body: ReasonBody, client: TemporalDep, settings: SettingsDep,
-                          x_customer_token: CustomerToken = None) -> TicketView:
+@router.post("/{ticket_id}/customer-reopen", response_model=TicketView, responses=BODY_COMMAND)
+async def customer_reopen(ticket_id: TicketId, customer: CustomerDep, body: ReasonBody, client: TemporalDep,
+                          settings: SettingsDep) -> TicketView:
     """The customer asks to reopen inside the window (customer token)."""
-    await _check_customer(client, settings, ticket_id, x_customer_token)
     return await _update(client, ticket_id, TicketWorkflow.reopen,
                          ActorInput("customer", _text_hash(settings, body.reason)))

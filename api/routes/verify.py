@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -37,6 +37,7 @@ from activities.certificates import (
 )
 from activities.verification import connect, verify_certificate
 from api.deps import SessionDep, SettingsDep
+from api.schemas import NO_NUL
 from domain.certificate import (
     CertificateFormatError,
     Check,
@@ -53,6 +54,29 @@ router = APIRouter(tags=["verification"])
 _DIGEST = re.compile(r"^0x[0-9a-fA-F]{64}$")
 # A certificate of a long ticket is a few hundred bytes per milestone; far below this.
 MAX_UPLOAD_BYTES = 1024 * 1024
+
+# These routes answer a page by default and JSON on request; errors come in the form asked for.
+_HTML: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+_PROBLEM: dict[str, Any] = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+QR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the verification page, or the certificate with Accept: application/json",
+          "content": {**_HTML, "application/json": {"schema": {"type": "object"}}}},
+    404: {"description": "no anchored record for this ticket", "content": {**_PROBLEM, **_HTML}},
+    409: {"description": "no certificate with that digest (JSON only; the page shows the difference)",
+          "content": _PROBLEM},
+    503: {"description": "the chain cannot be reached; nothing was verified", "content": {**_PROBLEM, **_HTML}},
+}
+UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the verification page", "content": _HTML},
+    400: {"description": "not a readable certificate (the page says why)", "content": _HTML},
+    413: {"description": "larger than 1 MiB", "content": {**_PROBLEM, **_HTML}},
+}
+# The body is read by hand (JSON or a form upload), so FastAPI cannot describe it itself.
+UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "description": "a certificate file"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["certificate"], "properties": {
+        "certificate": {"type": "string", "format": "binary"}}}},
+}}}
 
 KIND_WORDS = {
     "opened": "Ticket opened",
@@ -154,8 +178,9 @@ def _page_for_qr(settings: Settings, session: Any, ticket_id: str, digest: str |
     return PageModel("Certificate check", checks, overall_verdict(checks), ticket_id, cert, notes)
 
 
-@router.get("/verify/{ticket_id}", response_class=HTMLResponse)
-def verify_page(ticket_id: str, request: Request, session: SessionDep, settings: SettingsDep,
+@router.get("/verify/{ticket_id}", response_class=HTMLResponse, responses=QR_RESPONSES)
+def verify_page(ticket_id: Annotated[str, Path(pattern=NO_NUL, max_length=64)], request: Request,
+                session: SessionDep, settings: SettingsDep,
                 d: Annotated[str | None, Query(description="certificate digest from the QR code")] = None
                 ) -> Response:
     """Public verification page of the certificate a QR code points to (JSON with Accept: application/json)."""
@@ -170,7 +195,9 @@ def _certificate_json(settings: Settings, session: Any, ticket_id: str, digest: 
     # Only the certificate the QR code names: the digest acts as the capability, so knowing a ticket
     # id alone does not reveal its record.
     if digest is None or not _DIGEST.match(digest):
-        return JSONResponse({"detail": "query parameter d must be the certificate digest"},
+        # FastAPI's validation shape, naming the parameter, like every other 422 of the API.
+        return JSONResponse({"detail": [{"loc": ["query", "d"], "type": "value_error",
+                                         "msg": "must be the certificate digest: 0x and 64 hex digits"}]},
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
     signer = _signer(settings)
     if signer is None:
@@ -207,7 +234,8 @@ def _extract_upload(content_type: str, body: bytes) -> bytes:
     return body
 
 
-@router.post("/verify", response_class=HTMLResponse)
+@router.post("/verify", response_class=HTMLResponse, responses=UPLOAD_RESPONSES,
+             openapi_extra=UPLOAD_BODY)
 async def verify_upload(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """Check an uploaded certificate file (JSON body or form field 'certificate') and show the result."""
     body = await request.body()

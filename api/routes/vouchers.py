@@ -18,6 +18,7 @@ from activities.compensation import (
     redeem_voucher,
 )
 from api.deps import RedeemerDep, SessionDep, SettingsDep, StaffReaderDep
+from api.schemas import AUTH, NO_NUL, Problem, problems
 from readmodel import evidence
 
 router = APIRouter(prefix="/vouchers", tags=["vouchers"])
@@ -63,18 +64,20 @@ class VoucherPublic(BaseModel):
     redeemed_at: datetime | None
 
 
-@router.get("", response_model=list[VoucherPublic])
+@router.get("", response_model=list[VoucherPublic], responses=problems(*AUTH))
 def list_vouchers(session: SessionDep, caller: StaffReaderDep,
-                  ticket_id: Annotated[str, Query(min_length=1, max_length=64)]) -> list[VoucherPublic]:
+                  ticket_id: Annotated[str, Query(min_length=1, max_length=64, pattern=NO_NUL)]) -> list[VoucherPublic]:
     """List a ticket's vouchers from the read model, oldest first."""
     rows = evidence.vouchers_of_ticket(session=session, ticket_id=ticket_id)
     return [VoucherPublic.model_validate(r) for r in rows]
 
 
 @router.post("/{voucher_id}/redeem", response_model=VoucherPublic,
-             responses={404: {"description": "no such voucher"},
-                        409: {"description": "already redeemed, or expired"},
-                        503: {"description": "chain unavailable, contract paused, or voucher not on chain yet"}})
+             responses={**problems(*AUTH),
+                        404: {"model": Problem, "description": "no such voucher"},
+                        409: {"model": Problem, "description": "already redeemed, or expired"},
+                        503: {"model": Problem,
+                              "description": "chain unavailable, contract paused, or voucher not on chain yet"}})
 def redeem(voucher_id: Annotated[int, Path(ge=1, le=2**63 - 1)], session: SessionDep, caller: RedeemerDep,
            chain: ChainDep) -> VoucherPublic:
     """Redeem a voucher on chain (once: a second call answers 409)."""
