@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -477,5 +478,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Skip interpreter teardown: the Temporal core can abort at exit (sdk-python #300).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 

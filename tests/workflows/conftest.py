@@ -14,3 +14,12 @@ async def desk(time_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[D
     d = Desk(time_env, tmp_path)
     yield d
     await d.close()
+
+
+@pytest.fixture
+async def live_desk(local_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Desk]:
+    """A desk on the real dev server, for what the time-skipping server does not do (Updates that
+    wait for a worker)."""
+    d = Desk(local_env, tmp_path)
+    yield d
+    await d.close()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
-from temporalio.client import WorkflowHistory
+from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.worker import Replayer
 
 from domain.tickets import ResolveInput, RespondInput
@@ -63,3 +64,25 @@ async def test_recorded_histories_replay_without_nondeterminism() -> None:
     for path in files:
         history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
         await replayer.replay_workflow(history)
+
+
+async def test_a_command_delivered_twice_at_once_applies_once(live_desk: Desk) -> None:
+    """A desk's retry and its original Update, both waiting while no worker runs, arrive together.
+
+    Both pass their validator on the same state, so the handler must check again before it acts:
+    found by the chaos run (bench/chaos.py) as two first responses on one ticket.
+    """
+    desk = live_desk
+    async with desk.worker():
+        h = await desk.start(ticket_input())
+    original = asyncio.create_task(h.execute_update(TicketWorkflow.respond, RespondInput()))
+    retry = asyncio.create_task(h.execute_update(TicketWorkflow.respond, RespondInput()))
+    await asyncio.sleep(1)  # both are admitted by the server before a worker picks them up
+    async with desk.worker():
+        outcomes = await asyncio.gather(original, retry, return_exceptions=True)
+        view = await desk.state(h)
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(failures) == 1, outcomes
+    assert isinstance(failures[0], WorkflowUpdateFailedError)
+    assert "first response already given" in str(failures[0].cause)
+    assert [m.kind for m in view.milestones].count("first_response") == 1
