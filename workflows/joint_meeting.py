@@ -17,6 +17,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from workflows.commands import ready_for
+
 with workflow.unsafe.imports_passed_through():
     from domain.governance import (
         AnalysisInput,
@@ -261,7 +263,7 @@ class JointMeetingWorkflow:
 
     @workflow.update
     async def submit_analysis(self, cmd: AnalysisInput) -> MeetingView:
-        await workflow.wait_condition(lambda: self.ready)
+        await ready_for(lambda: self.ready, self._validate_analysis, cmd)
         self.submitted[cmd.department] = cmd.analysis_hash
         m = self._add(K.ANALYSIS_SUBMITTED, {"department": cmd.department, "analysis_hash": cmd.analysis_hash,
                                              "round": str(self.round), "actor": cmd.actor})
@@ -282,7 +284,7 @@ class JointMeetingWorkflow:
 
     @workflow.update
     async def submit_solution(self, cmd: SolutionInput) -> MeetingView:
-        await workflow.wait_condition(lambda: self.ready)
+        await ready_for(lambda: self.ready, self._validate_solution, cmd)
         now = workflow.now()
         self.root_cause = cmd.root_cause
         self.actions = list(cmd.actions)
@@ -317,7 +319,7 @@ class JointMeetingWorkflow:
 
     @workflow.update
     async def link_ticket(self, cmd: LinkTicketInput) -> MeetingView:
-        await workflow.wait_condition(lambda: self.ready)
+        await ready_for(lambda: self.ready, self._validate_link, cmd)
         self.linked.append(cmd.ticket_id)
         self._link(cmd.ticket_id)
         await self._persisted(self.milestones[-1])

@@ -20,6 +20,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from workflows.commands import ready_for
+
 with workflow.unsafe.imports_passed_through():
     from domain.governance import (
         EXIT_STATUSES,
@@ -234,7 +236,7 @@ class SupplierWorkflow:
 
     @workflow.update
     async def record_deduction(self, cmd: DeductionInput) -> DeductionResult:
-        await workflow.wait_condition(lambda: self.ready)
+        await ready_for(lambda: self.ready, self._validate_deduction, cmd)
         result = self._deduct(cmd)
         if not result.duplicate:
             await self._stored()
@@ -307,7 +309,7 @@ class SupplierWorkflow:
 
     @workflow.update
     async def file_appeal(self, cmd: AppealInput) -> SupplierView:
-        await workflow.wait_condition(lambda: self.ready)
+        await ready_for(lambda: self.ready, self._validate_appeal, cmd)
         self.status = S.APPEALED
         self.appeal_reason = cmd.reason
         m = self._add(K.APPEAL_FILED, {"reason": cmd.reason, "actor": cmd.actor})
@@ -326,7 +328,7 @@ class SupplierWorkflow:
 
     @workflow.update
     async def decide_appeal(self, cmd: AppealDecisionInput) -> SupplierView:
-        await workflow.wait_condition(lambda: self.ready)
+        await ready_for(lambda: self.ready, self._validate_decision, cmd)
         if cmd.upheld:
             self.decision = "upheld"
             self._add(K.APPEAL_UPHELD, {"reason": cmd.reason, "actor": cmd.actor})
@@ -349,7 +351,7 @@ class SupplierWorkflow:
 
     @workflow.update
     async def reassign_ticket(self, cmd: ReassignInput) -> SupplierView:
-        await workflow.wait_condition(lambda: self.ready and not self.listing_due)
+        await ready_for(lambda: self.ready and not self.listing_due, self._validate_reassign, cmd)
         self.reassigned[cmd.ticket_id] = cmd.to_team
         self._add(K.TICKET_REASSIGNED, {"ticket_id": cmd.ticket_id, "to_team": cmd.to_team, "actor": cmd.actor})
         self._terminate_if_done()

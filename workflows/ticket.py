@@ -10,14 +10,14 @@ loop persists through an activity, so writes to the read model happen in order.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.commands import ready_for
 
 with workflow.unsafe.imports_passed_through():
     from domain.governance import DeductionInput, MeetingTicketLink
@@ -60,8 +60,6 @@ CHAIN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeffic
                           maximum_interval=timedelta(seconds=20))
 
 S = TicketStatus
-# Handlers re-run their validator once the workflow is ready (see TicketWorkflow._ready_for).
-RECHECK_WHEN_READY = "recheck-command-when-ready"
 
 
 def _reject(message: str) -> None:
@@ -368,24 +366,13 @@ class TicketWorkflow:
 
     # ---------------------------------------------------------------- updates
 
-    async def _ready_for(self, validate: Callable[[Any], None], cmd: Any) -> None:
-        """Wait until the ticket is ready, then check the command again against the state it will change.
-
-        A validator sees the state when its Update arrives. Two Updates that arrive together, e.g. a
-        client's retry after an outage and the original delivered late, are both validated before either
-        handler runs, so without this both would apply (the chaos run caught two first responses).
-        """
-        await workflow.wait_condition(lambda: self.ready)
-        if workflow.patched(RECHECK_WHEN_READY):
-            validate(cmd)
-
     def _require_active(self) -> None:
         if self.status in FINAL_STATUSES:
             _reject(f"ticket is {self.status.value}")
 
     @workflow.update
     async def assign(self, cmd: AssignInput) -> TicketView:
-        await self._ready_for(self._validate_assign, cmd)
+        await ready_for(lambda: self.ready, self._validate_assign, cmd)
         self.assignee = cmd.assignee
         if self.status == S.ACKNOWLEDGED:
             self._set_status(S.IN_PROGRESS)
@@ -403,7 +390,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def respond(self, cmd: RespondInput) -> TicketView:
-        await self._ready_for(self._validate_respond, cmd)
+        await ready_for(lambda: self.ready, self._validate_respond, cmd)
         self.clocks[FIRST_RESPONSE].stop(self.policy.calendar, workflow.now())
         self._set_status(S.ACKNOWLEDGED)
         m = self._add(MilestoneKind.FIRST_RESPONSE, {"actor": cmd.actor, "text_hash": cmd.text_hash})
@@ -417,7 +404,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def add_note(self, cmd: NoteInput) -> TicketView:
-        await self._ready_for(self._validate_note, cmd)
+        await ready_for(lambda: self.ready, self._validate_note, cmd)
         if self.status == S.ACKNOWLEDGED:
             self._set_status(S.IN_PROGRESS)
         m = self._add(MilestoneKind.NOTE_ADDED, {"actor": cmd.actor, "text_hash": cmd.text_hash})
@@ -430,7 +417,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def wait_for_customer(self, cmd: ActorInput) -> TicketView:
-        await self._ready_for(self._validate_wait, cmd)
+        await ready_for(lambda: self.ready, self._validate_wait, cmd)
         self._set_status(S.WAITING_ON_CUSTOMER)
         m = self._add(MilestoneKind.PAUSED, {"actor": cmd.actor, "reason": cmd.reason})
         await self._persisted(m)
@@ -444,7 +431,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def customer_replied(self, cmd: ActorInput) -> TicketView:
-        await self._ready_for(self._validate_replied, cmd)
+        await ready_for(lambda: self.ready, self._validate_replied, cmd)
         self._set_status(S.IN_PROGRESS)
         m = self._add(MilestoneKind.RESUMED, {"actor": cmd.actor})
         await self._persisted(m)
@@ -457,7 +444,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def change_priority(self, cmd: PriorityInput) -> TicketView:
-        await self._ready_for(self._validate_priority, cmd)
+        await ready_for(lambda: self.ready, self._validate_priority, cmd)
         old = self.priority
         self.priority = cmd.priority
         self._retarget()
@@ -476,7 +463,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def apply_policy(self, cmd: PolicyInput) -> TicketView:
-        await self._ready_for(self._validate_policy, cmd)
+        await ready_for(lambda: self.ready, self._validate_policy, cmd)
         # Keep the ticket's own department head: the caller sends policy numbers, not routing.
         self.policy = replace(cmd.policy, department_head=self.policy.department_head)
         self._retarget()
@@ -492,7 +479,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def resolve(self, cmd: ResolveInput) -> TicketView:
-        await self._ready_for(self._validate_resolve, cmd)
+        await ready_for(lambda: self.ready, self._validate_resolve, cmd)
         now = workflow.now()
         if self.status == S.OPEN:
             # Resolving on first contact is also the first response.
@@ -516,7 +503,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def confirm(self, cmd: ConfirmInput) -> TicketView:
-        await self._ready_for(self._validate_confirm, cmd)
+        await ready_for(lambda: self.ready, self._validate_confirm, cmd)
         self.rating = cmd.rating
         self.confirmed = True
         self.status = S.CLOSED
@@ -533,7 +520,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def reopen(self, cmd: ActorInput) -> TicketView:
-        await self._ready_for(self._validate_reopen, cmd)
+        await ready_for(lambda: self.ready, self._validate_reopen, cmd)
         # The time between resolution and reopen is not counted: restart, not resume.
         self.clocks[RESOLUTION].restart(workflow.now())
         self.status = S.IN_PROGRESS
@@ -554,7 +541,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def cancel(self, cmd: ActorInput) -> TicketView:
-        await self._ready_for(self._validate_cancel, cmd)
+        await ready_for(lambda: self.ready, self._validate_cancel, cmd)
         self._stop_clocks()
         self.status = S.CANCELLED
         m = self._add(MilestoneKind.CANCELLED, {"actor": cmd.actor, "reason": cmd.reason})
@@ -569,7 +556,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def escalate(self, cmd: EscalateInput) -> TicketView:
-        await self._ready_for(self._validate_escalate, cmd)
+        await ready_for(lambda: self.ready, self._validate_escalate, cmd)
         old = self.team
         self.team = cmd.to_team
         if cmd.department_head:
@@ -590,7 +577,7 @@ class TicketWorkflow:
 
     @workflow.update
     async def revoke_customer_token(self, cmd: RevokeTokenInput) -> TicketView:
-        await self._ready_for(self._validate_revoke, cmd)
+        await ready_for(lambda: self.ready, self._validate_revoke, cmd)
         self.token_version += 1
         m = self._add(MilestoneKind.TOKEN_REVOKED, {"actor": cmd.actor})
         await self._persisted(m)
