@@ -60,6 +60,8 @@ CHAIN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeffic
                           maximum_interval=timedelta(seconds=20))
 
 S = TicketStatus
+# Patch id: the loop fires SLA events at the instant their timer was due (see run()).
+SLA_EVENTS_AT_TIMER = "sla-events-at-timer-time"
 
 
 def _reject(message: str) -> None:
@@ -111,18 +113,25 @@ class TicketWorkflow:
         await self._check_repeat()
         self.ready = True
 
+        due_at: datetime | None = None  # set when the SLA timer woke the loop
         while not self._finished():
-            self._fire_due_events()
+            self._fire_due_events(due_at or workflow.now())
             await self._persist()
             await self._notify_pending()
             await self._report_incidents()
             if self._finished():
                 break
-            timeout = self._next_wake()
+            wake_at = self._next_wake_at()
+            timeout = max(wake_at - workflow.now(), timedelta(milliseconds=1)) if wake_at else None
+            due_at = None
             try:
                 await workflow.wait_condition(lambda: self.wake, timeout=timeout)
             except TimeoutError:
-                pass
+                # Evaluate the clocks at the instant the timer was due, not at the task's time: a
+                # worker that resumed a cached run after a Temporal restart was seen to get a stale
+                # workflow.now() there, while replay got the true one, so events fired differently.
+                if workflow.patched(SLA_EVENTS_AT_TIMER):
+                    due_at = wake_at
             self.wake = False
 
         await self._persist()
@@ -141,7 +150,7 @@ class TicketWorkflow:
             return until is not None and workflow.now() >= until and self.persisted == len(self.milestones)
         return False
 
-    def _next_wake(self) -> timedelta | None:
+    def _next_wake_at(self) -> datetime | None:
         candidates: list[datetime] = []
         cal = self.policy.calendar
         for clock in self.clocks.values():
@@ -154,20 +163,19 @@ class TicketWorkflow:
             until = self._reopen_until()
             if until is not None:
                 candidates.append(until)
-        if not candidates:
-            return None
-        return max(min(candidates) - workflow.now(), timedelta(milliseconds=1))
+        return min(candidates) if candidates else None
 
-    def _fire_due_events(self) -> None:
-        now = workflow.now()
+    def _fire_due_events(self, now: datetime) -> None:
+        """Fire every SLA event and auto-close due at ``now``, stamped at ``now`` (never before the last milestone)."""
         cal = self.policy.calendar
+        at = max(now, self.milestones[-1].at) if self.milestones else now
         for name, clock in self.clocks.items():
             for key in clock.due_events(cal, now, self.policy.warning_levels):
                 clock.mark_fired(key)
                 if key == "breach":
                     self.breaches.append(name)
                     m = self._add(MilestoneKind.SLA_BREACH, {"clock": name,
-                                                              "target_seconds": f"{clock.target_seconds:g}"})
+                                                              "target_seconds": f"{clock.target_seconds:g}"}, at)
                     self._queue_alert(m, f"SLA breach: {name} target missed")
                     if self.input.supplier:
                         self.incidents.append(DeductionInput(incident_id=f"{self.input.ticket_id}:{name}",
@@ -177,12 +185,12 @@ class TicketWorkflow:
                         self.compensations.append(asyncio.create_task(self._compensate_or_alert(name, m)))
                 else:
                     level = key.split(":", 1)[1]
-                    m = self._add(MilestoneKind.SLA_WARNING, {"clock": name, "level": level})
+                    m = self._add(MilestoneKind.SLA_WARNING, {"clock": name, "level": level}, at)
                     self._queue_alert(m, f"SLA warning: {name} at {level}% of its target")
         if (self.status == S.RESOLVED and self.resolved_at is not None
                 and now >= self.resolved_at + timedelta(seconds=self.policy.auto_close_seconds)):
             self.status = S.CLOSED
-            self._add(MilestoneKind.AUTO_CLOSED, {})
+            self._add(MilestoneKind.AUTO_CLOSED, {}, at)
 
     # ---------------------------------------------------------------- helpers
 
@@ -190,9 +198,9 @@ class TicketWorkflow:
         targets = self.policy.targets[self.priority]
         return targets.first_response_seconds if clock == FIRST_RESPONSE else targets.resolution_seconds
 
-    def _add(self, kind: str, data: dict[str, str] | None = None) -> Milestone:
+    def _add(self, kind: str, data: dict[str, str] | None = None, at: datetime | None = None) -> Milestone:
         previous = self.milestones[-1] if self.milestones else None
-        m = new_milestone(self.input.ticket_id, previous, kind, workflow.now(), data)
+        m = new_milestone(self.input.ticket_id, previous, kind, at or workflow.now(), data)
         self.milestones.append(m)
         self.wake = True
         return m
