@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 
 from activities.logging_json import configure_json_logging
 from api.metrics import install_metrics
@@ -83,6 +83,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+async def query_failed(request: Request, exc: Exception) -> JSONResponse:
+    """A worker that cannot answer a state query (e.g. it failed to replay the history) is an outage
+    of that workflow, not a bad request: 503, and the reason goes to the log for operators."""
+    log.error("state query failed on %s: %s", request.url.path, exc)
+    return JSONResponse({"detail": "the workflow's state cannot be read right now; try again later"},
+                        status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
@@ -92,6 +100,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_exception_handler(WorkflowQueryFailedError, query_failed)
 
     @app.get("/health", tags=["health"], responses={200: {"model": Health},
                                                     503: {"model": Health, "description": "not ready"}})

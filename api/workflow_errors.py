@@ -1,10 +1,17 @@
-"""How a Temporal RPC failure becomes an HTTP answer, the same way for tickets, meetings and suppliers."""
+"""How a Temporal call's failure becomes an HTTP answer, the same way for tickets, meetings and suppliers.
+
+Tickets, meetings, suppliers and the anchoring workflow share Temporal's id space, so an id can name
+a workflow of another kind: asked as a ticket, it is "not found", not a failure inside the server.
+That is checked (one ``describe``) only after a query or Update failed, never on the normal path.
+"""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from fastapi import HTTPException, status
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 
@@ -19,3 +26,40 @@ def raise_rpc(exc: RPCError, noun: str, ident: str) -> NoReturn:
     if exc.status == RPCStatusCode.FAILED_PRECONDITION:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{noun} {ident} is closed") from exc
     raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow service unavailable") from exc
+
+
+async def _raise_if_other_kind(handle: WorkflowHandle[Any, Any], kind: str, noun: str, ident: str,
+                               cause: Exception) -> None:
+    try:
+        workflow_type = (await handle.describe()).workflow_type
+    except RPCError as exc:
+        raise_rpc(exc, noun, ident)
+    if workflow_type != kind:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{noun} {ident} not found") from cause
+
+
+async def query_workflow(handle: WorkflowHandle[Any, Any], kind: str, noun: str, query: Any, *args: Any) -> Any:
+    """``handle.query``; a query that fails on a workflow of our kind is left to the app's 503 handler."""
+    try:
+        return await handle.query(query, *args)
+    except RPCError as exc:
+        raise_rpc(exc, noun, handle.id)
+    except Exception as exc:
+        # A failed query, or an answer that does not decode as this kind's state (another kind's
+        # state query): not found if the id is another kind's, else the app's 503 or a real bug.
+        await _raise_if_other_kind(handle, kind, noun, handle.id, exc)
+        raise
+
+
+async def update_workflow(handle: WorkflowHandle[Any, Any], kind: str, noun: str, update: Any, arg: Any) -> Any:
+    """``handle.execute_update``; a refused command is 409 with the workflow's reason."""
+    try:
+        return await handle.execute_update(update, arg)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if not (isinstance(cause, ApplicationError) and cause.type == "InvalidTransition"):
+            await _raise_if_other_kind(handle, kind, noun, handle.id, exc)
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise HTTPException(status.HTTP_409_CONFLICT, message) from exc
+    except RPCError as exc:
+        raise_rpc(exc, noun, handle.id)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field, field_validator
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import PolicyDep, QualityDep, SessionDep, SettingsDep, StaffReaderDep, TemporalDep
 from api.schemas import AUTH, BODY, NO_NUL, WORKFLOW, RequestBody, problems
-from api.workflow_errors import raise_rpc
+from api.workflow_errors import query_workflow, update_workflow
 from domain.governance import (
     AnalysisInput,
     LinkTicketInput,
@@ -102,20 +101,8 @@ def _handle(client: Any, meeting_id: str) -> WorkflowHandle[JointMeetingWorkflow
     return handle
 
 
-def _raise_rpc(exc: RPCError, meeting_id: str) -> NoReturn:
-    raise_rpc(exc, "meeting", meeting_id)
-
-
-async def _update(client: Any, meeting_id: str, update: Any, arg: Any) -> MeetingView:
-    try:
-        result: MeetingView = await _handle(client, meeting_id).execute_update(update, arg)
-        return result
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            cause.message if isinstance(cause, ApplicationError) else str(cause)) from exc
-    except RPCError as exc:
-        _raise_rpc(exc, meeting_id)
+async def _update(client: Any, meeting_id: str, update: Any, arg: Any) -> Any:
+    return await update_workflow(_handle(client, meeting_id), "JointMeetingWorkflow", "meeting", update, arg)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MeetingView,
@@ -159,11 +146,9 @@ def list_meetings(session: SessionDep, caller: StaffReaderDep,
 @router.get("/{meeting_id}", response_model=MeetingView, responses=problems(*AUTH, 404, 503))
 async def get_meeting(meeting_id: MeetingId, caller: StaffReaderDep, client: TemporalDep) -> MeetingView:
     """The full live state from the meeting's workflow."""
-    try:
-        view: MeetingView = await _handle(client, meeting_id).query(JointMeetingWorkflow.state)
-        return view
-    except RPCError as exc:
-        _raise_rpc(exc, meeting_id)
+    view: MeetingView = await query_workflow(_handle(client, meeting_id), "JointMeetingWorkflow", "meeting",
+                                             JointMeetingWorkflow.state)
+    return view
 
 
 @router.post("/{meeting_id}/analyses", response_model=MeetingView, responses=BODY_COMMAND)

@@ -7,14 +7,14 @@ reassignment of an exited supplier's open tickets (supervisor), and reads.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import (
@@ -30,7 +30,7 @@ from api.deps import (
 )
 from api.schemas import AUTH, BODY, NO_NUL, WORKFLOW, RequestBody, problems
 from api.schemas import ID_PATTERN as TICKET_ID_PATTERN
-from api.workflow_errors import raise_rpc
+from api.workflow_errors import query_workflow, update_workflow
 from domain.governance import (
     AppealDecisionInput,
     AppealInput,
@@ -128,27 +128,14 @@ def _handle(client: Any, supplier_id: str) -> WorkflowHandle[SupplierWorkflow, S
     return handle
 
 
-def _raise_rpc(exc: RPCError, supplier_id: str) -> NoReturn:
-    raise_rpc(exc, "supplier", supplier_id)
-
-
 async def _update(client: Any, supplier_id: str, update: Any, arg: Any) -> Any:
-    try:
-        return await _handle(client, supplier_id).execute_update(update, arg)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            cause.message if isinstance(cause, ApplicationError) else str(cause)) from exc
-    except RPCError as exc:
-        _raise_rpc(exc, supplier_id)
+    return await update_workflow(_handle(client, supplier_id), "SupplierWorkflow", "supplier", update, arg)
 
 
 async def _state(client: Any, supplier_id: str) -> SupplierView:
-    try:
-        view: SupplierView = await _handle(client, supplier_id).query(SupplierWorkflow.state)
-        return view
-    except RPCError as exc:
-        _raise_rpc(exc, supplier_id)
+    view: SupplierView = await query_workflow(_handle(client, supplier_id), "SupplierWorkflow", "supplier",
+                                              SupplierWorkflow.state)
+    return view
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SupplierView,

@@ -6,13 +6,12 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import (
     AdminDep,
@@ -49,7 +48,7 @@ from api.schemas import (
     problems,
 )
 from api.tokens import check_customer_token, customer_token
-from api.workflow_errors import raise_rpc
+from api.workflow_errors import query_workflow, update_workflow
 from domain.milestones import format_time, salted_hash
 from domain.policy import PolicyError, parse_policy
 from domain.tickets import (
@@ -102,26 +101,14 @@ def _now() -> str:
 
 
 async def _state(client: Any, ticket_id: str) -> TicketView:
-    try:
-        return await _handle(client, ticket_id).query(TicketWorkflow.state, _now())
-    except RPCError as exc:
-        _raise_rpc(exc, ticket_id)
-
-
-def _raise_rpc(exc: RPCError, ticket_id: str) -> NoReturn:
-    raise_rpc(exc, "ticket", ticket_id)
+    view: TicketView = await query_workflow(_handle(client, ticket_id), "TicketWorkflow", "ticket",
+                                            TicketWorkflow.state, _now())
+    return view
 
 
 async def _update(client: Any, ticket_id: TicketId, update: Any, arg: Any) -> TicketView:
-    try:
-        result: TicketView = await _handle(client, ticket_id).execute_update(update, arg)
-        return result
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise HTTPException(status.HTTP_409_CONFLICT, message) from exc
-    except RPCError as exc:
-        _raise_rpc(exc, ticket_id)
+    view: TicketView = await update_workflow(_handle(client, ticket_id), "TicketWorkflow", "ticket", update, arg)
+    return view
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketCreated,
@@ -159,11 +146,16 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
     except WorkflowAlreadyStartedError:
         created = False
         handle = _handle(client, ticket_id)
-    view = await handle.query(TicketWorkflow.state, _now())
+    used = HTTPException(status.HTTP_409_CONFLICT, f"ticket_id {ticket_id} already used by a different request")
+    try:
+        view: TicketView = await query_workflow(handle, "TicketWorkflow", "ticket", TicketWorkflow.state, _now())
+    except HTTPException as exc:
+        if not created and exc.status_code == status.HTTP_404_NOT_FOUND:
+            raise used from exc  # the id names a workflow of another kind (a meeting, say)
+        raise
     if not created:
         if view.request_hash != request_hash:
-            raise HTTPException(status.HTTP_409_CONFLICT,
-                                f"ticket_id {ticket_id} already used by a different request")
+            raise used
         response.status_code = status.HTTP_200_OK
     return TicketCreated(ticket=view, customer_token=customer_token(settings, ticket_id, view.token_version),
                          created=created)

@@ -189,3 +189,21 @@ def test_nul_characters_are_refused_naming_the_field(api: httpx.Client) -> None:
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["path", "ticket_id"]
     r = api.get("/vouchers", params={"ticket_id": "T-\x00"}, headers=AUDITOR)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "ticket_id"]
+
+
+def test_an_id_of_another_kind_of_workflow_is_not_a_ticket(api: httpx.Client) -> None:
+    # The anchoring workflow and a meeting share Temporal's id space with tickets; reading one of
+    # them as a ticket must answer "not found", not fail inside the server.
+    meeting = api.post("/meetings", headers={"X-API-Key": "dev-quality"}, json={
+        "title": "Hand-off gap", "problem": "Parcels lost between teams", "category": "after_sales",
+        "departments": ["after-sales", "logistics"]})
+    assert meeting.status_code == 201, meeting.text
+    for other in ("qualitrail-anchoring", meeting.json()["meeting_id"]):
+        r = api.get(f"/tickets/{other}", headers=AGENT)
+        assert r.status_code == 404 and r.json()["detail"] == f"ticket {other} not found", (other, r.text)
+        r = api.post(f"/tickets/{other}/respond", json={"message": "hello"}, headers=AGENT)
+        assert r.status_code == 404 and r.json()["detail"] == f"ticket {other} not found", (other, r.text)
+        r = api.post("/tickets", json=new_ticket(ticket_id=other), headers=AGENT)
+        assert r.status_code == 409 and "already used" in r.json()["detail"], (other, r.text)
+    r = api.get("/meetings/qualitrail-anchoring", headers=AGENT)
+    assert r.status_code == 404 and r.json()["detail"] == "meeting qualitrail-anchoring not found", r.text
