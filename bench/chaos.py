@@ -22,7 +22,8 @@ Then it waits for the system to settle and checks, printing each invariant:
    ticket breached or got a voucher; the chain holds no other voucher;
 3. every milestone of every ticket is in an anchored batch, each batch is anchored exactly once on
    chain with the root of its leaves, and each ticket's certificate verifies against the chain;
-4. no duplicate rows (milestones per ticket and sequence, vouchers per claim, tickets).
+4. no duplicate rows (milestones per ticket and sequence, vouchers per claim, tickets);
+5. every workflow replays its own history: the worker logged no nondeterminism.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -278,6 +280,7 @@ def check(stack: Stack, plans: list[Plan], api: httpx.Client,
     vouchers = Invariant("each breach exactly one voucher on chain, no other voucher")
     anchored = Invariant("every milestone anchored exactly once; certificates verify on chain")
     unique = Invariant("no duplicate rows")
+    replays = Invariant("every workflow replays its own history (no nondeterminism)")
     chain = _chain(stack)
     w3 = connect(stack.config.rpc_url)
     deployment = chain.deployment()
@@ -378,7 +381,15 @@ def check(stack: Stack, plans: list[Plan], api: httpx.Client,
         leaves = leaves_of.get(batch.batch_no, [])
         if not leaves or "0x" + build_tree([bytes.fromhex(x[2:]) for x in leaves]).root.hex() != batch.root:
             anchored.fail(f"batch {batch.batch_no}", "root is not the Merkle root of its leaves")
-    return [final, vouchers, anchored, unique]
+    # The reads above replayed every completed ticket (a query on a closed workflow replays it);
+    # the worker logs any history its code cannot replay, with the run id.
+    for log in sorted(stack.logs.glob("worker*.log")):
+        replays.checked += 1
+        for line in log.read_text(errors="replace").splitlines():
+            if "Nondeterminism" in line:
+                run_id = re.search(r"run_id\S*?=\S*?([0-9a-f-]{36})", line)
+                replays.fail(run_id.group(1) if run_id else log.name, line[:200])
+    return [final, vouchers, anchored, unique, replays]
 
 
 # ------------------------------------------------------------------ the run
