@@ -285,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=30, help="creates of each kind in the 1-client breakdown")
     parser.add_argument("--temporal-wal", action="store_true",
                         help="run Temporal's SQLite file in WAL mode (not what `make run` does; for comparison)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs, databases)")
     args = parser.parse_args(argv)
     levels = [int(n) for n in args.clients.split(",") if n.strip()]
 
@@ -306,7 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                          args.samples))
     finally:
         stack.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     print("\n" + latency_table(cells), flush=True)
     print(cpu_table(cells, list(pids)), flush=True)

@@ -10,12 +10,19 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, create_engine
 
+# At least as many connections as threads that may hold a session at once: the API's thread pool
+# (anyio's 40 tokens) and the worker's 32 activity threads. With fewer, requests waiting for a
+# connection can take every thread, so the sessions that would give theirs back cannot close.
+POOL_SIZE = 10
+POOL_OVERFLOW = 40
+
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):  # type: ignore[no-untyped-def]
@@ -26,7 +33,7 @@ def get_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     return engine
 
 
