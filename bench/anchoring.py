@@ -46,6 +46,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from activities.anchoring import build_chain_activities  # noqa: E402
 from activities.chain import ChainContext  # noqa: E402
+from bench.report import pct, table  # noqa: E402
 from contracts.anvil import free_port, start_anvil  # noqa: E402
 from domain.evidence_types import AnchoringInput  # noqa: E402
 from domain.hashing import keccak256  # noqa: E402
@@ -58,19 +59,6 @@ from worker import SANDBOX  # noqa: E402
 from workflows.anchoring import AnchoringWorkflow, ensure_anchoring_started  # noqa: E402
 
 BATCH_SIZES = (1, 16, 256, 1024, 4096)
-
-
-def table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Render a Markdown table (printed, and pasted as is into docs/benchmarks.md)."""
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = [f"### {title}", ""]
-    for n, row in enumerate(cells):
-        lines.append("| " + " | ".join(c.rjust(w) if n else c.ljust(w) for c, w in zip(row, widths, strict=True))
-                     + " |")
-        if n == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------- 1. gas
@@ -151,11 +139,6 @@ def max_id(db_url: str) -> int:
     with session_scope(db_url) as session:
         value = session.exec(select(Milestone.id).order_by(col(Milestone.id).desc()).limit(1)).first()
     return int(value or 0)
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 async def wait_all_anchored(db_url: str, since_id: int, count: int, within: float) -> None:

@@ -41,7 +41,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/api_load.py` from a clean clone
@@ -50,6 +49,7 @@ if str(ROOT) not in sys.path:  # `python bench/api_load.py` from a clean clone
 import httpx  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy  # noqa: E402
 
+from bench.report import pct, table  # noqa: E402
 from cli.stack import Stack, StackConfig  # noqa: E402
 from domain.milestones import format_time, salted_hash  # noqa: E402
 from domain.policy import load_policy  # noqa: E402
@@ -63,24 +63,6 @@ TARGET_CLIENTS = 50
 TARGET_P99_MS = 50.0
 OPS: dict[str, str] = {"health": "GET /health/live (baseline)", "create": "POST /tickets",
                        "get": "GET /tickets/{id} (live query)", "list": "GET /tickets (read model)"}
-
-
-def table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Render a Markdown table (printed, and pasted as is into docs/benchmarks.md)."""
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = [f"### {title}", ""]
-    for n, row in enumerate(cells):
-        lines.append("| " + " | ".join(c.rjust(w) if n else c.ljust(w) for c, w in zip(row, widths, strict=True))
-                     + " |")
-        if n == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines) + "\n"
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def cpu_seconds(pid: int | None) -> float:

@@ -48,30 +48,13 @@ import psutil  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
 from bench.baseline_workflow import BaselineWorkflow, new_baseline_worker  # noqa: E402
+from bench.report import pct, table  # noqa: E402
 from cli.stack import Stack, StackConfig  # noqa: E402
 
 CALLS = ("create", "respond", "resolve", "confirm")
 AGENT = {"X-API-Key": "dev-agent"}
 WORKER_READY = "worker polling task queue"  # logged by worker.run_worker once it polls
 BASELINE_READY = "baseline worker polling"
-
-
-def table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Render a Markdown table (printed, and pasted as is into docs/benchmarks.md)."""
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = [f"### {title}", ""]
-    for n, row in enumerate(cells):
-        lines.append("| " + " | ".join(c.rjust(w) if n else c.ljust(w) for c, w in zip(row, widths, strict=True))
-                     + " |")
-        if n == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines) + "\n"
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
 
 
 # ---------------------------------------------------------------------- processes
