@@ -53,7 +53,6 @@ from cli.stack import Stack, StackConfig  # noqa: E402
 
 CALLS = ("create", "respond", "resolve", "confirm")
 AGENT = {"X-API-Key": "dev-agent"}
-WORKER_READY = "worker polling task queue"  # logged by worker.run_worker once it polls
 BASELINE_READY = "baseline worker polling"
 
 
@@ -102,25 +101,6 @@ def wait_for_line(path: Path, text: str, proc: subprocess.Popen[bytes], timeout:
             return
         time.sleep(0.2)
     raise RuntimeError(f"{path.name}: no {text!r} after {timeout:.0f} s")
-
-
-def start_our_worker(stack: Stack, name: str) -> None:
-    """Starts worker ``name`` and waits until it logs that it polls (Stack.start_worker does not wait)."""
-    log = stack.logs / f"{name}.log"
-    offset = log.stat().st_size if log.exists() else 0  # only lines written after this start count
-    stack.start_worker(name)
-    proc = stack.procs[name]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}: see {log}")
-        if log.exists():
-            with open(log, "rb") as f:
-                f.seek(offset)
-                if WORKER_READY.encode() in f.read():
-                    return
-        time.sleep(0.2)
-    raise RuntimeError(f"{name} not polling after 60 s: see {log}")
 
 
 def stop_our_worker(stack: Stack, name: str) -> None:
@@ -401,7 +381,7 @@ async def scaling(stack: Stack, http: aiohttp.ClientSession, client: Client, tas
                   run: str) -> tuple[Phase, Phase]:
     n, c = args.tickets, args.concurrency
     print("2 workers", flush=True)
-    start_our_worker(stack, "worker-2")
+    stack.start_worker("worker-2")
     procs.watch("worker-2", stack.procs["worker-2"].pid)
     baseline_workers.append(start_baseline_worker(stack, "baseline-worker-2", task_queue))
     procs.watch("baseline-worker-2", baseline_workers[1].pid)
@@ -424,7 +404,7 @@ async def fresh_worker_memory(stack: Stack, http: aiohttp.ClientSession,
     baseline_workers.clear()
     for name in [n for n in stack.procs if n.startswith("worker")]:
         stop_our_worker(stack, name)
-    start_our_worker(stack, "worker")
+    stack.start_worker("worker")
     await drive(args.warmup, args.concurrency, our_lifecycle(http, f"{run}w3"))  # imports and caches loaded
     await asyncio.sleep(2.5)
     return await peak_memory(stack, http, args.open, args.concurrency, f"{run}m")
@@ -495,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stack = Stack(StackConfig.ephemeral(tmp))
     try:
         print(f"starting the stack in {tmp}", flush=True)
-        start_stack(stack)
+        stack.start()
         report = asyncio.run(bench(stack, args))
     finally:
         stack.stop()
@@ -507,17 +487,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report, flush=True)
     print(f"Wall time of the whole run: {time.monotonic() - started:.0f} s")
     return 0
-
-
-def start_stack(stack: Stack) -> None:
-    """Stack.start's steps, but the API only once the worker polls: that is when measuring may begin,
-    and the two processes' first ``init_db`` on a fresh SQLite file race otherwise ("table ticket
-    already exists", the API exits)."""
-    stack.start_temporal()
-    stack.start_anvil()
-    stack.deploy()
-    start_our_worker(stack, "worker")
-    stack.start_api()
 
 
 if __name__ == "__main__":

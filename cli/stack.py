@@ -21,6 +21,8 @@ from contracts.anvil import AnvilProcess, start_anvil
 from settings import ROOT
 
 BIN = Path(sys.executable).parent
+# worker.py logs this once it polls its task queue.
+WORKER_READY = b"worker polling task queue"
 
 
 def free_port() -> int:
@@ -132,7 +134,21 @@ class Stack:
             raise RuntimeError(f"contract deployment failed:\n{proc.stdout}\n{proc.stderr}")
 
     def start_worker(self, name: str = "worker") -> None:
-        self._spawn(name, [sys.executable, str(ROOT / "worker.py")])
+        """Start a worker and return once it polls: a command sent before that would wait for it
+        (a fresh clone's first start compiles every module), and its first state query time out."""
+        log = self.logs / f"{name}.log"
+        offset = log.stat().st_size if log.exists() else 0  # only lines written by this start count
+        proc = self._spawn(name, [sys.executable, str(ROOT / "worker.py")])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}: see {log}")
+            with open(log, "rb") as f:
+                f.seek(offset)
+                if WORKER_READY in f.read():
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} not polling after 60 s: see {log}")
 
     def start_api(self) -> None:
         c = self.config
