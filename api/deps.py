@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
@@ -17,12 +17,18 @@ from settings import Settings, get_settings
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_db(settings: SettingsDep) -> Iterator[Session]:
+async def get_db(settings: SettingsDep) -> AsyncIterator[Session]:
     with Session(get_engine(settings.db_url)) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+# At most this many requests hold a read-model session at once, fewer than the pool's connections
+# (readmodel/db.py): the others wait on the event loop, not in a thread. Without the bound, a burst
+# deadlocked: FastAPI serialises a sync endpoint's answer in the same thread pool the endpoints run
+# in, so every thread could wait for a connection that only a finished request would give back
+# (bench/api_load.py: GET /tickets answered 500 at 100 clients, after the 30 s pool timeout).
+DB_SESSIONS = 30
+SessionDep = Annotated[Session, Depends(get_db, max_concurrency=DB_SESSIONS)]
 
 
 def get_temporal(request: Request) -> Client:

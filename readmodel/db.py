@@ -10,9 +10,8 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, create_engine
 
-# At least as many connections as threads that may hold a session at once: the API's thread pool
-# (anyio's 40 tokens) and the worker's 32 activity threads. With fewer, requests waiting for a
-# connection can take every thread, so the sessions that would give theirs back cannot close.
+# More connections than sessions held at once: the worker's 32 activity threads, and the API's
+# requests, which it bounds below this (api/deps.py DB_SESSIONS) so a checkout never waits.
 POOL_SIZE = 10
 POOL_OVERFLOW = 40
 
@@ -26,9 +25,8 @@ def get_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):  # type: ignore[no-untyped-def]
-            # WAL lets the API read while the worker writes; both processes share the file.
+            # WAL (set once by init_db, kept in the file) lets the API read while the worker writes.
             cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
@@ -44,6 +42,10 @@ def init_db(url: str) -> Engine:
 
     engine = get_engine(url)
     if url.startswith("sqlite"):
+        # Journal mode is a property of the file: set it here once, not on every new connection,
+        # where it asks for a lock that a burst of new readers would queue on behind the writer.
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         SQLModel.metadata.create_all(engine)
     else:
         from readmodel.migrate import upgrade_to_head

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -207,3 +208,15 @@ def test_an_id_of_another_kind_of_workflow_is_not_a_ticket(api: httpx.Client) ->
         assert r.status_code == 409 and "already used" in r.json()["detail"], (other, r.text)
     r = api.get("/meetings/qualitrail-anchoring", headers=AGENT)
     assert r.status_code == 404 and r.json()["detail"] == "meeting qualitrail-anchoring not found", r.text
+
+
+def test_a_burst_of_list_reads_all_answer(api: httpx.Client) -> None:
+    # More concurrent readers than API threads and pooled connections: sessions must go back to
+    # the pool without waiting for a free thread (it used to deadlock until the pool timed out, 500).
+    async def burst() -> list[int]:
+        limits = httpx.Limits(max_connections=120)
+        async with httpx.AsyncClient(base_url=str(api.base_url), timeout=60, limits=limits) as client:
+            answers = await asyncio.gather(*(client.get("/tickets", headers=AGENT) for _ in range(120)))
+        return [a.status_code for a in answers]
+
+    assert asyncio.run(burst()) == [200] * 120
