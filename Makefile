@@ -44,7 +44,7 @@ contracts-check: install
 test: install /usr/bin/chromium lint typecheck contracts-check
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout 600
 
-# The crash-and-restart run (bench/chaos.py) as a test: about 5 minutes, so not part of `make test`.
+# The crash-and-restart run (bench/chaos.py) as a test: about 3.5 minutes, so not part of `make test`.
 chaos: install
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider -m chaos tests/chaos
 

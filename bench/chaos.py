@@ -1,6 +1,6 @@
 """Chaos run: tickets in flight while the worker, the API, Anvil and Temporal are SIGKILLed.
 
-Run: ``.venv/bin/python bench/chaos.py`` (about 4 minutes; ``--help`` for the knobs). Exit status 0
+Run: ``.venv/bin/python bench/chaos.py`` (about 3.5 minutes; ``--help`` for the knobs). Exit status 0
 when every invariant holds, 1 with the ticket ids of each violation otherwise.
 
 It starts the whole stack (``cli.stack.Stack``: Temporal dev server on a SQLite file, Anvil with a

@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 from domain.business_calendar import CalendarSpec
 from domain.policy import load_policy
 from domain.tickets import Notification, Targets, TicketInput, TicketPolicy
-from settings import ROOT
+from settings import ROOT, Settings, get_settings
 from worker import SANDBOX, WORKFLOWS
 
 POLICY = load_policy(ROOT / "config" / "policy.toml")
@@ -72,6 +72,20 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def serve_api_with(settings: Settings) -> Iterator[str]:
+    """The API app in process (no lifespan, so no Temporal) with ``settings`` in place of the environment's."""
+    from api.main import create_app
+
+    try:
+        app = create_app()
+    finally:
+        get_settings.cache_clear()  # later tests build settings from their own environment
+    app.dependency_overrides[get_settings] = lambda: settings
+    with serve(app) as url:
+        yield url
 
 
 class RecordingNotifier:

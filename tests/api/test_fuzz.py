@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from activities.payload_codec import new_key
 from cli.stack import Stack
 from settings import Settings, get_settings
-from tests.helpers import serve
+from tests.helpers import serve_api_with
 
 ADMIN_KEY = "dev-admin"  # admin passes every role check, so generated requests reach the handlers
 KEY = {"X-API-Key": ADMIN_KEY}
@@ -110,15 +110,7 @@ def codec_url() -> Iterator[str]:
     """The app with payload keys set (the test stack runs without encryption, so /codec answers 503)."""
     from pydantic import SecretStr
 
-    from api.main import create_app
-
-    configured = Settings(payload_keys=SecretStr(f"fz:{new_key()}"))
-    try:
-        app = create_app()
-    finally:
-        get_settings.cache_clear()
-    app.dependency_overrides[get_settings] = lambda: configured
-    with serve(app) as url:  # /codec needs no Temporal, so no lifespan
+    with serve_api_with(Settings(payload_keys=SecretStr(f"fz:{new_key()}"))) as url:  # /codec needs no Temporal
         yield url
 
 

@@ -1,4 +1,4 @@
-"""The chaos run as a test (opt-in: `make chaos`, or `pytest -m chaos`; about 5 minutes).
+"""The chaos run as a test (opt-in: `make chaos`, or `pytest -m chaos`; about 3.5 minutes).
 
 It is the same code as `bench/chaos.py`: 300 tickets over the real API while the worker, the API,
 Anvil and the Temporal dev server are SIGKILLed and restarted one at a time, then every invariant

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from activities.payload_codec import new_key
 from cli.stack import Stack
 from contracts.keys import DEV_PRIVATE_KEYS
-from settings import Settings, get_settings
-from tests.helpers import eventually, serve
+from settings import Settings
+from tests.helpers import eventually, serve_api_with
 from tests.security.helpers import key
 
 
@@ -109,16 +109,8 @@ def test_no_private_key_in_logs_or_responses(api: httpx.Client, stack: Stack) ->
 @pytest.fixture
 def codec_app() -> Iterator[tuple[str, str]]:
     """The API in process with payload encryption on; yields its URL and the key."""
-    from api.main import create_app
-
     payload_key = new_key()
-    configured = Settings(payload_keys=SecretStr(f"sec:{payload_key}"))
-    try:
-        app = create_app()
-    finally:
-        get_settings.cache_clear()
-    app.dependency_overrides[get_settings] = lambda: configured
-    with serve(app) as url:
+    with serve_api_with(Settings(payload_keys=SecretStr(f"sec:{payload_key}"))) as url:
         yield url, payload_key
 
 
