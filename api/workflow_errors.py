@@ -28,14 +28,13 @@ def raise_rpc(exc: RPCError, noun: str, ident: str) -> NoReturn:
     raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow service unavailable") from exc
 
 
-async def _raise_if_other_kind(handle: WorkflowHandle[Any, Any], kind: str, noun: str, ident: str,
-                               cause: Exception) -> None:
+async def _raise_if_other_kind(handle: WorkflowHandle[Any, Any], kind: str, noun: str, cause: Exception) -> None:
     try:
         workflow_type = (await handle.describe()).workflow_type
     except RPCError as exc:
-        raise_rpc(exc, noun, ident)
+        raise_rpc(exc, noun, handle.id)
     if workflow_type != kind:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{noun} {ident} not found") from cause
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{noun} {handle.id} not found") from cause
 
 
 async def query_workflow(handle: WorkflowHandle[Any, Any], kind: str, noun: str, query: Any, *args: Any) -> Any:
@@ -47,7 +46,7 @@ async def query_workflow(handle: WorkflowHandle[Any, Any], kind: str, noun: str,
     except Exception as exc:
         # A failed query, or an answer that does not decode as this kind's state (another kind's
         # state query): not found if the id is another kind's, else the app's 503 or a real bug.
-        await _raise_if_other_kind(handle, kind, noun, handle.id, exc)
+        await _raise_if_other_kind(handle, kind, noun, exc)
         raise
 
 
@@ -58,7 +57,7 @@ async def update_workflow(handle: WorkflowHandle[Any, Any], kind: str, noun: str
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if not (isinstance(cause, ApplicationError) and cause.type == "InvalidTransition"):
-            await _raise_if_other_kind(handle, kind, noun, handle.id, exc)
+            await _raise_if_other_kind(handle, kind, noun, exc)
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise HTTPException(status.HTTP_409_CONFLICT, message) from exc
     except RPCError as exc:

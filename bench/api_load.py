@@ -32,9 +32,7 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -50,7 +48,7 @@ import httpx  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy  # noqa: E402
 
 from bench.report import pct, table  # noqa: E402
-from cli.stack import Stack, StackConfig  # noqa: E402
+from cli.stack import StackConfig, temporary_stack  # noqa: E402
 from domain.milestones import format_time, salted_hash  # noqa: E402
 from domain.policy import load_policy  # noqa: E402
 from domain.tickets import TicketInput  # noqa: E402
@@ -272,12 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     levels = [int(n) for n in args.clients.split(",") if n.strip()]
 
     started = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix="qualitrail-api-load-"))
     # WAL keeps every commit fsynced (synchronous=FULL) but needs one fsync per commit, not several.
     temporal_args = ("--sqlite-pragma", "journal_mode=wal") if args.temporal_wal else ()
-    stack = Stack(StackConfig.ephemeral(tmp, temporal_args=temporal_args))
-    try:
-        stack.start()
+    with temporary_stack("qualitrail-api-load-", keep=args.keep, temporal_args=temporal_args) as stack:
         assert stack.anvil is not None
         pids: dict[str, int | None] = {name: stack.procs[name].pid for name in ("temporal", "worker", "api")}
         pids.update(anvil=stack.anvil.pid, client=None)
@@ -287,12 +282,6 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"requests or {args.seconds:g} s\n", flush=True)
         cells, split = asyncio.run(bench(stack.config, pids, levels, args.requests, args.seconds, args.warmup,
                                          args.samples))
-    finally:
-        stack.stop()
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
     print("\n" + latency_table(cells), flush=True)
     print(cpu_table(cells, list(pids)), flush=True)

@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -49,7 +47,7 @@ from temporalio.client import Client  # noqa: E402
 
 from bench.baseline_workflow import BaselineWorkflow, new_baseline_worker  # noqa: E402
 from bench.report import pct, table  # noqa: E402
-from cli.stack import Stack, StackConfig  # noqa: E402
+from cli.stack import Stack, temporary_stack  # noqa: E402
 
 CALLS = ("create", "respond", "resolve", "confirm")
 AGENT = {"X-API-Key": "dev-agent"}
@@ -471,18 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     started = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix="qualitrail-lifecycle-"))
-    stack = Stack(StackConfig.ephemeral(tmp))
-    try:
-        print(f"starting the stack in {tmp}", flush=True)
-        stack.start()
+    with temporary_stack("qualitrail-lifecycle-", keep=args.keep) as stack:
         report = asyncio.run(bench(stack, args))
-    finally:
-        stack.stop()
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(report, flush=True)
     print(f"Wall time of the whole run: {time.monotonic() - started:.0f} s")

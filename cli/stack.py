@@ -7,11 +7,15 @@ temporary folder, so what the tests exercise is what a newcomer runs.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -216,3 +220,19 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def temporary_stack(prefix: str, *, keep: bool = False, **config: object) -> Iterator[Stack]:
+    """A started stack on free ports in a new temporary folder; stopped afterwards and the folder
+    removed, unless ``keep`` (its logs and databases are then left for reading). For benchmarks."""
+    var_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    print(f"starting the stack in {var_dir}", flush=True)
+    try:
+        with Stack(StackConfig.ephemeral(var_dir, **config)) as stack:
+            yield stack
+    finally:
+        if keep:
+            print(f"kept {var_dir}", flush=True)
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)

@@ -139,16 +139,15 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
     )
     created = True
     try:
-        handle = await client.start_workflow(
+        await client.start_workflow(
             TicketWorkflow.run, ticket, id=ticket_id, task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
     except WorkflowAlreadyStartedError:
         created = False
-        handle = _handle(client, ticket_id)
     used = HTTPException(status.HTTP_409_CONFLICT, f"ticket_id {ticket_id} already used by a different request")
     try:
-        view: TicketView = await query_workflow(handle, "TicketWorkflow", "ticket", TicketWorkflow.state, _now())
+        view = await _state(client, ticket_id)
     except HTTPException as exc:
         if not created and exc.status_code == status.HTTP_404_NOT_FOUND:
             raise used from exc  # the id names a workflow of another kind (a meeting, say)
