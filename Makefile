@@ -36,7 +36,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy domain workflows activities api readmodel cli contracts worker.py settings.py temporal_client.py
+	$(BIN)/mypy domain workflows activities api readmodel cli contracts chain certificates observability services temporal worker.py settings.py
 
 contracts-check: install
 	$(BIN)/python -m contracts.compile --check

@@ -17,14 +17,15 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.anchoring import build_chain_activities
 from activities.governance import GovernanceActivities
-from activities.logging_json import configure_json_logging
-from activities.metrics import start_worker_metrics, temporal_runtime
 from activities.notify import Notifier
 from activities.tickets import TicketActivities
 from domain.policy import load_policy
+from observability.json_logs import configure_json_logging
+from observability.worker_metrics import start_worker_metrics
 from readmodel.db import init_db
 from settings import Settings, get_settings
-from temporal_client import connect_temporal
+from temporal.client import connect_temporal
+from temporal.runtime import temporal_runtime
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
 from workflows.joint_meeting import JointMeetingWorkflow
 from workflows.supplier import SupplierWorkflow

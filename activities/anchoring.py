@@ -21,24 +21,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.chain import (
-    ChainContext,
-    fault_point,
-    heartbeat,
-    heartbeating,
-    standing_marks,
-    wait_confirmed,
-)
 from activities.compensation import CompensationActivities
-from activities.metrics import record_anchor_batch
-from contracts.clients import AnchorInfo, ContractRevertError
+from chain.base import TxMark
+from chain.context import ChainContext
+from chain.faults import fault_point
+from chain.reverts import ContractRevertError
+from domain.encoding import from_hex, parse_time, to_hex
 from domain.evidence_types import (
     AnchorBatchInput,
     AnchorBatchResult,
@@ -49,35 +43,18 @@ from domain.evidence_types import (
     ReconcileResult,
 )
 from domain.policy import PolicyError, load_policy
+from observability.worker_metrics import record_anchor_batch
 from readmodel import evidence
 from readmodel.db import session_scope
 from readmodel.models import AnchorBatch
 from settings import Settings
+from temporal.heartbeat import heartbeat, heartbeating
 
 __all__ = ["AnchoringActivities", "build_chain_activities"]
 
 log = logging.getLogger("qualitrail.anchoring")
 
 _ALREADY_ANCHORED = ("EvidenceRegistryRootAlreadyAnchored", "EvidenceRegistryBatchAlreadyAnchored")
-
-
-def _b32(value: str) -> bytes:
-    return bytes.fromhex(value.removeprefix("0x"))
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-@dataclass(frozen=True)
-class _OnChain:
-    tx_hash: str
-    block_number: int
-    block_hash: str
 
 
 class AnchoringActivities:
@@ -162,7 +139,7 @@ class AnchoringActivities:
         result = ReconcileResult()
         with session_scope(self.db_url) as session:
             batches = evidence.anchored_batches_newest_first(session=session, limit=request.max_batches)
-        standing = standing_marks(self.chain, [(b.block_number or 0, b.block_hash or "") for b in batches])
+        standing = self.chain.standing_marks([(b.block_number or 0, b.block_hash or "") for b in batches])
         result.checked = len(batches)
         suspects = [b for b in batches if (b.block_number, (b.block_hash or "").lower()) not in standing]
         for batch in sorted(suspects, key=lambda b: b.batch_no):
@@ -188,7 +165,7 @@ class AnchoringActivities:
         if count >= prepare.max_leaves:
             return True
         if oldest is not None:
-            age = (datetime.now(UTC) - _parse_time(oldest)).total_seconds()
+            age = (datetime.now(UTC) - parse_time(oldest)).total_seconds()
             if age >= prepare.max_wait_seconds:
                 return True
         return first_seen is not None and time.monotonic() - first_seen >= prepare.max_wait_seconds
@@ -207,8 +184,8 @@ class AnchoringActivities:
         sent = False
         if found is None:
             try:
-                receipt = self.chain.registry().anchor(_b32(batch.root), batch.leaf_count,
-                                                       _b32(batch.batch_id))
+                receipt = self.chain.registry().anchor(from_hex(batch.root), batch.leaf_count,
+                                                       from_hex(batch.batch_id))
             except ContractRevertError as exc:
                 if exc.error_name not in _ALREADY_ANCHORED:
                     # Paused, missing role, ...: an operator can fix those, so keep retrying.
@@ -222,47 +199,42 @@ class AnchoringActivities:
             else:
                 sent = True
                 fault_point("anchor_sent")
-                found = _OnChain(receipt.tx_hash, receipt.block_number, receipt.block_hash)
+                found = receipt
                 log.info("batch %d anchored in tx %s block %d", batch.batch_no, receipt.tx_hash,
                          receipt.block_number)
                 record_anchor_batch()
         recorded = self._record(batch.batch_no, found, reanchored=reanchor and sent)
         return _result(recorded, sent=sent)
 
-    def _record(self, batch_no: int, found: _OnChain, *, reanchored: bool) -> AnchorBatch:
+    def _record(self, batch_no: int, found: TxMark, *, reanchored: bool) -> AnchorBatch:
         with session_scope(self.db_url) as session:
             return evidence.mark_anchored(session=session, batch_no=batch_no, tx_hash=found.tx_hash,
                                           block_number=found.block_number, block_hash=found.block_hash,
                                           reanchored=reanchored)
 
-    def _find_on_chain(self, batch: AnchorBatch) -> _OnChain | None:
+    def _find_on_chain(self, batch: AnchorBatch) -> TxMark | None:
         """Where the chain has this batch anchored (confirmed), or ``None`` if it has not."""
         registry = self.chain.registry_reader()
-        for _ in range(3):
-            root = registry.batch_root(_b32(batch.batch_id))
+
+        def find() -> TxMark | None:
+            root = registry.batch_root(from_hex(batch.batch_id))
             if root is None:
                 return None
-            if _hex(root) != batch.root.lower():
+            if to_hex(root) != batch.root.lower():
                 # The id is taken by another root: this read model and this registry disagree
                 # (e.g. a reset database against an old chain). Never paper over that.
                 raise ApplicationError(
-                    f"batch {batch.batch_no} id {batch.batch_id} is anchored on chain with root {_hex(root)}, "
+                    f"batch {batch.batch_no} id {batch.batch_id} is anchored on chain with root {to_hex(root)}, "
                     f"not {batch.root}", type="BatchConflict", non_retryable=True)
-            found = self._anchor_event(batch, registry.anchor_info(root))
-            if found is not None and wait_confirmed(self.chain, found.block_number, found.block_hash):
-                return found
-        raise ApplicationError(f"anchor of batch {batch.batch_no} keeps moving between blocks")
+            info = registry.anchor_info(root)
+            if info is None:
+                return None
+            found = registry.anchor_event(from_hex(batch.batch_id), info.block_number)
+            if found is None:  # anchored, but its block is being replaced: ask again on retry
+                raise ApplicationError(f"anchor of batch {batch.batch_no} has no RootAnchored log yet")
+            return found
 
-    def _anchor_event(self, batch: AnchorBatch, info: AnchorInfo | None) -> _OnChain | None:
-        if info is None:
-            return None
-        # anchorOf gives the block; the batch id is an indexed topic, so this reads one block's logs.
-        logs = self.chain.registry_reader().contract.events.RootAnchored.get_logs(
-            argument_filters={"batchId": _b32(batch.batch_id)}, from_block=info.block_number,
-            to_block=info.block_number)
-        for entry in logs:
-            return _OnChain(_hex(entry["transactionHash"]), int(entry["blockNumber"]), _hex(entry["blockHash"]))
-        return None
+        return self.chain.confirmed(find, f"anchor of batch {batch.batch_no}", on_poll=heartbeat)
 
 
 def _prepared(batch: AnchorBatch) -> PreparedBatch:

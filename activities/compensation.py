@@ -1,12 +1,12 @@
-"""Compensation: wait for a breach leaf's anchor, issue its voucher once, redeem it once.
+"""Compensation activities: wait for a breach leaf's anchor, issue its voucher once, reconcile.
 
 ``issue_voucher`` is exactly once across retries, replays and worker kills because the chain is
 asked first: the claim id is ``keccak256(utf8(claim_id))`` and the contract keeps at most one
 voucher per claim id. A retry after a crash between the transaction and its record finds the
 voucher with ``voucherOfClaim`` and only records it.
 
-:py:func:`redeem_voucher` is the logic behind ``POST /vouchers/{id}/redeem``; the contract's
-``redeem`` reverts on a second call, and the read model remembers who redeemed.
+Redemption (``POST /vouchers/{id}/redeem``, and putting a lost redemption back) is
+:py:mod:`services.vouchers`.
 """
 
 from __future__ import annotations
@@ -14,73 +14,31 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
-from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.chain import (
-    ChainContext,
-    fault_point,
-    heartbeat,
-    heartbeating,
-    standing_marks,
-    wait_confirmed,
-)
-from activities.metrics import record_voucher_issued
-from contracts.clients import ContractRevertError, VoucherInfo
+from chain.base import TxMark
+from chain.context import ChainContext
+from chain.faults import fault_point
+from chain.reverts import ContractRevertError
+from domain.encoding import from_hex, to_hex
 from domain.evidence_types import ReconcileInput, ReconcileResult, claim_hash, customer_ref_bytes
 from domain.tickets import AnchoredLeaf, AnchorWait, VoucherRequest, VoucherResult
-from readmodel import evidence
+from observability.worker_metrics import record_voucher_issued
+from readmodel import evidence, vouchers
 from readmodel.db import session_scope
 from readmodel.models import Voucher
+from services.vouchers import redeem_on_chain
+from temporal.heartbeat import heartbeat, heartbeating
 
-__all__ = [
-    "CompensationActivities",
-    "VoucherAlreadyRedeemed",
-    "VoucherNotFound",
-    "VoucherNotRedeemable",
-    "redeem_voucher",
-]
+__all__ = ["CompensationActivities"]
 
 log = logging.getLogger("qualitrail.compensation")
 
 # Reverts that no retry can fix: the request itself is wrong.
 _PERMANENT = ("CompensationVoucherExpiryInPast", "CompensationVoucherZeroAmount",
               "CompensationVoucherZeroClaimId")
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
-
-
-def _b32(value: str) -> bytes:
-    return bytes.fromhex(value.removeprefix("0x"))
-
-
-@dataclass(frozen=True)
-class _Tx:
-    tx_hash: str
-    block_number: int
-    block_hash: str
-
-
-def _find_event(chain: ChainContext, event_name: str, filters: dict[str, Any]) -> _Tx | None:
-    """The newest confirmed log of ``event_name`` on the voucher contract matching ``filters``."""
-    contract = chain.voucher_reader().contract
-    for _ in range(3):
-        logs = list(getattr(contract.events, event_name).get_logs(
-            argument_filters=filters, from_block=chain.deployment().block_number, to_block="latest"))
-        if not logs:
-            return None
-        last = max(logs, key=lambda e: (int(e["blockNumber"]), int(e["logIndex"])))
-        found = _Tx(_hex(last["transactionHash"]), int(last["blockNumber"]), _hex(last["blockHash"]))
-        if wait_confirmed(chain, found.block_number, found.block_hash):
-            return found
-    raise ApplicationError(f"{event_name} {filters} keeps moving between blocks")
 
 
 class CompensationActivities:
@@ -155,7 +113,7 @@ class CompensationActivities:
                                    non_retryable=exc.error_name in _PERMANENT) from exc
         fault_point("voucher_sent")
         log.info("voucher %d issued for %s in tx %s", receipt.voucher_id, request.claim_id, receipt.tx_hash)
-        self._record(request, receipt.voucher_id, _Tx(receipt.tx_hash, receipt.block_number, receipt.block_hash),
+        self._record(request, receipt.voucher_id, receipt.mark,
                      amount=request.amount, expires_at=request.expires_at, customer_ref=customer_ref,
                      leaf=leaf, root=root)
         record_voucher_issued()
@@ -176,9 +134,9 @@ class CompensationActivities:
     def _reconcile_vouchers(self, request: ReconcileInput) -> ReconcileResult:
         result = ReconcileResult()
         with session_scope(self.db_url) as session:
-            rows = {r.claim_id: r for r in evidence.vouchers_newest_first(session=session,
+            rows = {r.claim_id: r for r in vouchers.vouchers_newest_first(session=session,
                                                                          limit=request.max_batches)}
-            rows.update({r.claim_id: r for r in evidence.redeemed_vouchers_newest_first(
+            rows.update({r.claim_id: r for r in vouchers.redeemed_vouchers_newest_first(
                 session=session, limit=request.max_batches)})
         def issue_mark(r: Voucher) -> tuple[int, str]:
             return r.block_number, (r.block_hash or "").lower()
@@ -186,8 +144,8 @@ class CompensationActivities:
         def redeem_mark(r: Voucher) -> tuple[int, str]:
             return r.redeem_block_number or 0, (r.redeem_block_hash or "").lower()
 
-        standing = standing_marks(self.chain, [issue_mark(r) for r in rows.values()]
-                                  + [redeem_mark(r) for r in rows.values() if r.redeemed])
+        standing = self.chain.standing_marks([issue_mark(r) for r in rows.values()]
+                                             + [redeem_mark(r) for r in rows.values() if r.redeemed])
         issuer = self.chain.issuer()
         for row in sorted(rows.values(), key=lambda r: r.block_number):
             issue_stands = issue_mark(row) in standing
@@ -195,7 +153,7 @@ class CompensationActivities:
                 continue
             heartbeat(row.claim_id)
             result.checked += 1
-            on_chain = issuer.voucher_of_claim(_b32(row.claim_hash))
+            on_chain = issuer.voucher_of_claim(from_hex(row.claim_hash))
             if not on_chain:
                 if row.expires_at <= int(time.time()):
                     result.problems.append(f"voucher for {row.claim_id} vanished and has expired: not reissued")
@@ -216,7 +174,7 @@ class CompensationActivities:
                     result.problems.append(f"voucher {on_chain} lost its redemption; no redeemer key here")
                     continue
                 with session_scope(self.db_url) as session:
-                    fresh = evidence.get_voucher(session=session, claim_id=row.claim_id)
+                    fresh = vouchers.get_voucher(session=session, claim_id=row.claim_id)
                     assert fresh is not None
                     redeem_on_chain(session=session, chain=self.chain, voucher=fresh,
                                     redeemed_by=row.redeemed_by)
@@ -231,12 +189,15 @@ class CompensationActivities:
             milestone, batch = found if found is not None else (None, None)
             if milestone is None or batch is None or batch.status != evidence.ANCHORED or milestone.proof is None:
                 raise ApplicationError(f"breach leaf {leaf} is not anchored yet", type="NotAnchoredYet")
-            proof = [_b32(p) for p in json.loads(milestone.proof or "[]")]
-            return _b32(milestone.leaf), proof, _b32(batch.root)
+            proof = [from_hex(p) for p in json.loads(milestone.proof or "[]")]
+            return from_hex(milestone.leaf), proof, from_hex(batch.root)
 
     def _record_existing(self, request: VoucherRequest, voucher_id: int) -> VoucherResult:
         info = self.chain.voucher_reader().voucher(voucher_id)
-        tx = _find_event(self.chain, "VoucherIssued", {"claimId": info.claim_id})
+        reader = self.chain.voucher_reader()
+        tx = self.chain.confirmed(lambda: reader.last_event("VoucherIssued", {"claimId": info.claim_id},
+                                                            self.chain.deployment().block_number),
+                                  f"issue of voucher {voucher_id}", on_poll=heartbeat)
         if tx is None:
             raise ApplicationError(f"voucher {voucher_id} has no VoucherIssued event yet")
         self._record(request, voucher_id, tx, amount=info.amount, expires_at=info.expires_at,
@@ -245,126 +206,17 @@ class CompensationActivities:
                  tx.tx_hash)
         return VoucherResult(voucher_id=voucher_id, tx_hash=tx.tx_hash, block_number=tx.block_number)
 
-    def _record(self, request: VoucherRequest, voucher_id: int, tx: _Tx, *, amount: int, expires_at: int,
+    def _record(self, request: VoucherRequest, voucher_id: int, tx: TxMark, *, amount: int, expires_at: int,
                 customer_ref: bytes, leaf: bytes, root: bytes) -> None:
         with session_scope(self.db_url) as session:
-            evidence.record_voucher(
+            vouchers.record_voucher(
                 session=session, claim_id=request.claim_id, ticket_id=request.ticket_id, breach=request.breach,
                 voucher_id=voucher_id, amount=amount, currency=self.currency, tx_hash=tx.tx_hash,
-                block_number=tx.block_number, block_hash=tx.block_hash, claim_hash=_hex(claim_hash(request.claim_id)),
-                customer_ref=_hex(customer_ref), expires_at=expires_at, breach_leaf=_hex(leaf), root=_hex(root))
+                block_number=tx.block_number, block_hash=tx.block_hash, claim_hash=to_hex(claim_hash(request.claim_id)),
+                customer_ref=to_hex(customer_ref), expires_at=expires_at, breach_leaf=to_hex(leaf), root=to_hex(root))
 
 
 def _request_of(row: Voucher) -> VoucherRequest:
     return VoucherRequest(ticket_id=row.ticket_id, breach=row.breach, claim_id=row.claim_id,
                           customer_ref_hash=row.customer_ref, amount=row.amount, expires_at=row.expires_at,
                           leaf=row.breach_leaf)
-
-
-# ---------------------------------------------------------------------- redemption (API)
-
-
-class VoucherNotFound(LookupError):
-    """No voucher with that id is recorded."""
-
-
-class VoucherAlreadyRedeemed(Exception):
-    """The voucher was redeemed before (``tx_hash`` of that redemption, if known)."""
-
-    def __init__(self, voucher_id: int, tx_hash: str | None) -> None:
-        self.voucher_id = voucher_id
-        self.tx_hash = tx_hash
-        where = f" in transaction {tx_hash}" if tx_hash else ""
-        super().__init__(f"voucher {voucher_id} was already redeemed{where}")
-
-
-class VoucherNotRedeemable(Exception):
-    """The voucher exists but cannot be redeemed now (expired, paused, not on chain)."""
-
-    def __init__(self, voucher_id: int, reason: str, *, temporary: bool = False) -> None:
-        self.voucher_id = voucher_id
-        self.reason = reason
-        self.temporary = temporary
-        super().__init__(f"voucher {voucher_id} cannot be redeemed: {reason}")
-
-
-def redeem_on_chain(*, session: Session, chain: ChainContext, voucher: Voucher,
-                    redeemed_by: str | None) -> Voucher:
-    """Send ``redeem`` for a recorded voucher and record the redemption (no read-model checks).
-
-    Args:
-        session: Read-model session that loaded ``voucher``.
-        chain: The chain (the redeemer account signs).
-        voucher: The voucher row.
-        redeemed_by: Non-secret id of who asked.
-
-    Returns:
-        The updated row.
-
-    Raises:
-        VoucherAlreadyRedeemed: The chain says it was redeemed (the redemption is recorded).
-        VoucherNotRedeemable: Expired, paused, or the chain does not have this voucher.
-    """
-    client = chain.redeemer()
-    voucher_id = voucher.voucher_id
-    try:
-        info: VoucherInfo = client.voucher(voucher_id)
-    except LookupError as exc:
-        raise VoucherNotRedeemable(voucher_id, "not on chain (a reorg?); retry after reconciliation",
-                                   temporary=True) from exc
-    if voucher.claim_hash and _hex(info.claim_id) != voucher.claim_hash.lower():
-        raise VoucherNotRedeemable(voucher_id, "the chain's voucher with this id settles another claim "
-                                   "(a reorg?); retry after reconciliation", temporary=True)
-    if info.redeemed:
-        _record_redemption_from_chain(session, chain, voucher, redeemed_by)
-        raise VoucherAlreadyRedeemed(voucher_id, voucher.redeem_tx_hash)
-    try:
-        receipt = client.redeem(voucher_id)
-    except ContractRevertError as exc:
-        if exc.error_name == "CompensationVoucherAlreadyRedeemed":
-            _record_redemption_from_chain(session, chain, voucher, redeemed_by)
-            raise VoucherAlreadyRedeemed(voucher_id, voucher.redeem_tx_hash) from exc
-        if exc.error_name == "CompensationVoucherExpired":
-            expired = datetime.fromtimestamp(info.expires_at, UTC).isoformat()
-            raise VoucherNotRedeemable(voucher_id, f"expired at {expired}") from exc
-        if exc.error_name == "PausableEnforcedPause":
-            raise VoucherNotRedeemable(voucher_id, "the voucher contract is paused", temporary=True) from exc
-        raise
-    log.info("voucher %d redeemed in tx %s", voucher_id, receipt.tx_hash)
-    return evidence.mark_redeemed(session=session, voucher=voucher, tx_hash=receipt.tx_hash,
-                                  block_number=receipt.block_number, block_hash=receipt.block_hash,
-                                  redeemed_by=redeemed_by)
-
-
-def _record_redemption_from_chain(session: Session, chain: ChainContext, voucher: Voucher,
-                                  redeemed_by: str | None) -> None:
-    tx = _find_event(chain, "VoucherRedeemed", {"voucherId": voucher.voucher_id})
-    evidence.mark_redeemed(session=session, voucher=voucher, tx_hash=tx.tx_hash if tx else None,
-                           block_number=tx.block_number if tx else None,
-                           block_hash=tx.block_hash if tx else None,
-                           redeemed_by=voucher.redeemed_by or redeemed_by)
-
-
-def redeem_voucher(*, session: Session, chain: ChainContext, voucher_id: int, redeemed_by: str) -> Voucher:
-    """Redeem voucher ``voucher_id`` on chain exactly once and record it.
-
-    Args:
-        session: Read-model session.
-        chain: The chain (the redeemer account signs).
-        voucher_id: The on-chain voucher id.
-        redeemed_by: Non-secret id of the caller (``"<role>#<n>"``), stored with the redemption.
-
-    Returns:
-        The redeemed voucher's row.
-
-    Raises:
-        VoucherNotFound: No such voucher in the read model.
-        VoucherAlreadyRedeemed: Redeemed before (by this or an earlier call, or directly on chain).
-        VoucherNotRedeemable: Expired, paused, or not (yet) on the chain that stands.
-    """
-    voucher = evidence.voucher_by_id(session=session, voucher_id=voucher_id)
-    if voucher is None:
-        raise VoucherNotFound(f"voucher {voucher_id} not found")
-    if voucher.redeemed:
-        raise VoucherAlreadyRedeemed(voucher_id, voucher.redeem_tx_hash)
-    return redeem_on_chain(session=session, chain=chain, voucher=voucher, redeemed_by=redeemed_by)

@@ -10,8 +10,8 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.metrics import record_breach
 from domain.tickets import Notification
+from observability.worker_metrics import record_breach
 
 log = logging.getLogger("qualitrail.notify")
 

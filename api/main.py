@@ -16,14 +16,14 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client, WorkflowQueryFailedError
 
-from activities.logging_json import configure_json_logging
-from api.metrics import install_metrics
 from api.routes import certificates, codec, meetings, suppliers, tickets, verify, vouchers
 from api.schemas import Health
 from domain.policy import load_policy
+from observability.api_metrics import install_metrics
+from observability.json_logs import configure_json_logging
 from readmodel.db import get_engine, init_db
 from settings import get_settings
-from temporal_client import connect_temporal
+from temporal.client import connect_temporal
 
 log = logging.getLogger("qualitrail.api")
 # An uploaded certificate carries about 1 KB per milestone; tickets can have hundreds.

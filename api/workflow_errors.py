@@ -14,6 +14,8 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from workflows.names import REFUSED
+
 
 def raise_rpc(exc: RPCError, noun: str, ident: str) -> NoReturn:
     """404 for an unknown workflow, 409 for a finished one, 503 when Temporal cannot answer."""
@@ -56,7 +58,7 @@ async def update_workflow(handle: WorkflowHandle[Any, Any], kind: str, noun: str
         return await handle.execute_update(update, arg)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        if not (isinstance(cause, ApplicationError) and cause.type == "InvalidTransition"):
+        if not (isinstance(cause, ApplicationError) and cause.type == REFUSED):
             await _raise_if_other_kind(handle, kind, noun, exc)
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise HTTPException(status.HTTP_409_CONFLICT, message) from exc

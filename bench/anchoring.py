@@ -45,8 +45,8 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from activities.anchoring import build_chain_activities  # noqa: E402
-from activities.chain import ChainContext  # noqa: E402
 from bench.report import pct, table  # noqa: E402
+from chain.context import ChainContext  # noqa: E402
 from contracts.anvil import free_port, start_anvil  # noqa: E402
 from domain.evidence_types import AnchoringInput  # noqa: E402
 from domain.hashing import keccak256  # noqa: E402

@@ -53,7 +53,7 @@ from domain.milestones import format_time, salted_hash  # noqa: E402
 from domain.policy import load_policy  # noqa: E402
 from domain.tickets import TicketInput  # noqa: E402
 from settings import Settings  # noqa: E402
-from temporal_client import connect_temporal  # noqa: E402
+from temporal.client import connect_temporal  # noqa: E402
 from workflows.ticket import TicketWorkflow  # noqa: E402
 
 AGENT = {"X-API-Key": "dev-agent"}

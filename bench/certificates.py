@@ -7,11 +7,11 @@ ticket per size and batch layout into a temporary read model: its milestones (on
 by a real voucher, then a ``voucher_issued`` milestone) among other tickets' leaves, anchored
 either all in one batch of the default size bound (256 leaves, a busy desk) or one 16-leaf batch
 per milestone (a quiet desk where the time bound cuts every batch), each root in its own
-transaction. It builds each certificate with ``activities.certificates`` and verifies it in a loop:
+transaction. It builds each certificate with ``certificates.issue`` and verifies it in a loop:
 
 - offline: ``domain.certificate.verify_certificate_offline`` (digest, EIP-712 signature recovery,
   hash chain, Merkle inclusion);
-- with the chain check: ``activities.verification.verify_certificate`` with a Web3 connection
+- with the chain check: ``certificates.verify.verify_certificate`` with a Web3 connection
   (all of the above, plus network, contract code, every root, block hash, transaction receipt and
   confirmations, the registry's ``verifyLeaf`` for each milestone, and the voucher's status).
 
@@ -35,13 +35,15 @@ from rich.table import Table
 from sqlmodel import Session, select
 from web3 import Web3
 
-from activities.certificates import build_certificate, signer_for
-from activities.verification import connect, verify_certificate
+from certificates.issue import build_certificate, signer_for
+from certificates.verify import verify_certificate
+from chain.deployment import deploy_contracts
+from chain.keys import DEV_PRIVATE_KEYS
+from chain.registry import EvidenceRegistryClient
+from chain.rpc import connect
+from chain.voucher import VoucherClient
 from contracts.anvil import free_port, start_anvil
-from contracts.clients import EvidenceRegistryClient, VoucherClient
-from contracts.deploy import deploy_contracts
-from contracts.keys import DEV_PRIVATE_KEYS
-from domain.certificate import CheckStatus, verify_certificate_offline
+from domain.certificate_checks import CheckStatus, verify_certificate_offline
 from domain.evidence_types import batch_id_for, claim_hash, customer_ref_bytes
 from domain.merkle import build_tree
 from domain.milestones import Milestone as Link

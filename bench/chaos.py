@@ -50,8 +50,9 @@ import httpx  # noqa: E402
 from sqlmodel import col, func, select  # noqa: E402
 from temporalio.client import Client, WorkflowExecutionStatus  # noqa: E402
 
-from activities.chain import ChainContext  # noqa: E402
-from activities.verification import connect, verify_certificate  # noqa: E402
+from certificates.verify import verify_certificate  # noqa: E402
+from chain.context import ChainContext  # noqa: E402
+from chain.rpc import connect  # noqa: E402
 from cli.stack import Stack, StackConfig  # noqa: E402
 from domain.evidence_types import batch_id_for, claim_hash  # noqa: E402
 from domain.merkle import build_tree  # noqa: E402

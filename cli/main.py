@@ -100,7 +100,7 @@ def demo(api_url: str = typer.Option("http://127.0.0.1:8000", "--api"),
 @chain_app.command("deploy")
 def chain_deploy() -> None:
     """Deploy the contracts once per chain (a second call reuses the recorded deployment)."""
-    from activities.chain import ensure_deployed
+    from chain.context import ensure_deployed
 
     deployment = ensure_deployed(get_settings())
     typer.echo(f"chain {deployment.chain_id}: registry {deployment.registry} voucher {deployment.voucher}")

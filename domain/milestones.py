@@ -10,8 +10,9 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
+from domain.encoding import format_time
 from domain.hashing import keccak256
 
 FORMAT_VERSION = 1
@@ -54,11 +55,6 @@ class Milestone:
     prev: str
     data: dict[str, str] = field(default_factory=dict)
     leaf: str = ""
-
-
-def format_time(at: datetime) -> str:
-    """UTC, microsecond precision, 'Z' suffix: one spelling per instant."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_bytes(subject: str, seq: int, kind: str, at: str, prev: str, data: dict[str, str]) -> bytes:

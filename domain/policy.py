@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domain.business_calendar import CalendarSpec, validate_calendar
+from domain.sla_clock import ClockName
 from domain.tickets import PRIORITIES, Targets, TicketPolicy, TicketStatus
 
 
@@ -105,7 +106,7 @@ class DepartmentsModel(_Strict):
 class CompensationModel(_Strict):
     currency: str = Field(min_length=3, max_length=3)
     voucher_valid_days: float = Field(gt=0)
-    amounts: dict[Literal["first_response", "resolution"], dict[str, int]]
+    amounts: dict[ClockName, dict[str, int]]
 
     @field_validator("amounts")
     @classmethod

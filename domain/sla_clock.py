@@ -14,12 +14,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Final, Literal, get_args
 
 from domain.business_calendar import CalendarSpec, add_business_time, business_seconds, ceil_microseconds
 
-__all__ = ["BREACH", "SlaClock", "warning_key"]
+__all__ = ["BREACH", "CLOCK_NAMES", "FIRST_RESPONSE", "RESOLUTION", "ClockName", "SlaClock", "warning_key"]
 
 BREACH = "breach"
+
+# A ticket's two clocks (rule 1): the names key policy targets, compensation amounts and breaches.
+ClockName = Literal["first_response", "resolution"]
+FIRST_RESPONSE: Final[ClockName] = "first_response"
+RESOLUTION: Final[ClockName] = "resolution"
+CLOCK_NAMES: Final[tuple[ClockName, ...]] = get_args(ClockName)
 
 
 def warning_key(level: int) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from domain.sla_clock import FIRST_RESPONSE, RESOLUTION
 from domain.tickets import MilestoneView, RecordTicketInput
 from readmodel.models import Milestone, Ticket
 
@@ -53,12 +54,12 @@ def record_ticket(*, session: Session, record: RecordTicketInput) -> None:
         ticket.resolution_code = snap.resolution_code
         ticket.root_cause = snap.root_cause
         ticket.breached = bool(snap.breaches)
-        if "first_response" in clocks:
-            ticket.first_response_due = clocks["first_response"].deadline
-            ticket.first_response_outcome = clocks["first_response"].outcome
-        if "resolution" in clocks:
-            ticket.resolution_due = clocks["resolution"].deadline
-            ticket.resolution_outcome = clocks["resolution"].outcome
+        if FIRST_RESPONSE in clocks:
+            ticket.first_response_due = clocks[FIRST_RESPONSE].deadline
+            ticket.first_response_outcome = clocks[FIRST_RESPONSE].outcome
+        if RESOLUTION in clocks:
+            ticket.resolution_due = clocks[RESOLUTION].deadline
+            ticket.resolution_outcome = clocks[RESOLUTION].outcome
         ticket.milestone_count = len(snap.milestones)
         if snap.milestones:
             ticket.updated_at = _utc(_parse_time(snap.milestones[-1].at))

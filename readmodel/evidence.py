@@ -1,7 +1,7 @@
-"""Read-model reads and writes of the evidence pipeline: batches, proofs, vouchers.
+"""Read-model reads and writes of the evidence pipeline: batches, proofs, the anchored record.
 
-Ticket rows and milestone appends stay in :py:mod:`readmodel.crud`; this module owns what the
-anchoring and compensation activities (and the voucher API) write. Like crud, every writer is
+Ticket rows and milestone appends stay in :py:mod:`readmodel.crud`, vouchers in
+:py:mod:`readmodel.vouchers`; this module owns what the anchoring activities write. Like crud, every writer is
 idempotent, because activities are retried: a batch is keyed on its batch number, a voucher on its
 claim id, and the chain stays the source of truth for what was anchored, issued and redeemed.
 
@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from domain.encoding import to_hex
 from domain.evidence_types import batch_id_for
 from domain.merkle import build_tree
+from domain.milestones import MilestoneKind
 from readmodel.models import AnchorBatch, Milestone, Voucher
 
 __all__ = [
@@ -31,26 +35,19 @@ __all__ = [
     "batch_leaves",
     "claim_batch",
     "get_batch",
-    "get_voucher",
     "leaf_with_batch",
     "mark_anchored",
-    "mark_redeemed",
     "next_batch_number",
     "pending_stats",
-    "record_voucher",
-    "redeemed_vouchers_newest_first",
-    "voucher_by_id",
-    "vouchers_newest_first",
-    "vouchers_of_ticket",
+    "ticket_record",
+    "anchored_leaves",
+    "token_version",
+    "TicketRecord",
 ]
 
 PREPARED = "prepared"
 ANCHORED = "anchored"
 _CLAIM_ATTEMPTS = 20
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
 
 
 def _now() -> datetime:
@@ -144,10 +141,10 @@ def claim_batch(*, session: Session, batch_no: int, max_leaves: int) -> AnchorBa
         return None
     tree = build_tree([bytes.fromhex(row.leaf.removeprefix("0x")) for row in rows])
     for index, row in enumerate(rows):
-        row.proof = json.dumps([_hex(p) for p in tree.proof(index)])
+        row.proof = json.dumps([to_hex(p) for p in tree.proof(index)])
         session.add(row)
     batch = AnchorBatch(
-        batch_no=batch_no, batch_id=_hex(batch_id_for(batch_no)), root=_hex(tree.root),
+        batch_no=batch_no, batch_id=to_hex(batch_id_for(batch_no)), root=to_hex(tree.root),
         leaf_count=len(rows), status=PREPARED, created_at=_now(),
     )
     session.add(batch)
@@ -275,186 +272,46 @@ def leaf_with_batch(*, session: Session, leaf: str) -> tuple[Milestone, AnchorBa
     return milestone, get_batch(session=session, batch_no=milestone.batch_no)
 
 
-# ------------------------------------------------------------------ vouchers
+# ------------------------------------------------------------------ the anchored record
 
 
-def get_voucher(*, session: Session, claim_id: str) -> Voucher | None:
-    """Return the voucher of ``claim_id``, if recorded.
+@dataclass
+class TicketRecord:
+    """Everything a ticket's certificate is made of: its milestones in order, their batches, its vouchers."""
 
-    Args:
-        session: Read-model session.
-        claim_id: ``"<ticket id>:<breach kind>"``.
+    milestones: list[Milestone]
+    batches: dict[int, AnchorBatch]
+    vouchers: dict[int, Voucher]
 
-    Returns:
-        The voucher row.
+
+def ticket_record(*, session: Session, ticket_id: str) -> TicketRecord:
+    """Return a ticket's milestones (by sequence number), the batches they are in, and its vouchers by id."""
+    milestones = list(session.exec(
+        select(Milestone).where(Milestone.subject == ticket_id).order_by(col(Milestone.seq))).all())
+    batch_nos = {m.batch_no for m in milestones if m.batch_no is not None}
+    batches = {b.batch_no: b for b in session.exec(
+        select(AnchorBatch).where(col(AnchorBatch.batch_no).in_(batch_nos)))} if batch_nos else {}
+    vouchers = {v.voucher_id: v for v in session.exec(select(Voucher).where(Voucher.ticket_id == ticket_id))}
+    return TicketRecord(milestones, batches, vouchers)
+
+
+def token_version(*, session: Session, ticket_id: str) -> int:
+    """Return the current customer-token version of a ticket as the read model knows it.
+
+    The workflow starts at version 1 and bumps it with each ``token_revoked`` milestone, which the
+    revoke update persists before it returns.
     """
-    return session.get(Voucher, claim_id)
+    revoked = session.exec(
+        select(Milestone.id).where(Milestone.subject == ticket_id, Milestone.kind == MilestoneKind.TOKEN_REVOKED)
+    ).all()
+    return 1 + len(revoked)
 
 
-def record_voucher(
-    *,
-    session: Session,
-    claim_id: str,
-    ticket_id: str,
-    breach: str,
-    voucher_id: int,
-    amount: int,
-    currency: str,
-    tx_hash: str,
-    block_number: int,
-    block_hash: str,
-    claim_hash: str,
-    customer_ref: str,
-    expires_at: int,
-    breach_leaf: str,
-    root: str,
-) -> Voucher:
-    """Insert or update the voucher of ``claim_id`` as issued on chain, and commit.
-
-    An update happens when a reorg made the chain issue the claim again (new transaction, maybe a
-    new voucher id): the row follows the chain.
-
-    Args:
-        session: Read-model session.
-        claim_id: The claim.
-        ticket_id: Its ticket.
-        breach: Breach kind (``first_response`` | ``resolution``).
-        voucher_id: The on-chain voucher id.
-        amount: Face value in minor units.
-        currency: ISO currency code of the amount.
-        tx_hash: The issuing transaction.
-        block_number: Its block.
-        block_hash: That block's hash.
-        claim_hash: The on-chain claim id, ``0x``-hex.
-        customer_ref: The on-chain customer reference, ``0x``-hex.
-        expires_at: Unix expiry.
-        breach_leaf: The evidence leaf.
-        root: The anchored root it was proven against.
-
-    Returns:
-        The stored row.
-    """
-    row = get_voucher(session=session, claim_id=claim_id)
-    if row is None:
-        row = Voucher(claim_id=claim_id, ticket_id=ticket_id, breach=breach, voucher_id=voucher_id,
-                      amount=amount, tx_hash=tx_hash, block_number=block_number, issued_at=_now())
-    row.voucher_id = voucher_id
-    row.amount = amount
-    row.currency = currency or row.currency
-    row.tx_hash = tx_hash
-    row.block_number = block_number
-    row.block_hash = block_hash
-    row.claim_hash = claim_hash
-    row.customer_ref = customer_ref
-    row.expires_at = expires_at
-    row.breach_leaf = breach_leaf
-    row.root = root
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        # A concurrent attempt inserted it: the chain gave both the same answer, keep theirs.
-        session.rollback()
-        existing = get_voucher(session=session, claim_id=claim_id)
-        assert existing is not None
-        return existing
-    session.refresh(row)
-    return row
-
-
-def voucher_by_id(*, session: Session, voucher_id: int) -> Voucher | None:
-    """Return the voucher with on-chain id ``voucher_id``.
-
-    Args:
-        session: Read-model session.
-        voucher_id: The on-chain voucher id.
-
-    Returns:
-        The row, or ``None``.
-    """
-    return session.exec(select(Voucher).where(Voucher.voucher_id == voucher_id)).first()
-
-
-def vouchers_of_ticket(*, session: Session, ticket_id: str) -> list[Voucher]:
-    """Return a ticket's vouchers, oldest first.
-
-    Args:
-        session: Read-model session.
-        ticket_id: The ticket.
-
-    Returns:
-        The rows.
-    """
-    return list(
-        session.exec(select(Voucher).where(Voucher.ticket_id == ticket_id).order_by(col(Voucher.voucher_id)))
-    )
-
-
-def vouchers_newest_first(*, session: Session, limit: int) -> list[Voucher]:
-    """Return vouchers by descending issue block (for reconciliation).
-
-    Args:
-        session: Read-model session.
-        limit: Most rows.
-
-    Returns:
-        The rows.
-    """
-    return list(
-        session.exec(
-            select(Voucher).order_by(col(Voucher.block_number).desc(), col(Voucher.voucher_id).desc())
-            .limit(limit)
-        )
-    )
-
-
-def redeemed_vouchers_newest_first(*, session: Session, limit: int) -> list[Voucher]:
-    """Return redeemed vouchers by descending redemption block (for reconciliation).
-
-    Args:
-        session: Read-model session.
-        limit: Most rows.
-
-    Returns:
-        The rows.
-    """
-    return list(
-        session.exec(
-            select(Voucher).where(col(Voucher.redeemed).is_(True))
-            .order_by(col(Voucher.redeem_block_number).desc()).limit(limit)
-        )
-    )
-
-
-def mark_redeemed(
-    *,
-    session: Session,
-    voucher: Voucher,
-    tx_hash: str | None,
-    block_number: int | None,
-    block_hash: str | None,
-    redeemed_by: str | None,
-) -> Voucher:
-    """Record a voucher's redemption and commit.
-
-    Args:
-        session: Read-model session.
-        voucher: The row (from this session).
-        tx_hash: The redeeming transaction, if known.
-        block_number: Its block.
-        block_hash: That block's hash.
-        redeemed_by: Non-secret id of who asked (``"<role>#<n>"``), if known.
-
-    Returns:
-        The updated row.
-    """
-    voucher.redeemed = True
-    voucher.redeem_tx_hash = tx_hash
-    voucher.redeem_block_number = block_number
-    voucher.redeem_block_hash = block_hash
-    voucher.redeemed_by = redeemed_by or voucher.redeemed_by
-    voucher.redeemed_at = voucher.redeemed_at or _now()
-    session.add(voucher)
-    session.commit()
-    session.refresh(voucher)
-    return voucher
+def anchored_leaves(*, session: Session) -> Iterator[Milestone]:
+    """Yield every milestone of an anchored batch, by batch and in tree order (ascending row id)."""
+    anchored = set(session.exec(select(AnchorBatch.batch_no).where(AnchorBatch.status == ANCHORED)).all())
+    rows = session.exec(select(Milestone).where(col(Milestone.batch_no).is_not(None))
+                        .order_by(col(Milestone.batch_no), col(Milestone.id)))
+    for m in rows:
+        if m.batch_no in anchored:
+            yield m

@@ -23,7 +23,12 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy
 
+from workflows.names import ANCHORING_WORKFLOW
+from workflows.support import DB_RETRY, DB_TIMEOUT
+
 with workflow.unsafe.imports_passed_through():
+    from activities.anchoring import AnchoringActivities
+    from activities.compensation import CompensationActivities
     from domain.evidence_types import (
         AnchorBatchInput,
         AnchorBatchResult,
@@ -34,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
         PrepareBatchInput,
         PreparedBatch,
         ReconcileInput,
-        ReconcileResult,
     )
 
 if TYPE_CHECKING:  # the settings module (pydantic) never enters the workflow sandbox
@@ -44,17 +48,16 @@ __all__ = ["ANCHORING_WORKFLOW_ID", "EVIDENCE_WORKFLOWS", "AnchoringWorkflow", "
 
 ANCHORING_WORKFLOW_ID = "qualitrail-anchoring"
 
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 # No attempt limit: a node that is down, a paused registry or a missing role is fixed by an
 # operator, and anchoring must then resume where it stopped. Conflicts that no retry can fix are
 # raised as non-retryable by the activities and fail the workflow loudly.
-# Every activity here heartbeats at least every 2 s (activities.chain.heartbeating).
+# Every activity here heartbeats at least every 2 s (temporal.heartbeat.heartbeating).
 HEARTBEAT = timedelta(seconds=15)
 CHAIN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                           maximum_interval=timedelta(seconds=30))
 
 
-@workflow.defn
+@workflow.defn(name=ANCHORING_WORKFLOW)
 class AnchoringWorkflow:
     """The one batching loop (workflow id ``qualitrail-anchoring``); see the module docstring."""
 
@@ -74,9 +77,9 @@ class AnchoringWorkflow:
     async def run(self, input: AnchoringInput) -> None:
         """Batch and anchor until continued-as-new; never returns on its own."""
         if self.next_batch_no <= 0:
-            self.next_batch_no = await workflow.execute_activity(
-                "next_batch_number", NextBatchInput(), start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=DB_RETRY, result_type=int)
+            self.next_batch_no = await workflow.execute_activity_method(
+                AnchoringActivities.next_batch_number, NextBatchInput(), start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY)
         while True:
             if self.iterations % max(self.input.reconcile_every, 1) == 0 or self.reconcile_requested:
                 self.reconcile_requested = False
@@ -103,32 +106,32 @@ class AnchoringWorkflow:
                                     max_wait_seconds=inp.max_wait_seconds, poll_seconds=inp.poll_seconds)
         # The activity waits up to poll_seconds for a first leaf, then up to max_wait_seconds for
         # the batch to fill; heartbeats catch a worker that died while it waited.
-        return await workflow.execute_activity(
-            "prepare_batch", prepare,
+        return await workflow.execute_activity_method(
+            AnchoringActivities.prepare_batch, prepare,
             start_to_close_timeout=timedelta(seconds=inp.poll_seconds + inp.max_wait_seconds + 60),
-            heartbeat_timeout=HEARTBEAT, retry_policy=DB_RETRY, result_type=PreparedBatch)
+            heartbeat_timeout=HEARTBEAT, retry_policy=DB_RETRY)
 
     async def _anchor(self, batch_no: int) -> AnchorBatchResult:
         # The activity heartbeats while it waits on the chain, so a worker killed mid-send is
         # noticed within the heartbeat timeout and the retry (chain-first) takes over.
-        return await workflow.execute_activity(
-            "anchor_batch", AnchorBatchInput(batch_no=batch_no),
+        return await workflow.execute_activity_method(
+            AnchoringActivities.anchor_batch, AnchorBatchInput(batch_no=batch_no),
             start_to_close_timeout=timedelta(seconds=self.input.anchor_timeout_seconds),
-            heartbeat_timeout=HEARTBEAT, retry_policy=CHAIN_RETRY, result_type=AnchorBatchResult)
+            heartbeat_timeout=HEARTBEAT, retry_policy=CHAIN_RETRY)
 
     async def _reconcile(self) -> None:
         request = ReconcileInput(max_batches=self.input.reconcile_depth)
         timeout = timedelta(seconds=self.input.anchor_timeout_seconds * 4)
-        anchors: ReconcileResult = await workflow.execute_activity(
-            "reconcile_anchors", request, start_to_close_timeout=timeout, heartbeat_timeout=HEARTBEAT,
-            retry_policy=CHAIN_RETRY, result_type=ReconcileResult)
+        anchors = await workflow.execute_activity_method(
+            AnchoringActivities.reconcile_anchors, request, start_to_close_timeout=timeout,
+            heartbeat_timeout=HEARTBEAT, retry_policy=CHAIN_RETRY)
         self.reanchored.extend(anchors.reanchored)
         for problem in anchors.problems:
             workflow.logger.warning("reconcile_anchors: %s", problem)
         # After the anchors: a voucher can only be issued again once its evidence is back.
-        vouchers: ReconcileResult = await workflow.execute_activity(
-            "reconcile_vouchers", request, start_to_close_timeout=timeout, heartbeat_timeout=HEARTBEAT,
-            retry_policy=CHAIN_RETRY, result_type=ReconcileResult)
+        vouchers = await workflow.execute_activity_method(
+            CompensationActivities.reconcile_vouchers, request, start_to_close_timeout=timeout,
+            heartbeat_timeout=HEARTBEAT, retry_policy=CHAIN_RETRY)
         for problem in vouchers.problems:
             workflow.logger.warning("reconcile_vouchers: %s", problem)
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
-from workflows.commands import ready_for
+from workflows.names import LINK_MEETING_SIGNAL, MEETING_WORKFLOW
+from workflows.support import DB_RETRY, milestone_view, persist, ready_for, refuse, send_alerts
 
 with workflow.unsafe.imports_passed_through():
+    from activities.governance import GovernanceActivities
     from domain.governance import (
         AnalysisInput,
         EffectQuery,
@@ -35,21 +35,14 @@ with workflow.unsafe.imports_passed_through():
         SolutionInput,
     )
     from domain.milestones import Milestone, format_time, new_milestone
-    from domain.tickets import MilestoneView, Notification
+    from domain.tickets import Notification
 
 K = GovernanceKind
 M = MeetingStatus
 
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5),
-                           maximum_attempts=20)
 
 
-def _reject(message: str) -> None:
-    raise ApplicationError(message, type="InvalidTransition", non_retryable=True)
-
-
-@workflow.defn
+@workflow.defn(name=MEETING_WORKFLOW)
 class JointMeetingWorkflow:
     @workflow.init
     def __init__(self, input: MeetingInput) -> None:
@@ -172,9 +165,9 @@ class JointMeetingWorkflow:
                             before_from=format_time(self.solved_at - period),
                             before_to=format_time(self.solved_at), after_to=format_time(self.verify_at),
                             linked_tickets=list(self.linked))
-        effect: EffectResult = await workflow.execute_activity(
-            "measure_meeting_effect", query, start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=DB_RETRY, result_type=EffectResult)
+        effect = await workflow.execute_activity_method(
+            GovernanceActivities.measure_meeting_effect, query, start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=DB_RETRY)
         self.effect = effect
         if effect.improved():
             self.status = M.VERIFIED
@@ -220,26 +213,18 @@ class JointMeetingWorkflow:
             subject_id=self.input.meeting_id, kind=m.kind, message=message, details=dict(m.data)))
 
     async def _send_pending(self) -> None:
-        while self.alerts:
-            alert = self.alerts.pop(0)
-            await workflow.execute_activity(
-                "notify", alert, start_to_close_timeout=timedelta(seconds=30), retry_policy=NOTIFY_RETRY)
+        await send_alerts(self.alerts)
         while self.links:
             ticket_id, link = self.links.pop(0)
             try:
-                await workflow.get_external_workflow_handle(ticket_id).signal("link_meeting", link)
+                await workflow.get_external_workflow_handle(ticket_id).signal(LINK_MEETING_SIGNAL, link)
             except Exception:  # noqa: BLE001 - a closed or unknown ticket keeps the meeting's own record
                 workflow.logger.warning("could not signal ticket %s", ticket_id)
 
     async def _persist(self) -> None:
-        # Only this method writes milestones, so rows reach the read model in sequence order.
-        while self.persisted < len(self.milestones):
-            upto = len(self.milestones)
-            record = RecordMeetingInput(meeting_id=self.input.meeting_id, snapshot=self.state(),
-                                        milestones=[_view(m) for m in self.milestones[self.persisted:upto]])
-            await workflow.execute_activity(
-                "record_meeting", record, start_to_close_timeout=timedelta(seconds=30), retry_policy=DB_RETRY)
-            self.persisted = upto
+        await persist(self, lambda views: RecordMeetingInput(meeting_id=self.input.meeting_id, snapshot=self.state(),
+                                                             milestones=views),
+                      GovernanceActivities.record_meeting)
 
     async def _persisted(self, m: Milestone) -> None:
         await workflow.wait_condition(lambda: self.persisted > m.seq)
@@ -257,7 +242,7 @@ class JointMeetingWorkflow:
             root_cause=self.root_cause, actions=list(self.actions),
             solved_at=format_time(self.solved_at) if self.solved_at else None,
             verify_at=format_time(self.verify_at) if self.verify_at else None, effect=self.effect,
-            reopen_reasons=list(self.reopen_reasons), milestones=[_view(m) for m in self.milestones])
+            reopen_reasons=list(self.reopen_reasons), milestones=[milestone_view(m) for m in self.milestones])
 
     # ---------------------------------------------------------------- updates
 
@@ -273,14 +258,14 @@ class JointMeetingWorkflow:
     @submit_analysis.validator
     def _validate_analysis(self, cmd: AnalysisInput) -> None:
         if self.status != M.OPEN:
-            _reject(f"meeting is {self.status.value}; analyses are taken while it is open")
+            refuse(f"meeting is {self.status.value}; analyses are taken while it is open")
         if cmd.department not in self.input.departments:
-            _reject(f"department {cmd.department!r} is not a participant; participants: "
+            refuse(f"department {cmd.department!r} is not a participant; participants: "
                     f"{sorted(self.input.departments)}")
         if cmd.department in self.submitted:
-            _reject(f"department {cmd.department!r} already submitted its analysis for round {self.round}")
+            refuse(f"department {cmd.department!r} already submitted its analysis for round {self.round}")
         if not cmd.analysis_hash.strip():
-            _reject("analysis must not be empty")
+            refuse("analysis must not be empty")
 
     @workflow.update
     async def submit_solution(self, cmd: SolutionInput) -> MeetingView:
@@ -308,14 +293,14 @@ class JointMeetingWorkflow:
     @submit_solution.validator
     def _validate_solution(self, cmd: SolutionInput) -> None:
         if self.status != M.OPEN:
-            _reject(f"meeting is {self.status.value}; a solution is taken while it is open")
+            refuse(f"meeting is {self.status.value}; a solution is taken while it is open")
         if not cmd.root_cause.strip():
-            _reject("root_cause must not be empty")
+            refuse("root_cause must not be empty")
         if not cmd.actions:
-            _reject("actions must list at least one action")
+            refuse("actions must list at least one action")
         for i, action in enumerate(cmd.actions):
             if not action.action.strip() or not action.owner.strip() or not action.due.strip():
-                _reject(f"actions[{i}] needs action, owner and due")
+                refuse(f"actions[{i}] needs action, owner and due")
 
     @workflow.update
     async def link_ticket(self, cmd: LinkTicketInput) -> MeetingView:
@@ -328,13 +313,9 @@ class JointMeetingWorkflow:
     @link_ticket.validator
     def _validate_link(self, cmd: LinkTicketInput) -> None:
         if self.status == M.VERIFIED:
-            _reject("meeting is verified")
+            refuse("meeting is verified")
         if not cmd.ticket_id.strip():
-            _reject("ticket_id must not be empty")
+            refuse("ticket_id must not be empty")
         if cmd.ticket_id in self.linked:
-            _reject(f"ticket {cmd.ticket_id} is already linked")
+            refuse(f"ticket {cmd.ticket_id} is already linked")
 
-
-def _view(m: Milestone) -> MilestoneView:
-    return MilestoneView(seq=m.seq, kind=m.kind, at=format_time(m.at), data=dict(m.data), prev=m.prev,
-                         leaf=m.leaf)

@@ -14,15 +14,17 @@ hash chain of the supplier runs on unbroken across runs.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from workflows.commands import ready_for
+from workflows.names import REPORT_INCIDENT_SIGNAL, SUPPLIER_WORKFLOW
+from workflows.support import DB_RETRY, DB_TIMEOUT, milestone_view, persist, ready_for, refuse, send_alerts
 
 with workflow.unsafe.imports_passed_through():
+    from activities.governance import GovernanceActivities
+    from domain.encoding import parse_time
     from domain.governance import (
         EXIT_STATUSES,
         AppealDecisionInput,
@@ -50,21 +52,10 @@ with workflow.unsafe.imports_passed_through():
 K = GovernanceKind
 S = SupplierStatus
 
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5),
-                           maximum_attempts=20)
 RECENT = 20
 
 
-def _reject(message: str) -> None:
-    raise ApplicationError(message, type="InvalidTransition", non_retryable=True)
-
-
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-@workflow.defn
+@workflow.defn(name=SUPPLIER_WORKFLOW)
 class SupplierWorkflow:
     @workflow.init
     def __init__(self, input: SupplierInput) -> None:
@@ -111,7 +102,7 @@ class SupplierWorkflow:
         while True:
             self._fire_due_events()
             await self._persist()
-            await self._send_alerts()
+            await send_alerts(self.alerts)
             if self.listing_due:
                 await self._list_open_tickets()
                 continue
@@ -129,7 +120,7 @@ class SupplierWorkflow:
             await workflow.wait_condition(lambda: workflow.all_handlers_finished()
                                           or self.persisted < len(self.milestones) or bool(self.alerts))
             await self._persist()
-            await self._send_alerts()
+            await send_alerts(self.alerts)
         workflow.continue_as_new(SupplierInput(
             supplier_id=input.supplier_id, name=input.name, contract_value=input.contract_value,
             currency=input.currency, policy=self.policy, opened_by=input.opened_by, carry=self._carry()))
@@ -148,11 +139,11 @@ class SupplierWorkflow:
 
     def _next_wake(self) -> timedelta | None:
         if self.status == S.EXIT_NOTICE and self.appeal_due:
-            return max(_parse(self.appeal_due) - workflow.now(), timedelta(milliseconds=1))
+            return max(parse_time(self.appeal_due) - workflow.now(), timedelta(milliseconds=1))
         return None
 
     def _fire_due_events(self) -> None:
-        if self.status == S.EXIT_NOTICE and self.appeal_due and workflow.now() >= _parse(self.appeal_due):
+        if self.status == S.EXIT_NOTICE and self.appeal_due and workflow.now() >= parse_time(self.appeal_due):
             self._confirm_exit("appeal window ended without an appeal")
 
     def _confirm_exit(self, reason: str) -> None:
@@ -162,9 +153,9 @@ class SupplierWorkflow:
         self._queue_alert(m, f"Supplier {self.input.supplier_id} exited: {reason}")
 
     async def _list_open_tickets(self) -> None:
-        tickets: list[str] = await workflow.execute_activity(
-            "list_supplier_open_tickets", OpenTicketsQuery(self.input.supplier_id),
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=DB_RETRY, result_type=list[str])
+        tickets = await workflow.execute_activity_method(
+            GovernanceActivities.list_supplier_open_tickets, OpenTicketsQuery(self.input.supplier_id),
+            start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY)
         self.listing_due = False
         self.listed = True
         self.open_tickets = sorted(tickets)
@@ -183,7 +174,7 @@ class SupplierWorkflow:
         if previous is None and self.tip is not None:
             # The first link of a continued run hangs off the last link of the previous run.
             previous = Milestone(subject=self.input.supplier_id, seq=self.tip.seq, kind=self.tip.kind,
-                                 at=_parse(self.tip.at), prev="", leaf=self.tip.leaf)
+                                 at=parse_time(self.tip.at), prev="", leaf=self.tip.leaf)
         m = new_milestone(self.input.supplier_id, previous, kind, workflow.now(), data)
         self.milestones.append(m)
         self.tip = ChainTip(seq=m.seq, leaf=m.leaf, kind=m.kind, at=format_time(m.at))
@@ -195,24 +186,19 @@ class SupplierWorkflow:
             idempotency_key=f"{self.input.supplier_id}:{m.seq}", recipient=self.policy.committee_head,
             subject_id=self.input.supplier_id, kind=m.kind, message=message, details=dict(m.data)))
 
-    async def _send_alerts(self) -> None:
-        while self.alerts:
-            alert = self.alerts.pop(0)
-            await workflow.execute_activity(
-                "notify", alert, start_to_close_timeout=timedelta(seconds=30), retry_policy=NOTIFY_RETRY)
-
     async def _persist(self) -> None:
-        # Only this method writes, so milestones and deductions reach the read model in order.
-        while self.persisted < len(self.milestones):
-            upto = len(self.milestones)
-            deductions = list(self.unsaved)
-            record = RecordSupplierInput(
-                supplier_id=self.input.supplier_id, snapshot=self.state(),
-                milestones=[_view(m) for m in self.milestones[self.persisted:upto]], deductions=deductions)
-            await workflow.execute_activity(
-                "record_supplier", record, start_to_close_timeout=timedelta(seconds=30), retry_policy=DB_RETRY)
-            self.persisted = upto
-            del self.unsaved[:len(deductions)]
+        # Deductions ride along with the milestones that record them, and are dropped once stored.
+        sent: list[DeductionView] = []
+
+        def record(views: list[MilestoneView]) -> RecordSupplierInput:
+            sent[:] = self.unsaved
+            return RecordSupplierInput(supplier_id=self.input.supplier_id, snapshot=self.state(),
+                                       milestones=views, deductions=list(sent))
+
+        def forget() -> None:
+            del self.unsaved[:len(sent)]
+
+        await persist(self, record, GovernanceActivities.record_supplier, stored=forget)
 
     async def _stored(self) -> None:
         """Update handlers return only once their latest milestone is in the read model."""
@@ -230,7 +216,7 @@ class SupplierWorkflow:
             deduction_count=self.deduction_count, runs=self.runs, exit_started_at=self.exit_started_at,
             appeal_due=self.appeal_due, appeal_reason=self.appeal_reason, decision=self.decision,
             open_tickets=list(self.open_tickets), reassigned=dict(self.reassigned), recent=list(self.recent),
-            milestones=[_view(m) for m in self.milestones], tip=self.tip)
+            milestones=[milestone_view(m) for m in self.milestones], tip=self.tip)
 
     # ---------------------------------------------------------------- updates
 
@@ -242,7 +228,7 @@ class SupplierWorkflow:
             await self._stored()
         return result
 
-    @workflow.signal
+    @workflow.signal(name=REPORT_INCIDENT_SIGNAL)
     async def report_incident(self, cmd: DeductionInput) -> None:
         """A supplier-caused incident from another workflow (a TicketWorkflow signals this).
 
@@ -298,14 +284,14 @@ class SupplierWorkflow:
     @record_deduction.validator
     def _validate_deduction(self, cmd: DeductionInput) -> None:
         if not cmd.incident_id.strip():
-            _reject("incident_id must not be empty")
+            refuse("incident_id must not be empty")
         if cmd.incident_id in self.incident_ids:
             return  # a repeat is answered, not rejected: retries stay safe
         if cmd.severity not in self.policy.deduction_percent_by_severity:
-            _reject(f"unknown severity {cmd.severity!r}; known: "
+            refuse(f"unknown severity {cmd.severity!r}; known: "
                     f"{sorted(self.policy.deduction_percent_by_severity)}")
         if cmd.amount < 0:
-            _reject("amount must not be negative")
+            refuse("amount must not be negative")
 
     @workflow.update
     async def file_appeal(self, cmd: AppealInput) -> SupplierView:
@@ -320,11 +306,11 @@ class SupplierWorkflow:
     @file_appeal.validator
     def _validate_appeal(self, cmd: AppealInput) -> None:
         if self.status != S.EXIT_NOTICE:
-            _reject(f"no exit notice to appeal; supplier is {self.status.value}")
-        if self.appeal_due and workflow.now() >= _parse(self.appeal_due):
-            _reject(f"the appeal window ended at {self.appeal_due}")
+            refuse(f"no exit notice to appeal; supplier is {self.status.value}")
+        if self.appeal_due and workflow.now() >= parse_time(self.appeal_due):
+            refuse(f"the appeal window ended at {self.appeal_due}")
         if not cmd.reason.strip():
-            _reject("reason must not be empty")
+            refuse("reason must not be empty")
 
     @workflow.update
     async def decide_appeal(self, cmd: AppealDecisionInput) -> SupplierView:
@@ -345,9 +331,9 @@ class SupplierWorkflow:
     @decide_appeal.validator
     def _validate_decision(self, cmd: AppealDecisionInput) -> None:
         if self.status != S.APPEALED:
-            _reject(f"no appeal to decide; supplier is {self.status.value}")
+            refuse(f"no appeal to decide; supplier is {self.status.value}")
         if not cmd.reason.strip():
-            _reject("reason must not be empty")
+            refuse("reason must not be empty")
 
     @workflow.update
     async def reassign_ticket(self, cmd: ReassignInput) -> SupplierView:
@@ -361,15 +347,11 @@ class SupplierWorkflow:
     @reassign_ticket.validator
     def _validate_reassign(self, cmd: ReassignInput) -> None:
         if self.status not in EXIT_STATUSES:
-            _reject(f"supplier is {self.status.value}; tickets are reassigned after its exit")
+            refuse(f"supplier is {self.status.value}; tickets are reassigned after its exit")
         if cmd.ticket_id not in self.open_tickets:
-            _reject(f"ticket {cmd.ticket_id} is not among the supplier's open tickets")
+            refuse(f"ticket {cmd.ticket_id} is not among the supplier's open tickets")
         if cmd.ticket_id in self.reassigned:
-            _reject(f"ticket {cmd.ticket_id} was already reassigned to {self.reassigned[cmd.ticket_id]}")
+            refuse(f"ticket {cmd.ticket_id} was already reassigned to {self.reassigned[cmd.ticket_id]}")
         if not cmd.to_team.strip():
-            _reject("to_team must not be empty")
+            refuse("to_team must not be empty")
 
-
-def _view(m: Milestone) -> MilestoneView:
-    return MilestoneView(seq=m.seq, kind=m.kind, at=format_time(m.at), data=dict(m.data), prev=m.prev,
-                         leaf=m.leaf)

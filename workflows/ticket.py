@@ -15,88 +15,44 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
-from workflows.commands import ready_for
+from workflows.names import LINK_MEETING_SIGNAL, TICKET_WORKFLOW
+from workflows.support import ready_for, refuse, send_alerts
 
 with workflow.unsafe.imports_passed_through():
+    from activities.compensation import CompensationActivities
     from domain.governance import DeductionInput, MeetingTicketLink
-    from domain.milestones import Milestone, MilestoneKind, format_time, new_milestone
-    from domain.sla_clock import SlaClock
+    from domain.milestones import Milestone, MilestoneKind, format_time
+    from domain.sla_clock import FIRST_RESPONSE, RESOLUTION, SlaClock
     from domain.tickets import (
-        FINAL_STATUSES,
         ActorInput,
-        AnchoredLeaf,
         AnchorWait,
         AssignInput,
-        ClockView,
         ConfirmInput,
         EscalateInput,
-        MilestoneView,
         NoteInput,
-        Notification,
         PolicyInput,
         PriorityInput,
-        RecordTicketInput,
-        RepeatQuery,
         ResolveInput,
         RespondInput,
         RevokeTokenInput,
         TicketInput,
-        TicketStatus,
         TicketView,
         VoucherRequest,
-        VoucherResult,
         VoucherView,
     )
+from workflows.ticket_core import S, TicketCore
 
-FIRST_RESPONSE = "first_response"
-RESOLUTION = "resolution"
-
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5),
-                           maximum_attempts=20)
 CHAIN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=1.5,
                           maximum_interval=timedelta(seconds=20))
 
-S = TicketStatus
 # Patch id: the loop fires SLA events at the instant their timer was due (see run()).
 SLA_EVENTS_AT_TIMER = "sla-events-at-timer-time"
 
 
-def _reject(message: str) -> None:
-    raise ApplicationError(message, type="InvalidTransition", non_retryable=True)
-
-
-@workflow.defn
-class TicketWorkflow:
-    @workflow.init
-    def __init__(self, input: TicketInput) -> None:
-        self.input = input
-        self.policy = input.policy
-        self.status = S.OPEN
-        self.priority = input.priority
-        self.team = input.team
-        self.assignee: str | None = None
-        self.created_at = workflow.now()
-        self.milestones: list[Milestone] = []
-        self.persisted = 0
-        self.clocks: dict[str, SlaClock] = {}
-        self.breaches: list[str] = []
-        self.repeat_of: str | None = None
-        self.rating: int | None = None
-        self.resolution_code: str | None = None
-        self.root_cause: str | None = None
-        self.resolved_at: datetime | None = None
-        self.confirmed = False
-        self.token_version = 1
-        self.vouchers: list[VoucherView] = []
-        self.wake = False
-        self.ready = False  # opened and repeat-checked: commands wait so the chain starts in order
-        self.alerts: list[Notification] = []
-        self.incidents: list[DeductionInput] = []  # supplier-caused breaches to report
-        self.compensations: list[asyncio.Task[None]] = []
-
+@workflow.defn(name=TICKET_WORKFLOW)
+class TicketWorkflow(TicketCore):
     # ---------------------------------------------------------------- run loop
 
     @workflow.run
@@ -117,7 +73,7 @@ class TicketWorkflow:
         while not self._finished():
             self._fire_due_events(due_at or workflow.now())
             await self._persist()
-            await self._notify_pending()
+            await send_alerts(self.alerts)
             await self._report_incidents()
             if self._finished():
                 break
@@ -192,108 +148,6 @@ class TicketWorkflow:
             self.status = S.CLOSED
             self._add(MilestoneKind.AUTO_CLOSED, {}, at)
 
-    # ---------------------------------------------------------------- helpers
-
-    def _target(self, clock: str) -> float:
-        targets = self.policy.targets[self.priority]
-        return targets.first_response_seconds if clock == FIRST_RESPONSE else targets.resolution_seconds
-
-    def _add(self, kind: str, data: dict[str, str] | None = None, at: datetime | None = None) -> Milestone:
-        previous = self.milestones[-1] if self.milestones else None
-        m = new_milestone(self.input.ticket_id, previous, kind, at or workflow.now(), data)
-        self.milestones.append(m)
-        self.wake = True
-        return m
-
-    def _queue_alert(self, m: Milestone, message: str, recipient: str | None = None) -> None:
-        self.alerts.append(Notification(
-            idempotency_key=f"{self.input.ticket_id}:{m.seq}",
-            recipient=recipient or self.policy.department_head,
-            subject_id=self.input.ticket_id, kind=m.kind, message=message,
-            details={k: v for k, v in m.data.items() if k != "customer_ref_hash"},
-        ))
-
-    async def _notify_pending(self) -> None:
-        while self.alerts:
-            alert = self.alerts.pop(0)
-            await workflow.execute_activity(
-                "notify", alert, start_to_close_timeout=timedelta(seconds=30), retry_policy=NOTIFY_RETRY)
-
-    async def _report_incidents(self) -> None:
-        """A breach on a supplier's ticket is a deduction in the supplier's workflow (id = supplier)."""
-        while self.incidents:
-            incident = self.incidents.pop(0)
-            handle = workflow.get_external_workflow_handle(self.input.supplier or "")
-            try:
-                await handle.signal("report_incident", incident)
-            except Exception as exc:  # noqa: BLE001 - an unknown supplier must not stop the ticket
-                workflow.logger.warning("supplier %s not told of %s: %s", self.input.supplier,
-                                        incident.incident_id, exc)
-
-    async def _persist(self) -> None:
-        # Only this method writes milestones, so rows reach the read model in sequence order.
-        while self.persisted < len(self.milestones):
-            upto = len(self.milestones)
-            record = RecordTicketInput(
-                ticket_id=self.input.ticket_id, snapshot=self.state(),
-                customer_ref_hash=self.input.customer_ref_hash, summary=self.input.summary,
-                description=self.input.description,
-                milestones=[self._view(m) for m in self.milestones[self.persisted:upto]],
-            )
-            await workflow.execute_activity(
-                "record_ticket", record, start_to_close_timeout=timedelta(seconds=30), retry_policy=DB_RETRY)
-            self.persisted = upto
-
-    async def _persisted(self, m: Milestone) -> None:
-        """Update handlers return only once their milestone is in the read model."""
-        await workflow.wait_condition(lambda: self.persisted > m.seq)
-
-    async def _check_repeat(self) -> None:
-        query = RepeatQuery(
-            ticket_id=self.input.ticket_id, customer_ref_hash=self.input.customer_ref_hash,
-            category=self.input.category, opened_at=format_time(self.created_at),
-            window_seconds=self.policy.repeat_complaint_seconds)
-        previous: str | None = await workflow.execute_activity(
-            "find_repeat_complaint", query, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DB_RETRY, result_type=str)
-        if previous:
-            self.repeat_of = previous
-            m = self._add(MilestoneKind.REPEAT_FLAGGED, {"previous_ticket": previous})
-            self._queue_alert(m, f"Repeat complaint: same customer and category as {previous}")
-
-    def _reopen_until(self) -> datetime | None:
-        if self.resolved_at is None:
-            return None
-        return self.resolved_at + timedelta(seconds=self.policy.reopen_window_seconds)
-
-    def _retarget(self) -> None:
-        # A stopped clock's outcome is settled: a later priority change does not rewrite history.
-        for name, clock in self.clocks.items():
-            if not clock.stopped:
-                clock.retarget(self._target(name))
-
-    def _stop_clocks(self) -> None:
-        now = workflow.now()
-        for clock in self.clocks.values():
-            clock.stop(self.policy.calendar, now)
-
-    def _set_status(self, status: TicketStatus) -> None:
-        """Moves the ticket and pauses or resumes the resolution clock as the policy says."""
-        now = workflow.now()
-        cal = self.policy.calendar
-        clock = self.clocks[RESOLUTION]
-        was_paused = self.status.value in self.policy.pause_statuses
-        self.status = status
-        if status.value in self.policy.pause_statuses and not was_paused:
-            clock.pause(cal, now)
-        elif was_paused and status.value not in self.policy.pause_statuses and status not in FINAL_STATUSES \
-                and status != S.RESOLVED:
-            clock.resume(cal, now)
-
-    def _view(self, m: Milestone) -> MilestoneView:
-        return MilestoneView(seq=m.seq, kind=m.kind, at=format_time(m.at), data=dict(m.data), prev=m.prev,
-                             leaf=m.leaf)
-
     # ---------------------------------------------------------------- compensation
 
     async def _compensate_or_alert(self, breach: str, m: Milestone) -> None:
@@ -308,9 +162,10 @@ class TicketWorkflow:
     async def _compensate(self, breach: str, m: Milestone) -> None:
         """Waits for the breach leaf to be anchored, then has the contract issue one voucher."""
         await self._persisted(m)
-        anchored: AnchoredLeaf = await workflow.execute_activity(
-            "wait_for_anchor", AnchorWait(leaf=m.leaf), start_to_close_timeout=timedelta(seconds=60),
-            heartbeat_timeout=timedelta(seconds=15), retry_policy=CHAIN_RETRY, result_type=AnchoredLeaf)
+        anchored = await workflow.execute_activity_method(
+            CompensationActivities.wait_for_anchor, AnchorWait(leaf=m.leaf),
+            start_to_close_timeout=timedelta(seconds=60), heartbeat_timeout=timedelta(seconds=15),
+            retry_policy=CHAIN_RETRY)
         amount = self.policy.compensation[breach].get(self.priority, 0)
         if amount <= 0:
             return
@@ -319,52 +174,18 @@ class TicketWorkflow:
             ticket_id=self.input.ticket_id, breach=breach,
             claim_id=f"{self.input.ticket_id}:{breach}", customer_ref_hash=self.input.customer_ref_hash,
             amount=amount, expires_at=expires, leaf=anchored.leaf)
-        result: VoucherResult = await workflow.execute_activity(
-            "issue_voucher", request, start_to_close_timeout=timedelta(seconds=120),
-            heartbeat_timeout=timedelta(seconds=15), retry_policy=CHAIN_RETRY, result_type=VoucherResult)
+        result = await workflow.execute_activity_method(
+            CompensationActivities.issue_voucher, request, start_to_close_timeout=timedelta(seconds=120),
+            heartbeat_timeout=timedelta(seconds=15), retry_policy=CHAIN_RETRY)
         self.vouchers.append(VoucherView(breach=breach, claim_id=request.claim_id,
                                          voucher_id=result.voucher_id, amount=amount, tx_hash=result.tx_hash))
         self._add(MilestoneKind.VOUCHER_ISSUED, {
             "breach": breach, "voucher_id": str(result.voucher_id), "amount": str(amount),
             "tx_hash": result.tx_hash, "breach_leaf": m.leaf})
 
-    # ---------------------------------------------------------------- queries
-
-    @workflow.query
-    def state(self, as_of: str = "") -> TicketView:
-        """The full state. ``as_of`` (ISO time) lets a caller see clocks at its own present:
-        workflow.now() inside a query is the time of the last workflow task, which may be old."""
-        now = workflow.now()
-        if as_of:
-            now = max(now, datetime.fromisoformat(as_of.replace("Z", "+00:00")))
-        cal = self.policy.calendar
-        clocks = []
-        for clock in self.clocks.values():
-            deadline = clock.deadline(cal)
-            clocks.append(ClockView(
-                name=clock.name, target_seconds=clock.target_seconds,
-                elapsed_seconds=round(clock.elapsed(cal, now), 3),
-                remaining_seconds=round(clock.remaining(cal, now), 3),
-                paused_seconds=round(clock.paused_total(now), 3),
-                deadline=format_time(deadline) if deadline else None,
-                outcome=clock.outcome(cal, now), running=clock.running))
-        auto_close = None
-        if self.status == S.RESOLVED and self.resolved_at is not None:
-            auto_close = format_time(self.resolved_at + timedelta(seconds=self.policy.auto_close_seconds))
-        until = self._reopen_until()
-        return TicketView(
-            ticket_id=self.input.ticket_id, status=self.status.value, priority=self.priority,
-            category=self.input.category, team=self.team, channel=self.input.channel,
-            supplier=self.input.supplier, assignee=self.assignee, created_at=format_time(self.created_at),
-            clocks=clocks, milestones=[self._view(m) for m in self.milestones], breaches=list(self.breaches),
-            repeat_of=self.repeat_of, rating=self.rating, resolution_code=self.resolution_code,
-            root_cause=self.root_cause, request_hash=self.input.request_hash,
-            token_version=self.token_version, vouchers=list(self.vouchers), auto_close_at=auto_close,
-            reopen_until=format_time(until) if until and self.status in (S.RESOLVED, S.CLOSED) else None)
-
     # ---------------------------------------------------------------- signals
 
-    @workflow.signal
+    @workflow.signal(name=LINK_MEETING_SIGNAL)
     async def link_meeting(self, link: MeetingTicketLink) -> None:
         """A joint meeting linked this ticket or delivered its solution (sent by JointMeetingWorkflow)."""
         await workflow.wait_condition(lambda: self.ready)
@@ -373,10 +194,6 @@ class TicketWorkflow:
                          "root_cause": link.root_cause, "actions": str(link.actions)})
 
     # ---------------------------------------------------------------- updates
-
-    def _require_active(self) -> None:
-        if self.status in FINAL_STATUSES:
-            _reject(f"ticket is {self.status.value}")
 
     @workflow.update
     async def assign(self, cmd: AssignInput) -> TicketView:
@@ -392,9 +209,9 @@ class TicketWorkflow:
     def _validate_assign(self, cmd: AssignInput) -> None:
         self._require_active()
         if self.status == S.RESOLVED:
-            _reject("ticket is resolved; reopen it before assigning")
+            refuse("ticket is resolved; reopen it before assigning")
         if not cmd.assignee.strip():
-            _reject("assignee must not be empty")
+            refuse("assignee must not be empty")
 
     @workflow.update
     async def respond(self, cmd: RespondInput) -> TicketView:
@@ -408,7 +225,7 @@ class TicketWorkflow:
     @respond.validator
     def _validate_respond(self, cmd: RespondInput) -> None:
         if self.status != S.OPEN:
-            _reject(f"first response already given; ticket is {self.status.value} (add a note instead)")
+            refuse(f"first response already given; ticket is {self.status.value} (add a note instead)")
 
     @workflow.update
     async def add_note(self, cmd: NoteInput) -> TicketView:
@@ -434,7 +251,7 @@ class TicketWorkflow:
     @wait_for_customer.validator
     def _validate_wait(self, cmd: ActorInput) -> None:
         if self.status not in (S.ACKNOWLEDGED, S.IN_PROGRESS):
-            _reject("can only wait for the customer when acknowledged or in progress, "
+            refuse("can only wait for the customer when acknowledged or in progress, "
                     f"not {self.status.value}")
 
     @workflow.update
@@ -448,7 +265,7 @@ class TicketWorkflow:
     @customer_replied.validator
     def _validate_replied(self, cmd: ActorInput) -> None:
         if self.status != S.WAITING_ON_CUSTOMER:
-            _reject(f"ticket is not waiting on the customer (it is {self.status.value})")
+            refuse(f"ticket is not waiting on the customer (it is {self.status.value})")
 
     @workflow.update
     async def change_priority(self, cmd: PriorityInput) -> TicketView:
@@ -465,9 +282,9 @@ class TicketWorkflow:
     def _validate_priority(self, cmd: PriorityInput) -> None:
         self._require_active()
         if cmd.priority not in self.policy.targets:
-            _reject(f"unknown priority {cmd.priority!r}; known: {sorted(self.policy.targets)}")
+            refuse(f"unknown priority {cmd.priority!r}; known: {sorted(self.policy.targets)}")
         if cmd.priority == self.priority:
-            _reject(f"priority is already {cmd.priority}")
+            refuse(f"priority is already {cmd.priority}")
 
     @workflow.update
     async def apply_policy(self, cmd: PolicyInput) -> TicketView:
@@ -483,7 +300,7 @@ class TicketWorkflow:
     def _validate_policy(self, cmd: PolicyInput) -> None:
         self._require_active()
         if self.priority not in cmd.policy.targets:
-            _reject(f"new policy has no targets for priority {self.priority}")
+            refuse(f"new policy has no targets for priority {self.priority}")
 
     @workflow.update
     async def resolve(self, cmd: ResolveInput) -> TicketView:
@@ -505,9 +322,9 @@ class TicketWorkflow:
     @resolve.validator
     def _validate_resolve(self, cmd: ResolveInput) -> None:
         if self.status not in (S.OPEN, S.ACKNOWLEDGED, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER):
-            _reject(f"cannot resolve a ticket that is {self.status.value}")
+            refuse(f"cannot resolve a ticket that is {self.status.value}")
         if not cmd.resolution_code.strip() or not cmd.root_cause.strip():
-            _reject("resolution_code and root_cause are required")
+            refuse("resolution_code and root_cause are required")
 
     @workflow.update
     async def confirm(self, cmd: ConfirmInput) -> TicketView:
@@ -522,9 +339,9 @@ class TicketWorkflow:
     @confirm.validator
     def _validate_confirm(self, cmd: ConfirmInput) -> None:
         if self.status != S.RESOLVED:
-            _reject(f"only a resolved ticket can be confirmed; ticket is {self.status.value}")
+            refuse(f"only a resolved ticket can be confirmed; ticket is {self.status.value}")
         if not 1 <= cmd.rating <= 5:
-            _reject("rating must be between 1 and 5")
+            refuse("rating must be between 1 and 5")
 
     @workflow.update
     async def reopen(self, cmd: ActorInput) -> TicketView:
@@ -540,12 +357,12 @@ class TicketWorkflow:
     @reopen.validator
     def _validate_reopen(self, cmd: ActorInput) -> None:
         if self.status == S.CLOSED and self.confirmed:
-            _reject("the customer confirmed the resolution; open a new ticket")
+            refuse("the customer confirmed the resolution; open a new ticket")
         if self.status not in (S.RESOLVED, S.CLOSED):
-            _reject(f"only a resolved ticket can be reopened; ticket is {self.status.value}")
+            refuse(f"only a resolved ticket can be reopened; ticket is {self.status.value}")
         until = self._reopen_until()
         if until is not None and workflow.now() > until:
-            _reject(f"the reopen window ended at {format_time(until)}")
+            refuse(f"the reopen window ended at {format_time(until)}")
 
     @workflow.update
     async def cancel(self, cmd: ActorInput) -> TicketView:
@@ -560,7 +377,7 @@ class TicketWorkflow:
     def _validate_cancel(self, cmd: ActorInput) -> None:
         self._require_active()
         if cmd.reason not in ("duplicate", "spam"):
-            _reject("reason must be 'duplicate' or 'spam'")
+            refuse("reason must be 'duplicate' or 'spam'")
 
     @workflow.update
     async def escalate(self, cmd: EscalateInput) -> TicketView:
@@ -579,9 +396,9 @@ class TicketWorkflow:
     def _validate_escalate(self, cmd: EscalateInput) -> None:
         self._require_active()
         if not cmd.to_team.strip():
-            _reject("to_team must not be empty")
+            refuse("to_team must not be empty")
         if cmd.to_team == self.team:
-            _reject(f"ticket is already with {cmd.to_team}")
+            refuse(f"ticket is already with {cmd.to_team}")
 
     @workflow.update
     async def revoke_customer_token(self, cmd: RevokeTokenInput) -> TicketView:
@@ -594,3 +411,4 @@ class TicketWorkflow:
     @revoke_customer_token.validator
     def _validate_revoke(self, cmd: RevokeTokenInput) -> None:
         self._require_active()
+

@@ -15,11 +15,12 @@ from urllib.parse import quote
 import segno
 from fastapi import APIRouter, Header, HTTPException, Path, Response, status
 
-from activities.certificates import NotCertifiable, build_certificate, signer_for, token_version
 from api.deps import STAFF, SessionDep, SettingsDep, current_caller, require_roles
 from api.schemas import AUTH, NO_NUL, problems
 from api.tokens import check_customer_token
+from certificates.issue import NotCertifiable, build_certificate, signer_for
 from domain.certificate import certificate_digest
+from readmodel.evidence import token_version
 from settings import Settings
 
 router = APIRouter(tags=["certificates"])

@@ -19,9 +19,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 
-from activities.payload_codec import EncryptionCodec, PayloadDecryptionError, codec_from_settings
 from api.deps import Caller, SettingsDep, current_caller, require_roles
 from api.schemas import AUTH, BODY, problems
+from temporal.codec import EncryptionCodec, PayloadDecryptionError, codec_from_settings
 
 router = APIRouter(prefix="/codec", tags=["codec"])
 

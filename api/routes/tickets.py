@@ -65,7 +65,7 @@ from domain.tickets import (
     TicketInput,
     TicketView,
 )
-from readmodel import crud, evidence
+from readmodel import crud, vouchers
 from settings import Settings
 from workflows.ticket import TicketWorkflow
 
@@ -185,7 +185,7 @@ async def get_ticket(ticket_id: TicketId, caller: StaffReaderDep, client: Tempor
     if not view.vouchers:  # most tickets: nothing to look up, so no read-model query on the event loop
         return view
     # Redemption happens on chain after the ticket may have closed; the read model knows it.
-    redeemed = {v.voucher_id: v for v in evidence.vouchers_of_ticket(session=session, ticket_id=ticket_id)}
+    redeemed = {v.voucher_id: v for v in vouchers.vouchers_of_ticket(session=session, ticket_id=ticket_id)}
     for voucher in view.vouchers:
         row = redeemed.get(voucher.voucher_id)
         if row is not None and row.redeemed:

@@ -27,7 +27,9 @@ from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from activities.certificates import (
+from api.deps import SessionDep, SettingsDep
+from api.schemas import NO_NUL
+from certificates.issue import (
     CertificateSigner,
     NotCertifiable,
     build_certificate,
@@ -35,18 +37,11 @@ from activities.certificates import (
     pending_count,
     signer_for,
 )
-from activities.verification import connect, verify_certificate
-from api.deps import SessionDep, SettingsDep
-from api.schemas import NO_NUL
-from domain.certificate import (
-    CertificateFormatError,
-    Check,
-    CheckStatus,
-    Verdict,
-    certificate_digest,
-    overall_verdict,
-    parse_certificate,
-)
+from certificates.verify import verify_certificate
+from chain.rpc import connect
+from domain.certificate import CertificateFormatError, certificate_digest, parse_certificate
+from domain.certificate_checks import Check, CheckStatus, Verdict, overall_verdict
+from domain.sla_clock import FIRST_RESPONSE, RESOLUTION
 from settings import Settings
 
 router = APIRouter(tags=["verification"])
@@ -100,7 +95,7 @@ KIND_WORDS = {
     "voucher_redeemed": "Compensation voucher redeemed",
     "token_revoked": "Customer access code renewed",
 }
-CLOCK_WORDS = {"first_response": "first response", "resolution": "resolution"}
+CLOCK_WORDS = {FIRST_RESPONSE: "first response", RESOLUTION: "resolution"}
 STATUS_WORDS = {
     CheckStatus.PASS: ("✔", "Passed"),
     CheckStatus.FAIL: ("✘", "FAILED"),

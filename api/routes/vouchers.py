@@ -10,16 +10,11 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict
 from web3.exceptions import Web3Exception
 
-from activities.chain import ChainContext
-from activities.compensation import (
-    VoucherAlreadyRedeemed,
-    VoucherNotFound,
-    VoucherNotRedeemable,
-    redeem_voucher,
-)
 from api.deps import RedeemerDep, SessionDep, SettingsDep, StaffReaderDep
 from api.schemas import AUTH, NO_NUL, Problem, problems
-from readmodel import evidence
+from chain.context import ChainContext
+from readmodel import vouchers
+from services.vouchers import VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable, redeem_voucher
 
 router = APIRouter(prefix="/vouchers", tags=["vouchers"])
 
@@ -68,7 +63,7 @@ class VoucherPublic(BaseModel):
 def list_vouchers(session: SessionDep, caller: StaffReaderDep,
                   ticket_id: Annotated[str, Query(min_length=1, max_length=64, pattern=NO_NUL)]) -> list[VoucherPublic]:
     """List a ticket's vouchers from the read model, oldest first."""
-    rows = evidence.vouchers_of_ticket(session=session, ticket_id=ticket_id)
+    rows = vouchers.vouchers_of_ticket(session=session, ticket_id=ticket_id)
     return [VoucherPublic.model_validate(r) for r in rows]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from activities.chain import ChainContext
+from chain.context import ChainContext
 from cli.stack import Stack, StackConfig
 from settings import ROOT, Settings
 from tests.evidence.helpers import issued_events

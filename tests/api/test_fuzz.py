@@ -26,9 +26,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from activities.payload_codec import new_key
 from cli.stack import Stack
 from settings import Settings, get_settings
+from temporal.codec import new_key
 from tests.helpers import serve_api_with
 
 ADMIN_KEY = "dev-admin"  # admin passes every role check, so generated requests reach the handlers

@@ -7,7 +7,7 @@ import re
 import httpx
 from fastapi import FastAPI, HTTPException
 
-from api.metrics import install_metrics
+from observability.api_metrics import install_metrics
 from tests.helpers import serve
 
 

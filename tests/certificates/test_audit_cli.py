@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from activities.certificates import build_certificate, signer_for, write_certificate
+from certificates.issue import build_certificate, signer_for, write_certificate
 from contracts.anvil import free_port, start_anvil
 from domain.certificate import sign_certificate
 from readmodel.db import get_engine

@@ -11,7 +11,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from sqlmodel import Session
 
-from activities.certificates import (
+from certificates.issue import (
     NotCertifiable,
     build_certificate,
     find_certificate,
@@ -20,17 +20,10 @@ from activities.certificates import (
     signer_for,
     token_version,
 )
-from activities.verification import connect, verify_certificate
-from domain.certificate import (
-    Check,
-    CheckStatus,
-    certificate_digest,
-    overall_verdict,
-    parse_certificate,
-    sign_certificate,
-    typed_data,
-    verify_certificate_offline,
-)
+from certificates.verify import verify_certificate
+from chain.rpc import connect
+from domain.certificate import certificate_digest, parse_certificate, sign_certificate, typed_data
+from domain.certificate_checks import Check, CheckStatus, overall_verdict, verify_certificate_offline
 from readmodel.db import get_engine
 from tests.certificates.world import CUSTOMER_REF, DESCRIPTION, OTHER_KEY, SIGNER, World, anchor_pending, copy_world
 

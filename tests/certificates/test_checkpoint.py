@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlmodel import Session
 from web3 import Web3
 
-from activities.certificates import build_certificate, signer_for, write_certificate
+from certificates.issue import build_certificate, signer_for, write_certificate
 from contracts.anvil import free_port, start_anvil
 from readmodel.db import get_engine
 from tests.certificates.conftest import AuditRunner

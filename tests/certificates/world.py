@@ -2,7 +2,7 @@
 
 Milestones come from ``domain.milestones.new_milestone``; rows are written with the read-model
 models into a SQLite file; each batch's Merkle root is anchored on a real Anvil through
-``contracts.clients``; proofs are stored the way the anchoring activity stores them (tree order =
+the chain clients (``chain/``); proofs are stored the way the anchoring activity stores them (tree order =
 ascending row id, ``readmodel.evidence``); a voucher is issued through the real contract.
 """
 
@@ -18,9 +18,10 @@ from eth_account import Account
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from contracts.clients import EvidenceRegistryClient, VoucherClient
-from contracts.deploy import Deployment, deploy_contracts
-from contracts.keys import DEV_PRIVATE_KEYS
+from chain.deployment import Deployment, deploy_contracts
+from chain.keys import DEV_PRIVATE_KEYS
+from chain.registry import EvidenceRegistryClient
+from chain.voucher import VoucherClient
 from domain.evidence_types import batch_id_for, claim_hash, customer_ref_bytes
 from domain.merkle import build_tree
 from domain.milestones import Milestone as Link

@@ -30,11 +30,11 @@ from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.payload_codec import ENCODING, KEY_ID_META, data_converter_for, new_key
 from activities.tickets import TicketActivities
 from domain.tickets import TicketInput, TicketView
 from readmodel.db import init_db
 from settings import ROOT
+from temporal.codec import ENCODING, KEY_ID_META, data_converter_for, new_key
 from tests.helpers import RecordingNotifier, free_port, new_worker, ticket_input, tmp_db_url
 from workflows.ticket import TicketWorkflow
 

@@ -7,7 +7,8 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
-from activities.payload_codec import (
+from domain.tickets import TicketInput
+from temporal.codec import (
     ENCODING,
     KEY_ID_META,
     EncryptionCodec,
@@ -18,7 +19,6 @@ from activities.payload_codec import (
     new_key,
     parse_keys,
 )
-from domain.tickets import TicketInput
 from tests.helpers import ticket_input
 
 K1, K2 = f"k1:{new_key()}", f"k2:{new_key()}"

@@ -12,10 +12,11 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from chain.deployment import Deployment
+from chain.keys import DEV_PRIVATE_KEYS
+from chain.registry import EvidenceRegistryClient
+from chain.voucher import VoucherClient
 from contracts.anvil import AnvilProcess, free_port, start_anvil
-from contracts.clients import EvidenceRegistryClient, VoucherClient
-from contracts.deploy import Deployment
-from contracts.keys import DEV_PRIVATE_KEYS
 from tests.contracts.helpers import Clients, DevAccounts, deploy_with_dev_accounts
 
 

@@ -11,9 +11,11 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from contracts.clients import ContractRevertError, EvidenceRegistryClient, VoucherClient
+from chain.deployment import Deployment, deploy_contracts
+from chain.registry import EvidenceRegistryClient
+from chain.reverts import ContractRevertError
+from chain.voucher import VoucherClient
 from contracts.compile import load_artifact
-from contracts.deploy import Deployment, deploy_contracts
 from domain.hashing import keccak256
 from domain.merkle import MerkleTree, build_tree
 

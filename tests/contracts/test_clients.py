@@ -9,12 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from web3 import Web3
 
-from contracts.clients import (
-    ContractRevertError,
-    EvidenceRegistryClient,
-    TransactionSender,
-    decode_revert,
-)
+from chain.registry import EvidenceRegistryClient
+from chain.reverts import ContractRevertError, decode_revert
+from chain.sender import TransactionSender
 from contracts.compile import load_artifact
 from tests.contracts.helpers import Clients, DevAccounts, expect_revert, random32
 

@@ -10,10 +10,10 @@ from eth_account import Account
 from web3 import Web3
 
 import contracts.anvil as anvil_mod
+from chain.deployment import artifacts_code_hash, code_matches_artifact, deploy_contracts
+from chain.keys import ANVIL_CHAIN_ID, DEV_PRIVATE_KEYS, check_key_allowed, is_dev_key
+from chain.registry import EvidenceRegistryClient
 from contracts.anvil import AnvilProcess, free_port, start_anvil
-from contracts.clients import EvidenceRegistryClient
-from contracts.deploy import artifacts_code_hash, code_matches_artifact, deploy_contracts
-from contracts.keys import ANVIL_CHAIN_ID, DEV_PRIVATE_KEYS, check_key_allowed, is_dev_key
 from domain.hashing import keccak256
 from tests.contracts.helpers import DevAccounts, contract_at, deploy_with_dev_accounts, random32
 

@@ -6,7 +6,8 @@ from functools import partial
 
 from web3 import Web3
 
-from contracts.clients import EvidenceRegistryClient, TransactionSender
+from chain.registry import EvidenceRegistryClient
+from chain.sender import TransactionSender
 from domain.hashing import keccak256
 from domain.merkle import build_tree
 from tests.contracts.helpers import Clients, DevAccounts, anchored_tree, expect_revert, leaves, random32

@@ -7,7 +7,9 @@ from functools import partial
 import pytest
 from web3 import Web3
 
-from contracts.clients import ContractRevertError, TransactionSender, VoucherClient
+from chain.reverts import ContractRevertError
+from chain.sender import TransactionSender
+from chain.voucher import VoucherClient
 from contracts.compile import load_artifact
 from domain.hashing import keccak256
 from domain.merkle import MerkleTree, build_tree

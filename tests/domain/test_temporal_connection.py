@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from temporalio.service import TLSConfig
 
 from settings import Settings
-from temporal_client import tls_config
+from temporal.client import tls_config
 
 
 def test_plain_dev_server_has_no_tls() -> None:

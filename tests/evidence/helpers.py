@@ -15,9 +15,9 @@ from pydantic import SecretStr
 from sqlmodel import select
 from web3 import Web3
 
-from activities.chain import ChainContext
+from chain.context import ChainContext
+from chain.deployment import Deployment
 from contracts.anvil import AnvilProcess
-from contracts.deploy import Deployment
 from domain.evidence_types import batch_id_for, claim_hash
 from domain.milestones import Milestone as DomainMilestone
 from domain.milestones import format_time, new_milestone

@@ -16,9 +16,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.anchoring import AnchoringActivities
-from activities.chain import FAULT_ENV, ChainContext
+from chain.context import ChainContext
+from chain.faults import FAULT_ENV
+from chain.keys import DEV_ADDRESSES
 from contracts.anvil import AnvilProcess
-from contracts.keys import DEV_ADDRESSES
 from domain.evidence_types import (
     AnchorBatchInput,
     NextBatchInput,
@@ -71,8 +72,8 @@ def test_dev_accounts_by_role_on_anvil(rig: Rig) -> None:
 
 
 def test_keys_required_and_dev_keys_refused_off_anvil(tmp_path: Path) -> None:
+    from chain.keys import DEV_PRIVATE_KEYS
     from contracts.anvil import free_port, start_anvil
-    from contracts.keys import DEV_PRIVATE_KEYS
 
     with start_anvil(free_port(), chain_id=1337) as node:
         chain = ChainContext(evidence_settings(tmp_path, node.url))
@@ -186,7 +187,8 @@ CHILD = """
 import sys
 from pathlib import Path
 from activities.anchoring import AnchoringActivities
-from activities.chain import FAULT_ENV, ChainContext
+from chain.faults import FAULT_ENV
+from chain.context import ChainContext
 from domain.evidence_types import AnchorBatchInput
 from tests.evidence.helpers import evidence_settings
 settings = evidence_settings(Path(sys.argv[1]), sys.argv[2])

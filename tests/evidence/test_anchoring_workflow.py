@@ -13,13 +13,13 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.anchoring import AnchoringActivities, build_chain_activities
-from activities.chain import ChainContext
 from activities.compensation import CompensationActivities
 from activities.tickets import TicketActivities
+from chain.context import ChainContext
 from contracts.anvil import AnvilProcess, free_port, start_anvil
 from domain.evidence_types import AnchorBatchInput, AnchoringInput, batch_id_for
 from domain.tickets import AnchorWait, RespondInput, TicketView, VoucherRequest
-from readmodel import evidence
+from readmodel import evidence, vouchers
 from readmodel.db import session_scope
 from settings import Settings
 from tests.evidence.helpers import (
@@ -264,7 +264,7 @@ async def test_reorg_batch_and_voucher_put_back_exactly_once(local_env: Workflow
         with session_scope(settings.db_url) as session:
             batch1 = evidence.get_batch(session=session, batch_no=1)
             batch2 = evidence.get_batch(session=session, batch_no=2)
-            voucher = evidence.get_voucher(session=session, claim_id=request.claim_id)
+            voucher = vouchers.get_voucher(session=session, claim_id=request.claim_id)
         assert batch1 is not None and batch2 is not None and voucher is not None
         assert (batch1.reanchor_count, batch2.reanchor_count) == (0, 1)
         assert anchored_events(chain, 1) == 1 and anchored_events(chain, 2) == 1 and anchored_events(chain, 3) == 1

@@ -14,12 +14,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.anchoring import AnchoringActivities
-from activities.chain import FAULT_ENV
 from activities.compensation import CompensationActivities
+from chain.faults import FAULT_ENV
 from contracts.anvil import AnvilProcess
 from domain.evidence_types import AnchorBatchInput, PrepareBatchInput, claim_hash
 from domain.tickets import AnchorWait, VoucherRequest
-from readmodel import evidence
+from readmodel import vouchers
 from readmodel.db import session_scope
 from settings import ROOT
 from tests.evidence.helpers import (
@@ -90,7 +90,7 @@ def test_issue_voucher_once_and_a_retry_reads_it_back(rig: Rig) -> None:
     assert info.amount == 500 and info.breach_leaf.hex() == request.leaf[2:]
     assert info.customer_ref.hex() == request.customer_ref_hash[2:]
     with session_scope(rig.db_url) as session:
-        row = evidence.get_voucher(session=session, claim_id=request.claim_id)
+        row = vouchers.get_voucher(session=session, claim_id=request.claim_id)
         assert row is not None and row.voucher_id == first.voucher_id and row.tx_hash == first.tx_hash
         assert row.currency == "CNY" and row.claim_hash == "0x" + claim_hash(request.claim_id).hex()
 
@@ -114,7 +114,7 @@ def test_expired_voucher_request_fails_without_retry(rig: Rig) -> None:
 
 CHILD = """
 import sys, time
-from activities.chain import ChainContext
+from chain.context import ChainContext
 from activities.compensation import CompensationActivities
 from domain.tickets import VoucherRequest
 from tests.evidence.helpers import evidence_settings
@@ -140,11 +140,11 @@ def test_worker_killed_between_voucher_tx_and_record_still_one_voucher(rig: Rig)
     # Sent and mined, never recorded: the state a crashed worker leaves behind.
     assert rig.issuer_txs() == before + 1
     with session_scope(rig.db_url) as session:
-        assert evidence.get_voucher(session=session, claim_id=request.claim_id) is None
+        assert vouchers.get_voucher(session=session, claim_id=request.claim_id) is None
     result = rig.env.run(rig.comp.issue_voucher, request)  # the retry on the restarted worker
     assert rig.issuer_txs() == before + 1
     assert issued_events(rig.chain, request.claim_id) == 1
     assert result.voucher_id == rig.chain.issuer().voucher_of_claim(claim_hash(request.claim_id))
     with session_scope(rig.db_url) as session:
-        row = evidence.get_voucher(session=session, claim_id=request.claim_id)
+        row = vouchers.get_voucher(session=session, claim_id=request.claim_id)
         assert row is not None and row.voucher_id == result.voucher_id and row.tx_hash == result.tx_hash

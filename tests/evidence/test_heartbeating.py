@@ -1,4 +1,4 @@
-"""activities.chain.heartbeating keeps a blocked activity alive under a short heartbeat timeout."""
+"""temporal.heartbeat.heartbeating keeps a blocked activity alive under a short heartbeat timeout."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.chain import heartbeating
+from temporal.heartbeat import heartbeating
 from tests.evidence.slow_workflow import SlowActivityWorkflow
 from tests.helpers import new_worker
 

@@ -8,18 +8,13 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.anchoring import AnchoringActivities
-from activities.compensation import (
-    CompensationActivities,
-    VoucherAlreadyRedeemed,
-    VoucherNotFound,
-    VoucherNotRedeemable,
-    redeem_voucher,
-)
+from activities.compensation import CompensationActivities
 from contracts.anvil import AnvilProcess
 from domain.evidence_types import AnchorBatchInput, PrepareBatchInput
 from domain.tickets import VoucherRequest, VoucherResult
-from readmodel import evidence
+from readmodel import vouchers
 from readmodel.db import session_scope
+from services.vouchers import VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable, redeem_voucher
 from tests.evidence.helpers import add_milestones, customer_ref, evidence_settings, new_chain, tx_count
 
 
@@ -66,7 +61,7 @@ def test_redeem_once_then_conflict_naming_the_voucher(rig: Rig) -> None:
     assert f"voucher {voucher.voucher_id} was already redeemed in transaction {row.redeem_tx_hash}" in str(err.value)
     assert rig.redeemer_txs() == before + 1
     with session_scope(rig.db_url) as session:
-        [stored] = evidence.vouchers_of_ticket(session=session, ticket_id="T-redeem-1")
+        [stored] = vouchers.vouchers_of_ticket(session=session, ticket_id="T-redeem-1")
         assert stored.redeemed and stored.redeemed_by == "merchant#5"
 
 
@@ -85,7 +80,7 @@ def test_redeemed_on_chain_but_not_recorded_is_recorded_and_refused(rig: Rig) ->
     assert err.value.tx_hash == direct.tx_hash
     assert rig.redeemer_txs() == before
     with session_scope(rig.db_url) as session:
-        row = evidence.voucher_by_id(session=session, voucher_id=voucher.voucher_id)
+        row = vouchers.voucher_by_id(session=session, voucher_id=voucher.voucher_id)
         assert row is not None and row.redeemed and row.redeem_tx_hash == direct.tx_hash
 
 
@@ -98,5 +93,5 @@ def test_expired_voucher_is_not_redeemable(rig: Rig) -> None:
         rig.redeem(voucher.voucher_id)
     assert "expired" in err.value.reason and not err.value.temporary
     with session_scope(rig.db_url) as session:
-        row = evidence.voucher_by_id(session=session, voucher_id=voucher.voucher_id)
+        row = vouchers.voucher_by_id(session=session, voucher_id=voucher.voucher_id)
         assert row is not None and not row.redeemed

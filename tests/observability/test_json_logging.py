@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
-from activities.logging_json import JsonFormatter, configure_json_logging, trace_id_from_traceparent, trace_id_var
+from observability.json_logs import JsonFormatter, configure_json_logging, trace_id_from_traceparent, trace_id_var
 from settings import Settings
 
 

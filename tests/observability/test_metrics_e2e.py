@@ -54,7 +54,7 @@ def test_named_series_after_a_breach(metrics_stack: Stack) -> None:
     eventually(worker_series, timeout=30, interval=1)
 
     api_text = api.get("/metrics").text
-    # Request counts by route template (api/metrics.py names them qualitrail_http_*).
+    # Request counts by route template (observability/api_metrics.py names them qualitrail_http_*).
     posts = value(api_text, "qualitrail_http_requests_total", method="POST", route="/tickets",
                   status=str(created.status_code))
     assert posts == 1

@@ -10,8 +10,8 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
-from activities import metrics
 from cli.stack import free_port
+from observability import worker_metrics as metrics
 from readmodel.db import get_engine, init_db
 from readmodel.models import Milestone
 from settings import Settings

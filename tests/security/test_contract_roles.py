@@ -18,7 +18,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from contracts.clients import TransactionSender
+from chain.sender import TransactionSender
 from domain.hashing import keccak256
 from tests.contracts.helpers import Clients, DevAccounts, expect_revert
 

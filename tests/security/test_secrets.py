@@ -16,10 +16,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from activities.payload_codec import new_key
+from chain.keys import DEV_PRIVATE_KEYS
 from cli.stack import Stack
-from contracts.keys import DEV_PRIVATE_KEYS
 from settings import Settings
+from temporal.codec import new_key
 from tests.helpers import eventually, serve_api_with
 from tests.security.helpers import key
 

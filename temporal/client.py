@@ -9,8 +9,8 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
-from activities.payload_codec import data_converter_for
 from settings import Settings
+from temporal.codec import data_converter_for
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:

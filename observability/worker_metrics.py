@@ -22,12 +22,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlmodel import Session
 from temporalio import activity
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from domain.encoding import parse_time
 from readmodel import evidence
-from readmodel.db import get_engine
+from readmodel.db import session_scope
 from settings import Settings
 
 log = logging.getLogger("qualitrail.metrics")
@@ -66,11 +65,6 @@ def record_anchor_batch() -> None:
     ANCHOR_BATCHES.inc()
 
 
-def _parse_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 class AnchoringLagCollector(Collector):
     """Samples the read model on each scrape: a lag computed at scrape time is never stale."""
 
@@ -84,12 +78,12 @@ class AnchoringLagCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         try:
-            with Session(get_engine(self.db_url)) as session:
+            with session_scope(self.db_url) as session:
                 count, oldest = evidence.pending_stats(session=session)
         except Exception:  # noqa: BLE001 - a database hiccup must not break the whole scrape
             log.warning("anchoring lag not sampled: read model unavailable", exc_info=True)
             return
-        lag = 0.0 if oldest is None else max((datetime.now(UTC) - _parse_time(oldest)).total_seconds(), 0.0)
+        lag = 0.0 if oldest is None else max((datetime.now(UTC) - parse_time(oldest)).total_seconds(), 0.0)
         yield GaugeMetricFamily("qualitrail_anchoring_lag_seconds", "Age of the oldest milestone not yet in a batch.",
                                 value=lag)
         yield GaugeMetricFamily("qualitrail_anchoring_pending_leaves", "Milestones not yet in a batch.", value=count)
@@ -119,22 +113,3 @@ def start_worker_metrics(settings: Settings, port: int, *, host: str = "127.0.0.
             REGISTRY.register(_lag_collector)
         _started[port] = start_http_server(port, addr=host, registry=REGISTRY)
     log.info("worker metrics on http://%s:%d/metrics", host, port)
-
-
-_runtimes: dict[str, Runtime] = {}
-
-
-def temporal_runtime(port: int, *, host: str = "127.0.0.1") -> Runtime | None:
-    """A Temporal runtime exporting the SDK's metrics on ``host:port``; ``None`` (the default runtime) for 0.
-
-    Cached per address: the core binds the port when the runtime is built, so a second runtime on the
-    same port would fail, and every client of the process should share one runtime anyway.
-    """
-    if not port:
-        return None
-    address = f"{host}:{port}"
-    with _started_lock:
-        if address not in _runtimes:
-            _runtimes[address] = Runtime(
-                telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
-        return _runtimes[address]

@@ -1,4 +1,4 @@
-"""The chain as the activities see it: one Web3 connection, the role accounts, the contracts.
+"""The chain as the worker and the API see it: one Web3 connection, the role accounts, the contracts.
 
 :py:class:`ChainContext` is built from :py:class:`settings.Settings` and connects lazily, so a
 worker starts (and its non-chain activities run) while the node is still down; chain activities
@@ -7,46 +7,31 @@ then fail and Temporal retries them.
 Keys: each role has its own ``QT_*_KEY`` setting. An empty setting on a local Anvil (chain id
 31337) means "use Anvil's well-known development account" for that role — 0 deployer/admin,
 1 anchorer, 2 issuer, 3 redeemer, 4 certificate signer. On any other chain an empty key is an
-error, and a well-known key is refused (:py:func:`contracts.keys.check_key_allowed`). Keys are
+error, and a well-known key is refused (:py:func:`chain.keys.check_key_allowed`). Keys are
 never logged, printed or put in an exception message.
 """
 
 from __future__ import annotations
 
-import contextvars
-import json
 import logging
-import os
-import signal
 import threading
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Final, TypeVar
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from temporalio import activity
-from temporalio.exceptions import ApplicationError
 from web3 import Web3
-from web3.exceptions import BlockNotFound
 
-from contracts.clients import EvidenceRegistryClient, TransactionSender, VoucherClient, rpc_batch
-from contracts.deploy import Deployment, artifacts_code_hash, code_matches_artifact, deploy_contracts
-from contracts.keys import ANVIL_CHAIN_ID, DEV_ACCOUNTS, check_key_allowed, is_dev_key
+from chain import rpc
+from chain.base import TxMark
+from chain.deployment import Deployment, deploy_contracts, read_deployment
+from chain.keys import ANVIL_CHAIN_ID, DEV_ACCOUNTS, check_key_allowed, is_dev_key
+from chain.registry import EvidenceRegistryClient
+from chain.sender import TransactionSender
+from chain.voucher import VoucherClient
 from settings import Settings
 
-__all__ = [
-    "FAULT_ENV",
-    "ROLES",
-    "ChainContext",
-    "block_hash_at",
-    "ensure_deployed",
-    "fault_point",
-    "heartbeat",
-    "heartbeating",
-    "wait_confirmed",
-]
+__all__ = ["ROLES", "ChainContext", "MarkKeepsMoving", "ensure_deployed"]
 
 _C = TypeVar("_C", EvidenceRegistryClient, VoucherClient)
 
@@ -66,25 +51,8 @@ ROLES: Final[dict[str, str]] = {
 _DEV_KEYS: Final[dict[str, str]] = {**DEV_ACCOUNTS, "signer": _DEV_SIGNER_KEY}
 
 
-# TEST HOOK, off unless set: QT_FAULT_KILL_AFTER=<point> makes the worker SIGKILL itself at that
-# point, to prove exactly-once across a crash between a transaction and its record. Points:
-# "anchor_sent" (anchor tx mined, batch not recorded) and "voucher_sent" (voucher tx mined, voucher
-# not recorded). Never set it in production.
-FAULT_ENV: Final = "QT_FAULT_KILL_AFTER"
-
-
-def fault_point(name: str) -> None:
-    """Test hook: kill this process with SIGKILL if ``QT_FAULT_KILL_AFTER`` names ``name``.
-
-    Read at every call (not at start), so a test can arm it for one process only.
-
-    Args:
-        name: The point reached, e.g. ``"voucher_sent"``.
-    """
-    if os.environ.get(FAULT_ENV, "") == name:
-        log.warning("test hook %s=%s: killing process %d", FAULT_ENV, name, os.getpid())
-        logging.shutdown()
-        os.kill(os.getpid(), signal.SIGKILL)
+class MarkKeepsMoving(RuntimeError):
+    """A transaction kept moving between blocks while it was being confirmed (a reorg in progress)."""
 
 
 class ChainContext:
@@ -223,7 +191,8 @@ class ChainContext:
                 if self.deploy and self.has_key("deployer"):
                     self._deployment = ensure_deployed(self.settings, context=self)
                 else:
-                    self._deployment = _read_deployment(self)
+                    self._deployment = read_deployment(self.w3, self.chain_id(),
+                                                       self.settings.var_dir / "deployments")
             return self._deployment
 
     def registry(self) -> EvidenceRegistryClient:
@@ -266,6 +235,33 @@ class ChainContext:
         """
         return self._client("voucher:redeemer", VoucherClient, "redeemer")
 
+    # ------------------------------------------------------------------ block marks
+
+    def wait_confirmed(self, block_number: int, block_hash: str, *,
+                       on_poll: Callable[[], None] = lambda: None) -> bool:
+        """Wait for this chain's confirmations on a block found on chain; ``False`` if it was replaced."""
+        return rpc.wait_confirmed(self.w3, block_number, block_hash, confirmations=self.settings.chain_confirmations,
+                                  timeout=self.receipt_timeout, on_poll=on_poll)
+
+    def confirmed(self, find: Callable[[], TxMark | None], what: str, *,
+                  on_poll: Callable[[], None] = lambda: None) -> TxMark | None:
+        """Look a transaction up with ``find`` until it stands confirmed; ``None`` if it is not on chain.
+
+        Raises:
+            MarkKeepsMoving: If it moved to another block three times while being confirmed.
+        """
+        for _ in range(3):
+            found = find()
+            if found is None:
+                return None
+            if self.wait_confirmed(found.block_number, found.block_hash, on_poll=on_poll):
+                return found
+        raise MarkKeepsMoving(f"{what} keeps moving between blocks")
+
+    def standing_marks(self, marks: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+        """The recorded ``(number, hash)`` marks still on the chain that stands (see :py:mod:`chain.rpc`)."""
+        return rpc.standing_marks(self.w3, marks)
+
     def _client(self, name: str, kind: type[_C], role: str | None) -> _C:
         # Clients parse their ABI when made: make each once. They hold no per-call state.
         with self._lock:
@@ -279,30 +275,11 @@ class ChainContext:
             return client
 
 
-def _read_deployment(context: ChainContext) -> Deployment:
-    # Without a deployer key (production keeps the admin key offline) the worker only uses a
-    # deployment made elsewhere, and checks the chain really has that code.
-    chain_id = context.chain_id()
-    path = context.settings.var_dir / "deployments" / f"{chain_id}.json"
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RuntimeError(f"no deployment record {path} and no deployer key to deploy") from exc
-    deployment = Deployment(int(record["chain_id"]), record["registry"], record["voucher"],
-                            record["code_hash"], int(record["block_number"]))
-    if deployment.code_hash != artifacts_code_hash() or not (
-        code_matches_artifact(context.w3, deployment.registry, "EvidenceRegistry")
-        and code_matches_artifact(context.w3, deployment.voucher, "CompensationVoucher")
-    ):
-        raise RuntimeError(f"the contracts recorded in {path} are not on chain {chain_id} as built")
-    return deployment
-
-
 def ensure_deployed(settings: Settings, *, context: ChainContext | None = None) -> Deployment:
     """Deploy the contracts once per chain (or reuse the recorded deployment) and grant the roles.
 
     The record lives in ``settings.var_dir / "deployments" / "<chain id>.json"``; see
-    :py:func:`contracts.deploy.deploy_contracts` for when it is reused.
+    :py:func:`chain.deployment.deploy_contracts` for when it is reused.
 
     Args:
         settings: Connection, keys and ``var_dir``.
@@ -324,102 +301,3 @@ def ensure_deployed(settings: Settings, *, context: ChainContext | None = None) 
         record_dir=settings.var_dir / "deployments",
         confirmations=settings.chain_confirmations,
     )
-
-
-def heartbeat(*details: Any) -> None:
-    """Heartbeat when running as an activity (a no-op when called directly, e.g. by the bench)."""
-    if activity.in_activity():
-        activity.heartbeat(*details)
-
-
-@contextmanager
-def heartbeating(interval: float = 2.0) -> Iterator[None]:
-    """Heartbeat from a helper thread while the block runs (a no-op outside an activity).
-
-    Sends and receipt waits block in web3 for as long as the chain takes, so the activity thread
-    cannot heartbeat itself. With heartbeats flowing, the workflow can use a short heartbeat
-    timeout and a worker killed mid-transaction is noticed in seconds, not at the end of a long
-    start-to-close timeout.
-
-    Args:
-        interval: Seconds between heartbeats.
-    """
-    if not activity.in_activity():
-        yield
-        return
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(interval):
-            activity.heartbeat()
-
-    # The copied context carries the activity's context into the helper thread.
-    helper = threading.Thread(target=contextvars.copy_context().run, args=(beat,), daemon=True,
-                              name="qualitrail-heartbeat")
-    helper.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        helper.join(timeout=interval + 1)
-
-
-def wait_confirmed(chain: ChainContext, block_number: int, block_hash: str, poll: float = 0.2) -> bool:
-    """Wait until ``block_number`` has ``chain_confirmations`` blocks on top and still has its hash.
-
-    Used when an earlier attempt's transaction is found on chain: it must be as final as a
-    transaction this attempt would have waited for.
-
-    Args:
-        chain: The chain.
-        block_number: The block to confirm.
-        block_hash: Its expected hash.
-        poll: Seconds between polls.
-
-    Returns:
-        ``False`` if the block was replaced meanwhile (the caller looks again).
-    """
-    needed = chain.settings.chain_confirmations
-    deadline = time.monotonic() + chain.receipt_timeout
-    while needed > 0 and chain.w3.eth.block_number - block_number < needed:
-        if time.monotonic() > deadline:
-            raise ApplicationError(f"block {block_number} did not get {needed} confirmations in time")
-        heartbeat()
-        time.sleep(poll)
-    return block_hash_at(chain, block_number) == block_hash.lower()
-
-
-def block_hash_at(chain: ChainContext, number: int) -> str | None:
-    """Return the hash of block ``number`` as lowercase ``0x``-hex, or ``None`` past the head.
-
-    Args:
-        chain: The chain.
-        number: Block number.
-
-    Returns:
-        The hash.
-    """
-    try:
-        return "0x" + bytes(chain.w3.eth.get_block(number)["hash"]).hex()
-    except BlockNotFound:
-        return None
-
-
-def standing_marks(chain: ChainContext, marks: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Return the ``(block number, block hash)`` marks still on the chain that stands.
-
-    Every mark is checked (in batched requests): after a rewind the chain can grow past the old
-    head again, so a newer standing block says nothing about a mark recorded before the rewind.
-
-    Args:
-        chain: The chain.
-        marks: Recorded ``(number, 0x-hash)`` pairs.
-
-    Returns:
-        The subset whose block is still there with the same hash.
-    """
-    wanted = sorted({(n, h.lower()) for n, h in marks if h})
-    numbers = sorted({n for n, _ in wanted})
-    blocks = rpc_batch(chain.w3, [("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
-    hashes = {n: (b or {}).get("hash", "").lower() for n, b in zip(numbers, blocks, strict=True)}
-    return {(n, h) for n, h in wanted if hashes.get(n) == h}

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from contracts.clients import TransactionSender
+from chain.sender import TransactionSender
 from contracts.compile import load_artifact
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "artifacts_code_hash",
     "code_matches_artifact",
     "deploy_contracts",
+    "read_deployment",
 ]
 
 DEPLOYED_CONTRACTS = ("EvidenceRegistry", "CompensationVoucher")
@@ -105,11 +106,35 @@ def _write_record(path: Path, record: dict[str, Any]) -> None:
 
 
 def _reusable(w3: Web3, record: dict[str, Any] | None, chain_id: int, code_hash: str) -> bool:
+    # The one rule for trusting a record: same chain, same artifacts, and that code really on chain.
     if record is None or record.get("chain_id") != chain_id or record.get("code_hash") != code_hash:
         return False
     return code_matches_artifact(w3, record["registry"], "EvidenceRegistry") and code_matches_artifact(
         w3, record["voucher"], "CompensationVoucher"
     )
+
+
+def _deployment_of(record: dict[str, Any]) -> Deployment:
+    return Deployment(int(record["chain_id"]), record["registry"], record["voucher"], record["code_hash"],
+                      int(record["block_number"]))
+
+
+def read_deployment(w3: Web3, chain_id: int, record_dir: Path) -> Deployment:
+    """Return the recorded deployment of ``chain_id``, checked against the chain; never deploys.
+
+    Production keeps the admin key offline: without a deployer key the worker and the API only use
+    a deployment made elsewhere, and only if the chain really holds that code.
+
+    Raises:
+        RuntimeError: If there is no record, or the chain does not hold the recorded code.
+    """
+    path = record_dir / f"{chain_id}.json"
+    record = _read_record(path)
+    if record is None:
+        raise RuntimeError(f"no deployment record {path} and no deployer key to deploy")
+    if not _reusable(w3, record, chain_id, artifacts_code_hash()):
+        raise RuntimeError(f"the contracts recorded in {path} are not on chain {chain_id} as built")
+    return _deployment_of(record)
 
 
 def _deploy(sender: TransactionSender, name: str, *args: Any) -> tuple[str, int]:
@@ -166,9 +191,7 @@ def deploy_contracts(
     record_path = record_dir / f"{chain_id}.json"
     record = _read_record(record_path)
     if record is not None and _reusable(w3, record, chain_id, code_hash):
-        deployment = Deployment(
-            chain_id, record["registry"], record["voucher"], code_hash, int(record["block_number"])
-        )
+        deployment = _deployment_of(record)
     else:
         registry, block_number = _deploy(sender, "EvidenceRegistry", deployer.address)
         voucher, _ = _deploy(sender, "CompensationVoucher", registry, deployer.address)

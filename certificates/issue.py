@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from activities.chain import ChainContext
+from chain.context import ChainContext
 from domain.certificate import CERTIFICATE_FORMAT, certificate_digest, sign_certificate
 from domain.milestones import MilestoneKind
-from readmodel.evidence import ANCHORED
+from readmodel import evidence
+from readmodel.evidence import ANCHORED, TicketRecord
 from readmodel.models import AnchorBatch, Milestone, Voucher
 from settings import Settings
 
@@ -41,7 +42,6 @@ __all__ = [
     "is_safe_data",
     "pending_count",
     "signer_for",
-    "token_version",
     "write_certificate",
 ]
 
@@ -110,7 +110,7 @@ def signer_for(settings: Settings) -> CertificateSigner:
 
     The key is ``QT_SIGNER_KEY``; on a local Anvil (chain id 31337) an empty setting means
     Anvil's public development account 4, and a public key is refused on any other chain (see
-    :py:class:`activities.chain.ChainContext`). The contracts come from the deployment record
+    :py:class:`chain.context.ChainContext`). The contracts come from the deployment record
     ``var_dir/deployments/<chain id>.json``; the cache follows the record when it is rewritten (a
     redeployment after a chain reset).
 
@@ -140,49 +140,13 @@ def signer_for(settings: Settings) -> CertificateSigner:
         return cached
 
 
-def token_version(*, session: Session, ticket_id: str) -> int:
-    """Return the current customer-token version of a ticket as the read model knows it.
-
-    The workflow starts at version 1 and bumps it with each ``token_revoked`` milestone, which the
-    revoke update persists before it returns.
-
-    Args:
-        session: Read-model session.
-        ticket_id: The ticket.
-
-    Returns:
-        The version to check a customer token against.
-    """
-    revoked = session.exec(
-        select(Milestone.id).where(Milestone.subject == ticket_id, Milestone.kind == MilestoneKind.TOKEN_REVOKED)
-    ).all()
-    return 1 + len(revoked)
-
-
-@dataclass
-class _Record:
-    milestones: list[Milestone]
-    batches: dict[int, AnchorBatch]
-    vouchers: dict[int, Voucher]
-
-
-def _load(session: Session, ticket_id: str) -> _Record:
-    milestones = list(session.exec(
-        select(Milestone).where(Milestone.subject == ticket_id).order_by(col(Milestone.seq))).all())
-    batch_nos = {m.batch_no for m in milestones if m.batch_no is not None}
-    batches = {b.batch_no: b for b in session.exec(
-        select(AnchorBatch).where(col(AnchorBatch.batch_no).in_(batch_nos)))} if batch_nos else {}
-    vouchers = {v.voucher_id: v for v in session.exec(select(Voucher).where(Voucher.ticket_id == ticket_id))}
-    return _Record(milestones, batches, vouchers)
-
-
 def _is_anchored(m: Milestone, batches: dict[int, AnchorBatch]) -> bool:
     batch = batches.get(m.batch_no) if m.batch_no is not None else None
     return (batch is not None and batch.status == ANCHORED and m.proof is not None
             and batch.tx_hash is not None and batch.block_number is not None and batch.block_hash is not None)
 
 
-def _anchored_prefix(record: _Record) -> int:
+def _anchored_prefix(record: TicketRecord) -> int:
     count = 0
     for expected, m in enumerate(record.milestones):
         # A gap in the sequence ends the prefix too: the hash chain check would fail on it anyway,
@@ -220,7 +184,7 @@ def _voucher_entry(v: Voucher, breach_leaf: str) -> dict[str, Any]:
             "breach_leaf": v.breach_leaf or breach_leaf}
 
 
-def _body(ticket_id: str, record: _Record, count: int, signer: CertificateSigner) -> dict[str, Any]:
+def _body(ticket_id: str, record: TicketRecord, count: int, signer: CertificateSigner) -> dict[str, Any]:
     covered = record.milestones[:count]
     batch_nos = sorted({m.batch_no for m in covered if m.batch_no is not None})
     vouchers: list[dict[str, Any]] = []
@@ -262,7 +226,7 @@ def certificate_bodies(*, session: Session, ticket_id: str, signer: CertificateS
     Raises:
         NotCertifiable: If the ticket has no anchored milestone.
     """
-    record = _load(session, ticket_id)
+    record = evidence.ticket_record(session=session, ticket_id=ticket_id)
     count = _anchored_prefix(record)
     if count == 0:
         raise NotCertifiable(f"ticket {ticket_id} has no anchored milestone yet" if record.milestones
@@ -323,7 +287,7 @@ def pending_count(*, session: Session, ticket_id: str) -> int:
     Returns:
         The number of milestones after the anchored prefix.
     """
-    record = _load(session, ticket_id)
+    record = evidence.ticket_record(session=session, ticket_id=ticket_id)
     return len(record.milestones) - _anchored_prefix(record)
 
 

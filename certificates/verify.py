@@ -19,9 +19,11 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import RPCEndpoint
 
-from contracts.clients import EvidenceRegistryClient, VoucherClient, rpc_batch
-from contracts.deploy import code_matches_artifact
-from domain.certificate import Check, CheckStatus, verify_certificate_offline
+from chain.deployment import code_matches_artifact
+from chain.registry import EvidenceRegistryClient
+from chain.rpc import rpc_batch
+from chain.voucher import VoucherClient
+from domain.certificate_checks import Check, CheckStatus, verify_certificate_offline
 from domain.evidence_types import claim_hash
 from domain.hashing import keccak256
 from domain.milestones import MilestoneKind
