@@ -30,6 +30,7 @@ __all__ = [
     "add_business_time",
     "business_seconds",
     "ceil_microseconds",
+    "is_business_day",
     "is_open",
     "validate_calendar",
 ]
@@ -229,6 +230,23 @@ def is_open(spec: CalendarSpec, at: datetime) -> bool:
         if any(s <= us < e for s, e in cal.spans(d)):
             return True
     return False
+
+
+def is_business_day(spec: CalendarSpec, day: date) -> bool:
+    """A business day: not a holiday, and a make-up workday or a weekday with open hours.
+
+    The same precedence as business time (holiday, then make-up day, then the week). A 24x7
+    calendar (or one without hours) counts Monday to Friday: appeal windows are office days even
+    when the service desk never closes.
+    """
+    iso = day.isoformat()
+    if iso in spec.holidays:
+        return False
+    if iso in spec.workdays:
+        return True
+    if spec.always_open or not spec.hours:
+        return day.weekday() < 5
+    return bool(spec.hours.get(WEEKDAYS[day.weekday()]))
 
 
 def ceil_microseconds(seconds: float) -> int:

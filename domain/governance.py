@@ -8,13 +8,13 @@ running workflows keep decoding their history. The numbers come from the policy 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from domain.business_calendar import CalendarSpec
+from domain.business_calendar import CalendarSpec, is_business_day
 from domain.tickets import MilestoneView
 
 if TYPE_CHECKING:  # the policy models need pydantic; workflows only ever see the frozen slices
@@ -352,25 +352,6 @@ def exceeds_threshold(total: int, contract_value: int, threshold_percent: float)
 def threshold_amount(contract_value: int, threshold_percent: float) -> str:
     value = Fraction(contract_value) * Fraction(str(threshold_percent)) / 100
     return str(value.numerator) if value.denominator == 1 else f"{float(value):.2f}"
-
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def is_business_day(spec: CalendarSpec, day: date) -> bool:
-    """A business day: not a holiday, and a make-up workday or a weekday with open hours.
-
-    A 24x7 calendar (or one without hours) counts Monday to Friday: appeal windows are office days
-    even when the service desk never closes.
-    """
-    iso = day.isoformat()
-    if iso in spec.holidays:
-        return False
-    if iso in spec.workdays:
-        return True
-    if spec.always_open or not spec.hours:
-        return day.weekday() < 5
-    return bool(spec.hours.get(_WEEKDAYS[day.weekday()]))
 
 
 def add_business_days(spec: CalendarSpec, start: datetime, days: int) -> datetime:

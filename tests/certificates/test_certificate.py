@@ -18,13 +18,13 @@ from certificates.issue import (
     is_safe_data,
     pending_count,
     signer_for,
-    token_version,
 )
 from certificates.verify import verify_certificate
 from chain.rpc import connect
 from domain.certificate import certificate_digest, parse_certificate, sign_certificate, typed_data
 from domain.certificate_checks import Check, CheckStatus, overall_verdict, verify_certificate_offline
 from readmodel.db import get_engine
+from readmodel.evidence import token_version
 from tests.certificates.world import CUSTOMER_REF, DESCRIPTION, OTHER_KEY, SIGNER, World, anchor_pending, copy_world
 
 
