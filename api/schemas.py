@@ -6,10 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domain.tickets import TicketView
+from domain.tickets import Channel, Priority, TicketView
 
-Channel = Literal["app", "web", "branch", "phone", "email"]
-Priority = Literal["P1", "P2", "P3", "P4"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$"
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 

@@ -1,4 +1,4 @@
-"""How a Temporal call's failure becomes an HTTP answer, the same way for tickets, meetings and suppliers.
+"""The API's door to each kind of workflow, and how a Temporal call's failure becomes an HTTP answer.
 
 Tickets, meetings, suppliers and the anchoring workflow share Temporal's id space, so an id can name
 a workflow of another kind: asked as a ticket, it is "not found", not a failure inside the server.
@@ -7,10 +7,11 @@ That is checked (one ``describe``) only after a query or Update failed, never on
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import Any, Generic, NoReturn, TypeVar
 
 from fastapi import HTTPException, status
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -64,3 +65,33 @@ async def update_workflow(handle: WorkflowHandle[Any, Any], kind: str, noun: str
         raise HTTPException(status.HTTP_409_CONFLICT, message) from exc
     except RPCError as exc:
         raise_rpc(exc, noun, handle.id)
+
+
+V = TypeVar("V")
+
+
+class WorkflowDoor(Generic[V]):
+    """Handles, the state query and Updates of one kind of workflow, each failure as an HTTP answer.
+
+    Args:
+        run: The workflow's run method (gives the handle its type).
+        state: Its state query.
+        kind: Its workflow type name (``workflows.names``).
+        noun: How answers name it ("ticket").
+        state_args: Extra query arguments, made per call (the ticket passes the API's clock).
+    """
+
+    def __init__(self, run: Callable[..., Any], state: Callable[..., V], kind: str, noun: str,
+                 state_args: Callable[[], tuple[Any, ...]] = tuple) -> None:
+        self.run, self.query, self.kind, self.noun, self.state_args = run, state, kind, noun, state_args
+
+    def handle(self, client: Client, ident: str) -> WorkflowHandle[Any, Any]:
+        return client.get_workflow_handle_for(self.run, ident)
+
+    async def state(self, client: Client, ident: str) -> V:
+        view: V = await query_workflow(self.handle(client, ident), self.kind, self.noun, self.query,
+                                       *self.state_args())
+        return view
+
+    async def update(self, client: Client, ident: str, update: Any, arg: Any) -> Any:
+        return await update_workflow(self.handle(client, ident), self.kind, self.noun, update, arg)

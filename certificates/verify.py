@@ -17,42 +17,18 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
-from web3.types import RPCEndpoint
 
 from chain.deployment import code_matches_artifact
 from chain.registry import EvidenceRegistryClient
 from chain.rpc import rpc_batch
 from chain.voucher import VoucherClient
 from domain.certificate_checks import Check, CheckStatus, verify_certificate_offline
+from domain.encoding import from_hex, to_hex
 from domain.evidence_types import claim_hash
 from domain.hashing import keccak256
 from domain.milestones import MilestoneKind
 
-__all__ = ["connect", "summarise", "verify_certificate", "verify_on_chain"]
-
-
-def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
-    """Return a Web3 instance for ``rpc_url`` (HTTP JSON-RPC).
-
-    Args:
-        rpc_url: The endpoint, e.g. ``http://127.0.0.1:8545``.
-        timeout: Seconds per request.
-
-    Returns:
-        The (lazily connecting) Web3 instance.
-    """
-    # Only the chain id is cached (web3 asks for it before every call): never blocks, which must be
-    # re-read to notice a rewritten chain.
-    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, cache_allowed_requests=True,
-                                  cacheable_requests={RPCEndpoint("eth_chainId")}))
-
-
-def _b(hex_value: str) -> bytes:
-    return bytes.fromhex(hex_value.removeprefix("0x"))
-
-
-def _hex(value: bytes | Any) -> str:
-    return "0x" + bytes(value).hex()
+__all__ = ["summarise", "verify_certificate", "verify_on_chain"]
 
 
 def _check_network(cert: Mapping[str, Any], w3: Web3) -> tuple[Check, int | None]:
@@ -114,7 +90,7 @@ def _check_roots(cert: Mapping[str, Any], w3: Web3, registry: EvidenceRegistryCl
     # Per batch: the registry's record of the root, the stated block, the anchoring receipt.
     requests: list[tuple[str, list[Any]]] = []
     for batch in batches:
-        requests.append(_eth_call(registry.address, _ANCHOR_OF + abi_encode(["bytes32"], [_b(batch["root"])])))
+        requests.append(_eth_call(registry.address, _ANCHOR_OF + abi_encode(["bytes32"], [from_hex(batch["root"])])))
         requests.append(("eth_getBlockByNumber", [hex(int(batch["block_number"])), False]))
         requests.append(("eth_getTransactionReceipt", [batch["tx_hash"]]))
     # The registry's own verifyLeaf for every milestone: the same Merkle code the voucher contract
@@ -124,17 +100,17 @@ def _check_roots(cert: Mapping[str, Any], w3: Web3, registry: EvidenceRegistryCl
     for m in asked:
         requests.append(_eth_call(registry.address, _VERIFY_LEAF + abi_encode(
             ["bytes32", "bytes32[]", "bytes32"],
-            [_b(m["leaf"]), [_b(p) for p in m["proof"]], _b(root_of[m["batch_no"]])])))
+            [from_hex(m["leaf"]), [from_hex(p) for p in m["proof"]], from_hex(root_of[m["batch_no"]])])))
     answers = rpc_batch(w3, requests)
     for i, batch in enumerate(batches):
         label = f"batch {batch['batch_no']}"
         anchor, block, receipt = answers[3 * i: 3 * i + 3]
         block_time, block_number, leaf_count, batch_id = abi_decode(["uint64", "uint64", "uint32", "bytes32"],
-                                                                    _b(anchor))
+                                                                    from_hex(anchor))
         if leaf_count == 0:
             problems.append(f"{label}: its root {batch['root']} is not anchored on this chain")
             continue
-        if _hex(batch_id) != batch["batch_id"] or leaf_count != batch["leaf_count"]:
+        if to_hex(batch_id) != batch["batch_id"] or leaf_count != batch["leaf_count"]:
             problems.append(f"{label}: the chain anchored this root for another batch or leaf count")
         if block_number != batch["block_number"]:
             problems.append(f"{label}: anchored in block {block_number} on this chain, "
@@ -195,7 +171,7 @@ def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient) -
             continue
         if info.claim_id != claim_hash(str(v["claim_id"])):
             problems.append(f"{label}: the chain issued it for another claim")
-        if _hex(info.breach_leaf) != v["breach_leaf"] or _hex(info.root) != breach_roots[v["breach_leaf"]]:
+        if to_hex(info.breach_leaf) != v["breach_leaf"] or to_hex(info.root) != breach_roots[v["breach_leaf"]]:
             problems.append(f"{label}: the chain backs it with other evidence")
         if info.amount != v["amount"]:
             problems.append(f"{label}: worth {info.amount} on chain, the certificate says {v['amount']}")

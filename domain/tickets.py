@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal, get_args
 
 from domain.business_calendar import CalendarSpec
 
@@ -23,8 +24,11 @@ class TicketStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset({TicketStatus.CLOSED, TicketStatus.CANCELLED})
-CHANNELS = ("app", "web", "branch", "phone", "email")
-PRIORITIES = ("P1", "P2", "P3", "P4")
+# Where feedback arrives and how urgent a ticket is: the one list each, for the policy and the API.
+Channel = Literal["app", "web", "branch", "phone", "email"]
+Priority = Literal["P1", "P2", "P3", "P4"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+PRIORITIES: tuple[str, ...] = get_args(Priority)
 
 
 @dataclass

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field, field_validator
-from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import PolicyDep, QualityDep, SessionDep, SettingsDep, StaffReaderDep, TemporalDep
 from api.schemas import AUTH, BODY, NO_NUL, WORKFLOW, RequestBody, problems
-from api.workflow_errors import query_workflow, update_workflow
+from api.workflow_errors import WorkflowDoor
 from domain.governance import (
     AnalysisInput,
     LinkTicketInput,
@@ -26,6 +25,7 @@ from domain.governance import (
 from domain.milestones import format_time, salted_hash
 from readmodel import governance as gov
 from workflows.joint_meeting import JointMeetingWorkflow
+from workflows.names import MEETING_WORKFLOW
 
 router = APIRouter(prefix="/meetings", tags=["meetings"])
 
@@ -95,14 +95,8 @@ class MeetingPage(BaseModel):
 BODY_COMMAND = problems(*AUTH, *WORKFLOW, *BODY)
 
 
-def _handle(client: Any, meeting_id: str) -> WorkflowHandle[JointMeetingWorkflow, MeetingView]:
-    handle: WorkflowHandle[JointMeetingWorkflow, MeetingView] = client.get_workflow_handle_for(
-        JointMeetingWorkflow.run, meeting_id)
-    return handle
-
-
-async def _update(client: Any, meeting_id: str, update: Any, arg: Any) -> Any:
-    return await update_workflow(_handle(client, meeting_id), "JointMeetingWorkflow", "meeting", update, arg)
+MEETINGS: WorkflowDoor[MeetingView] = WorkflowDoor(JointMeetingWorkflow.run, JointMeetingWorkflow.state,
+                                                  MEETING_WORKFLOW, "meeting")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MeetingView,
@@ -146,8 +140,7 @@ def list_meetings(session: SessionDep, caller: StaffReaderDep,
 @router.get("/{meeting_id}", response_model=MeetingView, responses=problems(*AUTH, 404, 503))
 async def get_meeting(meeting_id: MeetingId, caller: StaffReaderDep, client: TemporalDep) -> MeetingView:
     """The full live state from the meeting's workflow."""
-    view: MeetingView = await query_workflow(_handle(client, meeting_id), "JointMeetingWorkflow", "meeting",
-                                             JointMeetingWorkflow.state)
+    view: MeetingView = await MEETINGS.state(client, meeting_id)
     return view
 
 
@@ -156,7 +149,7 @@ async def submit_analysis(meeting_id: MeetingId, body: AnalysisBody, caller: Qua
                           settings: SettingsDep) -> MeetingView:
     """A participating department submits its analysis (the text stays off chain)."""
     analysis_hash = salted_hash(settings.secret_key.get_secret_value().encode(), body.analysis, "text")
-    return await _update(client, meeting_id, JointMeetingWorkflow.submit_analysis,
+    return await MEETINGS.update(client, meeting_id, JointMeetingWorkflow.submit_analysis,
                          AnalysisInput(body.department, analysis_hash, actor=caller.key_id))
 
 
@@ -165,12 +158,12 @@ async def submit_solution(meeting_id: MeetingId, body: SolutionBody, caller: Qua
                           client: TemporalDep) -> MeetingView:
     """The quality committee lead submits the solution; the verification period starts."""
     actions = [SolutionAction(a.action, a.owner, a.due) for a in body.actions]
-    return await _update(client, meeting_id, JointMeetingWorkflow.submit_solution,
+    return await MEETINGS.update(client, meeting_id, JointMeetingWorkflow.submit_solution,
                          SolutionInput(body.root_cause, actions, caller.key_id))
 
 
 @router.post("/{meeting_id}/tickets", response_model=MeetingView, responses=BODY_COMMAND)
 async def link_ticket(meeting_id: MeetingId, body: LinkBody, caller: QualityDep, client: TemporalDep) -> MeetingView:
     """Escalate one more ticket into the meeting."""
-    return await _update(client, meeting_id, JointMeetingWorkflow.link_ticket,
+    return await MEETINGS.update(client, meeting_id, JointMeetingWorkflow.link_ticket,
                          LinkTicketInput(body.ticket_id, caller.key_id))

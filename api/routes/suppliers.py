@@ -7,12 +7,12 @@ reassignment of an exited supplier's open tickets (supervisor), and reads.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -30,7 +30,7 @@ from api.deps import (
 )
 from api.schemas import AUTH, BODY, NO_NUL, WORKFLOW, RequestBody, problems
 from api.schemas import ID_PATTERN as TICKET_ID_PATTERN
-from api.workflow_errors import query_workflow, update_workflow
+from api.workflow_errors import WorkflowDoor
 from domain.governance import (
     AppealDecisionInput,
     AppealInput,
@@ -43,6 +43,7 @@ from domain.governance import (
 )
 from domain.tickets import EscalateInput
 from readmodel import governance as gov
+from workflows.names import SUPPLIER_WORKFLOW
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
 
@@ -122,20 +123,8 @@ class DeductionRow(BaseModel):
     after_exit: bool
 
 
-def _handle(client: Any, supplier_id: str) -> WorkflowHandle[SupplierWorkflow, SupplierView]:
-    handle: WorkflowHandle[SupplierWorkflow, SupplierView] = client.get_workflow_handle_for(
-        SupplierWorkflow.run, supplier_id)
-    return handle
-
-
-async def _update(client: Any, supplier_id: str, update: Any, arg: Any) -> Any:
-    return await update_workflow(_handle(client, supplier_id), "SupplierWorkflow", "supplier", update, arg)
-
-
-async def _state(client: Any, supplier_id: str) -> SupplierView:
-    view: SupplierView = await query_workflow(_handle(client, supplier_id), "SupplierWorkflow", "supplier",
-                                              SupplierWorkflow.state)
-    return view
+SUPPLIERS: WorkflowDoor[SupplierView] = WorkflowDoor(SupplierWorkflow.run, SupplierWorkflow.state, SUPPLIER_WORKFLOW,
+                                                   "supplier")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SupplierView,
@@ -170,7 +159,7 @@ def list_suppliers(session: SessionDep, caller: SupplierReaderDep,
 @router.get("/{supplier_id}", response_model=SupplierView, responses=problems(*AUTH, 404, 503))
 async def get_supplier(supplier_id: SupplierId, caller: SupplierReaderDep, client: TemporalDep) -> SupplierView:
     """The live ledger: total, exit state, this run's milestones."""
-    return await _state(client, supplier_id)
+    return await SUPPLIERS.state(client, supplier_id)
 
 
 @router.get("/{supplier_id}/deductions", response_model=list[DeductionRow], responses=problems(*AUTH))
@@ -194,7 +183,7 @@ async def record_deduction(supplier_id: SupplierId, body: DeductionBody, respons
     if owner is not None and owner != supplier_id:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"incident_id {body.incident_id} was already deducted from supplier {owner}")
-    result: DeductionResult = await _update(
+    result: DeductionResult = await SUPPLIERS.update(
         client, supplier_id, SupplierWorkflow.record_deduction,
         DeductionInput(body.incident_id, body.severity, body.ticket_id, body.reason, body.amount, caller.key_id))
     if result.duplicate:
@@ -206,7 +195,7 @@ async def record_deduction(supplier_id: SupplierId, body: DeductionBody, respons
 async def file_appeal(supplier_id: SupplierId, body: AppealBody, caller: SupplierManagerDep,
                       client: TemporalDep) -> SupplierView:
     """The supplier manager appeals an exit notice inside the appeal window."""
-    view: SupplierView = await _update(client, supplier_id, SupplierWorkflow.file_appeal,
+    view: SupplierView = await SUPPLIERS.update(client, supplier_id, SupplierWorkflow.file_appeal,
                                        AppealInput(body.reason, caller.key_id))
     return view
 
@@ -215,7 +204,7 @@ async def file_appeal(supplier_id: SupplierId, body: AppealBody, caller: Supplie
 async def decide_appeal(supplier_id: SupplierId, body: DecisionBody, caller: QualityDep,
                         client: TemporalDep) -> SupplierView:
     """The quality committee decides an appeal: upheld (exit continues) or granted (exit withdrawn)."""
-    view: SupplierView = await _update(client, supplier_id, SupplierWorkflow.decide_appeal,
+    view: SupplierView = await SUPPLIERS.update(client, supplier_id, SupplierWorkflow.decide_appeal,
                                        AppealDecisionInput(body.upheld, body.reason, caller.key_id))
     return view
 
@@ -223,7 +212,7 @@ async def decide_appeal(supplier_id: SupplierId, body: DecisionBody, caller: Qua
 @router.get("/{supplier_id}/open-tickets", response_model=list[str], responses=problems(*AUTH, 404, 503))
 async def open_tickets(supplier_id: SupplierId, caller: SupervisorDep, client: TemporalDep) -> list[str]:
     """The exited supplier's open tickets that still need reassignment."""
-    view = await _state(client, supplier_id)
+    view = await SUPPLIERS.state(client, supplier_id)
     return [t for t in view.open_tickets if t not in view.reassigned]
 
 
@@ -232,7 +221,7 @@ async def open_tickets(supplier_id: SupplierId, caller: SupervisorDep, client: T
 async def reassign_ticket(supplier_id: SupplierId, ticket_id: TicketId, body: ReassignBody, caller: SupervisorDep,
                           policy: PolicyDep, client: TemporalDep) -> SupplierView:
     """Move one open ticket of an exited supplier to another team; the last one terminates the process."""
-    view = await _state(client, supplier_id)
+    view = await SUPPLIERS.state(client, supplier_id)
     if view.status not in ("exited", "terminated"):
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"supplier is {view.status}; tickets are reassigned after its exit")
@@ -250,6 +239,6 @@ async def reassign_ticket(supplier_id: SupplierId, ticket_id: TicketId, body: Re
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND and exc.status != RPCStatusCode.FAILED_PRECONDITION:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow service unavailable") from exc
-    result: SupplierView = await _update(client, supplier_id, SupplierWorkflow.reassign_ticket,
+    result: SupplierView = await SUPPLIERS.update(client, supplier_id, SupplierWorkflow.reassign_ticket,
                                          ReassignInput(ticket_id, body.to_team, caller.key_id))
     return result

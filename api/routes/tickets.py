@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -48,7 +48,7 @@ from api.schemas import (
     problems,
 )
 from api.tokens import check_customer_token, customer_token
-from api.workflow_errors import query_workflow, update_workflow
+from api.workflow_errors import WorkflowDoor
 from domain.milestones import format_time, salted_hash
 from domain.policy import PolicyError, parse_policy
 from domain.tickets import (
@@ -58,6 +58,7 @@ from domain.tickets import (
     EscalateInput,
     NoteInput,
     PolicyInput,
+    Priority,
     PriorityInput,
     ResolveInput,
     RespondInput,
@@ -67,6 +68,7 @@ from domain.tickets import (
 )
 from readmodel import crud, vouchers
 from settings import Settings
+from workflows.names import TICKET_WORKFLOW
 from workflows.ticket import TicketWorkflow
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -85,12 +87,6 @@ def _request_hash(body: TicketCreate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _handle(client: Any, ticket_id: str) -> WorkflowHandle[TicketWorkflow, TicketView]:
-    handle: WorkflowHandle[TicketWorkflow, TicketView] = client.get_workflow_handle_for(
-        TicketWorkflow.run, ticket_id)
-    return handle
-
-
 def _text_hash(settings: Settings, text: str) -> str:
     """Free text is personal data: milestones (and so certificates) carry only its keyed hash."""
     return salted_hash(settings.secret_key.get_secret_value().encode(), text, "text") if text else ""
@@ -100,14 +96,16 @@ def _now() -> str:
     return format_time(datetime.now(UTC))
 
 
-async def _state(client: Any, ticket_id: str) -> TicketView:
-    view: TicketView = await query_workflow(_handle(client, ticket_id), "TicketWorkflow", "ticket",
-                                            TicketWorkflow.state, _now())
-    return view
+TICKETS: WorkflowDoor[TicketView] = WorkflowDoor(TicketWorkflow.run, TicketWorkflow.state, TICKET_WORKFLOW, "ticket",
+                                                 state_args=lambda: (_now(),))
 
 
-async def _update(client: Any, ticket_id: TicketId, update: Any, arg: Any) -> TicketView:
-    view: TicketView = await update_workflow(_handle(client, ticket_id), "TicketWorkflow", "ticket", update, arg)
+async def _state(client: Client, ticket_id: str) -> TicketView:
+    return await TICKETS.state(client, ticket_id)
+
+
+async def _update(client: Client, ticket_id: str, update: Any, arg: Any) -> TicketView:
+    view: TicketView = await TICKETS.update(client, ticket_id, update, arg)
     return view
 
 
@@ -163,7 +161,7 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
 @router.get("", response_model=TicketPage, responses=problems(*AUTH))
 def list_tickets(session: SessionDep, caller: StaffReaderDep,
                  status_: Annotated[str | None, Query(alias="status", max_length=32, pattern=NO_NUL)] = None,
-                 priority: Annotated[str | None, Query(pattern="^P[1-4]$")] = None,
+                 priority: Priority | None = None,
                  team: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
                  supplier: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
                  breached: bool | None = None,
