@@ -150,6 +150,18 @@ def test_settings_load_in_each_app_container(service: str, monkeypatch: pytest.M
     assert calls[0]["data_converter"].payload_codec is not None
 
 
+@pytest.mark.parametrize("service", ["api", "worker"])
+def test_empty_tls_lines_mean_no_tls(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The lines .env.example used to carry: env_file turns them into empty strings, not unset names.
+    project = resolve(ROOT, first_run_env(QT_TEMPORAL_TLS_CERT="", QT_TEMPORAL_TLS_KEY="", QT_TEMPORAL_TLS_CA=""))
+    env = project.container_env(service)
+    assert env["QT_TEMPORAL_TLS_CERT"] == ""
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(Client, "connect", fake_connect(calls))
+    asyncio.run(connect_temporal(load_settings(env, monkeypatch), attempts=30))
+    assert calls[0]["tls"] is False
+
+
 def test_database_password_reaches_the_app_intact(monkeypatch: pytest.MonkeyPatch) -> None:
     # Characters that mean something in a URL; `$` is excluded because Compose interpolates it in .env.
     password = "p@ss:w/rd?#%+&x"
