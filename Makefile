@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONTZPATH :=
 
-.PHONY: install run test chaos lint typecheck contracts-check demo clean
+.PHONY: install run test chaos lint typecheck contracts-check compose-check demo clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,13 @@ typecheck: install
 contracts-check: install
 	$(BIN)/python -m contracts.compile --check
 
-test: install /usr/bin/chromium lint typecheck contracts-check
+# docker-compose.yml resolved with .env.example as Compose resolves it, each container's settings
+# loaded, mounted files and one-shot job retries checked: a few seconds, no Docker engine needed.
+compose-check: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy/test_compose.py tests/deploy/test_compose_env.py \
+		tests/deploy/test_dockerfile.py
+
+test: install /usr/bin/chromium lint typecheck contracts-check compose-check
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout 600
 
 # The crash-and-restart run (bench/chaos.py) as a test: about 3.5 minutes, so not part of `make test`.

@@ -12,13 +12,17 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent
 DEV_SECRET = "dev-only-secret-change-me"
+DEV_API_KEYS = ("dev-agent:agent,dev-supervisor:supervisor,dev-quality:quality,"
+                "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QT_", env_file=".env", extra="ignore")
+    # An empty value means "not set": env files carry `KEY=` lines, and an empty path would become ".".
+    model_config = SettingsConfigDict(env_prefix="QT_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
     environment: str = Field("development", description="development | production")
     policy_file: Path = ROOT / "config" / "policy.toml"
@@ -43,16 +47,15 @@ class Settings(BaseSettings):
 
     # Read model: SQLite file by default, PostgreSQL through DATABASE_URL.
     database_url: str = ""
+    # Put into database_url URL-escaped (see db_url), so a password may hold any character.
+    database_password: SecretStr = SecretStr("")
 
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
     # "key:role,key:role"; roles: agent, supervisor, quality, auditor, admin, merchant.
-    api_keys: SecretStr = SecretStr(
-        "dev-agent:agent,dev-supervisor:supervisor,dev-quality:quality,"
-        "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager"
-    )
+    api_keys: SecretStr = SecretStr(DEV_API_KEYS)
     # Derives per-ticket customer tokens and salts customer references; rotate with care.
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     max_body_bytes: int = 64 * 1024
@@ -90,13 +93,20 @@ class Settings(BaseSettings):
     def _no_dev_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("QT_SECRET_KEY must be set in production")
+        if self.environment == "production" and self.api_keys.get_secret_value() == DEV_API_KEYS:
+            raise ValueError("QT_API_KEYS must be set in production: the dev keys are public")
         if self.environment == "production" and not self.payload_keys.get_secret_value():
             raise ValueError("QT_PAYLOAD_KEYS must be set in production: ticket text would reach Temporal in clear")
         return self
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.var_dir / 'qualitrail.db'}"
+        if not self.database_url:
+            return f"sqlite:///{self.var_dir / 'qualitrail.db'}"
+        password = self.database_password.get_secret_value()
+        if not password:
+            return self.database_url
+        return make_url(self.database_url).set(password=password).render_as_string(hide_password=False)
 
     def api_key_roles(self) -> dict[str, str]:
         pairs = [p.strip() for p in self.api_keys.get_secret_value().split(",") if p.strip()]
