@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
 from settings import Settings
-from temporal_client import connect_temporal
+from temporal.client import connect_temporal
 from tests.deploy.compose_env import MissingRequired, Project, parse_env_file, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
