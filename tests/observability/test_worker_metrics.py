@@ -15,6 +15,7 @@ from observability import worker_metrics as metrics
 from readmodel.db import get_engine, init_db
 from readmodel.models import Milestone
 from settings import Settings
+from temporal.runtime import temporal_runtime
 from tests.observability.helpers import value
 
 
@@ -69,12 +70,12 @@ def test_breach_counted_once_across_activity_retries() -> None:
 
 
 def test_temporal_runtime_disabled_by_default() -> None:
-    assert metrics.temporal_runtime(0) is None
+    assert temporal_runtime(0) is None
 
 
 def test_temporal_runtime_serves_sdk_metrics() -> None:
     port = free_port()
-    runtime = metrics.temporal_runtime(port)
-    assert runtime is not None and metrics.temporal_runtime(port) is runtime  # one per address
+    runtime = temporal_runtime(port)
+    assert runtime is not None and temporal_runtime(port) is runtime  # one per address
     resp = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
     assert resp.status_code == 200
