@@ -1,24 +1,29 @@
-"""Request dependencies: settings, database session, Temporal client, API-key roles."""
+"""Request dependencies: settings, database session, Temporal client, the chain, API-key roles, customer tokens."""
 
 from __future__ import annotations
 
 import hmac
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Path, Request, status
 from sqlmodel import Session
 from temporalio.client import Client
 
+from api.schemas import ID_PATTERN
+from api.tokens import check_customer_token
+from api.workflows import TICKETS
+from chain.context import ChainContext
 from domain.policy import Policy
-from readmodel.db import get_engine
+from readmodel.db import session_scope
 from settings import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_db(settings: SettingsDep) -> AsyncIterator[Session]:
-    with Session(get_engine(settings.db_url)) as session:
+    with session_scope(settings.db_url) as session:
         yield session
 
 
@@ -86,3 +91,50 @@ StaffReaderDep = Annotated[Caller, Depends(require_roles(*STAFF))]
 QualityDep = Annotated[Caller, Depends(require_roles("quality", "supervisor"))]
 RedeemerDep = Annotated[Caller, Depends(require_roles("agent", "merchant"))]
 AdminDep = Annotated[Caller, Depends(require_roles("admin"))]
+
+
+# ------------------------------------------------------------------ the chain
+
+_CHAINS: dict[tuple[str, str], ChainContext] = {}
+_CHAINS_LOCK = threading.Lock()
+
+
+def get_chain(settings: SettingsDep) -> ChainContext:
+    """One chain context per RPC URL and deployment folder, made at first use.
+
+    The API never deploys (``deploy=False``): it uses the deployment the worker recorded.
+    """
+    key = (settings.rpc_url, str(settings.var_dir))
+    with _CHAINS_LOCK:
+        chain = _CHAINS.get(key)
+        if chain is None:
+            chain = _CHAINS[key] = ChainContext(settings, deploy=False)
+        return chain
+
+
+ChainDep = Annotated[ChainContext, Depends(get_chain)]
+
+
+# ------------------------------------------------------------------ customers
+
+TicketId = Annotated[str, Path(pattern=ID_PATTERN, description="ticket id")]
+CustomerToken = Annotated[str | None, Header(alias="X-Customer-Token", max_length=128)]
+
+
+async def check_customer(ticket_id: TicketId, client: TemporalDep, settings: SettingsDep,
+                         x_customer_token: CustomerToken = None) -> None:
+    """The ticket's customer token, checked as a dependency so it comes before body validation."""
+    if not x_customer_token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-Customer-Token header")
+    try:
+        version: int | None = (await TICKETS.state(client, ticket_id)).token_version
+    except HTTPException as exc:
+        if exc.status_code != status.HTTP_404_NOT_FOUND:
+            raise
+        version = None
+    # An unknown ticket answers like a wrong token, so a token holder cannot probe which ids exist.
+    if version is None or not check_customer_token(settings, ticket_id, x_customer_token, version):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "customer token is not valid for this ticket")
+
+
+CustomerDep = Annotated[None, Depends(check_customer)]

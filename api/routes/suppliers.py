@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -28,9 +27,20 @@ from api.deps import (
     TemporalDep,
     require_roles,
 )
-from api.schemas import AUTH, BODY, NO_NUL, WORKFLOW, RequestBody, problems
-from api.schemas import ID_PATTERN as TICKET_ID_PATTERN
-from api.workflow_errors import WorkflowDoor
+from api.schemas import AUTH, BODY, NO_NUL, WORKFLOW, problems
+from api.schemas.suppliers import (
+    AppealBody,
+    DecisionBody,
+    DeductionBody,
+    DeductionRow,
+    ReassignBody,
+    SupplierCreate,
+    SupplierId,
+    SupplierPage,
+    SupplierRow,
+    TicketId,
+)
+from api.workflows import SUPPLIERS
 from domain.governance import (
     AppealDecisionInput,
     AppealInput,
@@ -43,7 +53,6 @@ from domain.governance import (
 )
 from domain.tickets import EscalateInput
 from readmodel import governance as gov
-from workflows.names import SUPPLIER_WORKFLOW
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
 
@@ -52,11 +61,6 @@ router = APIRouter(prefix="/suppliers", tags=["suppliers"])
 SupplierManagerDep = Annotated[Caller, Depends(require_roles("supplier_manager"))]
 SupplierReaderDep = Annotated[Caller, Depends(require_roles(*STAFF, "supplier_manager"))]
 
-CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{2,99}$"
-# Ids are checked before they reach Temporal, which would refuse an odd one as a server error.
-SupplierId = Annotated[str, Path(pattern=CODE_PATTERN, description="supplier id")]
-TicketId = Annotated[str, Path(pattern=TICKET_ID_PATTERN, description="ticket id")]
 BODY_COMMAND = problems(*AUTH, *WORKFLOW, *BODY)
 
 
@@ -65,66 +69,9 @@ def supplier_accepts_tickets(session: Session, supplier_id: str) -> bool:
     return gov.supplier_accepts_tickets(session, supplier_id)
 
 
-class SupplierCreate(RequestBody):
-    supplier_id: str = Field(pattern=CODE_PATTERN, description="the id tickets use in their `supplier` field")
-    name: str = Field(min_length=1, max_length=200)
-    contract_value: int = Field(gt=0, le=10**15, description="minor units of the currency")
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
-class DeductionBody(RequestBody):
-    incident_id: str = Field(pattern=ID_PATTERN, description="idempotency key: one deduction per incident")
-    severity: str = Field(pattern=CODE_PATTERN)
-    ticket_id: str = Field("", max_length=64)
-    reason: str = Field("", max_length=500)
-    amount: int = Field(0, ge=0, le=10**15, description="0: by the policy's schedule for the severity")
 
-
-class AppealBody(RequestBody):
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class DecisionBody(RequestBody):
-    upheld: bool = Field(description="true: the exit continues; false: appeal granted, exit withdrawn")
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class ReassignBody(RequestBody):
-    to_team: str = Field(pattern=CODE_PATTERN)
-    reason: str = Field("supplier exited", min_length=1, max_length=500)
-
-
-class SupplierRow(BaseModel):
-    id: str
-    name: str
-    contract_value: int
-    currency: str
-    status: str
-    total: int
-    deduction_count: int
-    exit_started_at: str | None
-    appeal_due: str | None
-
-
-class SupplierPage(BaseModel):
-    data: list[SupplierRow]
-    count: int
-    offset: int
-    limit: int
-
-
-class DeductionRow(BaseModel):
-    incident_id: str
-    severity: str
-    amount: int
-    ticket_id: str
-    at: str
-    leaf: str
-    after_exit: bool
-
-
-SUPPLIERS: WorkflowDoor[SupplierView] = WorkflowDoor(SupplierWorkflow.run, SupplierWorkflow.state, SUPPLIER_WORKFLOW,
-                                                   "supplier")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SupplierView,

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -16,18 +16,19 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.deps import (
     AdminDep,
     AgentDep,
+    CustomerDep,
     PolicyDep,
     SessionDep,
     SettingsDep,
     StaffReaderDep,
     SupervisorDep,
     TemporalDep,
+    TicketId,
 )
 from api.routes.suppliers import supplier_accepts_tickets
 from api.schemas import (
     AUTH,
     BODY,
-    ID_PATTERN,
     NO_NUL,
     WORKFLOW,
     AssignBody,
@@ -47,8 +48,8 @@ from api.schemas import (
     TicketRow,
     problems,
 )
-from api.tokens import check_customer_token, customer_token
-from api.workflow_errors import WorkflowDoor
+from api.tokens import customer_token
+from api.workflows import TICKETS
 from domain.milestones import format_time, salted_hash
 from domain.policy import PolicyError, parse_policy
 from domain.tickets import (
@@ -68,15 +69,12 @@ from domain.tickets import (
 )
 from readmodel import crud, vouchers
 from settings import Settings
-from workflows.names import TICKET_WORKFLOW
 from workflows.ticket import TicketWorkflow
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128,
                                               description="retry-safe creation without a ticket_id")]
-TicketId = Annotated[str, Path(pattern=ID_PATTERN, description="ticket id")]
-CustomerToken = Annotated[str | None, Header(alias="X-Customer-Token", max_length=128)]
 # Every command answers the workflow's refusals; those with a body can also be too large.
 COMMAND = problems(*AUTH, *WORKFLOW)
 BODY_COMMAND = problems(*AUTH, *WORKFLOW, *BODY)
@@ -96,8 +94,6 @@ def _now() -> str:
     return format_time(datetime.now(UTC))
 
 
-TICKETS: WorkflowDoor[TicketView] = WorkflowDoor(TicketWorkflow.run, TicketWorkflow.state, TICKET_WORKFLOW, "ticket",
-                                                 state_args=lambda: (_now(),))
 
 
 async def _state(client: Client, ticket_id: str) -> TicketView:
@@ -296,23 +292,6 @@ async def revoke_customer_token(ticket_id: TicketId, caller: SupervisorDep, clie
 # ------------------------------------------------------------------ customer commands
 
 
-async def check_customer(ticket_id: TicketId, client: TemporalDep, settings: SettingsDep,
-                         x_customer_token: CustomerToken = None) -> None:
-    """The ticket's customer token, checked as a dependency so it comes before body validation."""
-    if not x_customer_token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-Customer-Token header")
-    try:
-        version: int | None = (await _state(client, ticket_id)).token_version
-    except HTTPException as exc:
-        if exc.status_code != status.HTTP_404_NOT_FOUND:
-            raise
-        version = None
-    # An unknown ticket answers like a wrong token, so a token holder cannot probe which ids exist.
-    if version is None or not check_customer_token(settings, ticket_id, x_customer_token, version):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "customer token is not valid for this ticket")
-
-
-CustomerDep = Annotated[None, Depends(check_customer)]
 
 
 @router.post("/{ticket_id}/confirm", response_model=TicketView, responses=BODY_COMMAND)

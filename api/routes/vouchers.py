@@ -2,61 +2,22 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from web3.exceptions import Web3Exception
 
-from api.deps import RedeemerDep, SessionDep, SettingsDep, StaffReaderDep
+from api.deps import ChainDep, RedeemerDep, SessionDep, StaffReaderDep
 from api.schemas import AUTH, NO_NUL, Problem, problems
-from chain.context import ChainContext
+from api.schemas.vouchers import VoucherPublic
 from readmodel import vouchers
 from services.vouchers import VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable, redeem_voucher
 
 router = APIRouter(prefix="/vouchers", tags=["vouchers"])
 
-_CHAINS: dict[tuple[str, str], ChainContext] = {}
-_CHAINS_LOCK = threading.Lock()
 
 
-def get_chain(settings: SettingsDep) -> ChainContext:
-    """One chain context per RPC URL and deployment folder, made at first use.
 
-    The API never deploys (``deploy=False``): it uses the deployment the worker recorded.
-    """
-    key = (settings.rpc_url, str(settings.var_dir))
-    with _CHAINS_LOCK:
-        chain = _CHAINS.get(key)
-        if chain is None:
-            chain = _CHAINS[key] = ChainContext(settings, deploy=False)
-        return chain
-
-
-ChainDep = Annotated[ChainContext, Depends(get_chain)]
-
-
-class VoucherPublic(BaseModel):
-    """A voucher as issued on chain (amounts in minor units; no customer data)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    voucher_id: int
-    claim_id: str
-    ticket_id: str
-    breach: str
-    amount: int
-    currency: str
-    expires_at: int
-    tx_hash: str
-    block_number: int
-    breach_leaf: str
-    root: str
-    redeemed: bool
-    redeem_tx_hash: str | None
-    redeemed_at: datetime | None
 
 
 @router.get("", response_model=list[VoucherPublic], responses=problems(*AUTH))

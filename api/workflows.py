@@ -8,6 +8,7 @@ That is checked (one ``describe``) only after a query or Update failed, never on
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Generic, NoReturn, TypeVar
 
 from fastapi import HTTPException, status
@@ -15,7 +16,13 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.names import REFUSED
+from domain.encoding import format_time
+from domain.governance import MeetingView, SupplierView
+from domain.tickets import TicketView
+from workflows.joint_meeting import JointMeetingWorkflow
+from workflows.names import MEETING_WORKFLOW, REFUSED, SUPPLIER_WORKFLOW, TICKET_WORKFLOW
+from workflows.supplier import SupplierWorkflow
+from workflows.ticket import TicketWorkflow
 
 
 def raise_rpc(exc: RPCError, noun: str, ident: str) -> NoReturn:
@@ -95,3 +102,13 @@ class WorkflowDoor(Generic[V]):
 
     async def update(self, client: Client, ident: str, update: Any, arg: Any) -> Any:
         return await update_workflow(self.handle(client, ident), self.kind, self.noun, update, arg)
+
+
+TICKETS: WorkflowDoor[TicketView] = WorkflowDoor(TicketWorkflow.run, TicketWorkflow.state, TICKET_WORKFLOW, "ticket",
+                                                 state_args=lambda: (format_time(datetime.now(UTC)),))
+
+MEETINGS: WorkflowDoor[MeetingView] = WorkflowDoor(JointMeetingWorkflow.run, JointMeetingWorkflow.state,
+                                                  MEETING_WORKFLOW, "meeting")
+
+SUPPLIERS: WorkflowDoor[SupplierView] = WorkflowDoor(SupplierWorkflow.run, SupplierWorkflow.state, SUPPLIER_WORKFLOW,
+                                                   "supplier")
