@@ -13,7 +13,8 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 from fastapi import HTTPException, status
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.encoding import format_time
@@ -94,6 +95,18 @@ class WorkflowDoor(Generic[V]):
 
     def handle(self, client: Client, ident: str) -> WorkflowHandle[Any, Any]:
         return client.get_workflow_handle_for(self.run, ident)
+
+    async def start(self, client: Client, arg: Any, ident: str, task_queue: str, taken: str) -> V:
+        """Start a workflow with a new id and return its first state; 409 saying ``taken`` if the id is used."""
+        try:
+            await client.start_workflow(self.run, arg, id=ident, task_queue=task_queue,
+                                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                                        id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+        except WorkflowAlreadyStartedError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, taken) from exc
+        except RPCError as exc:
+            raise_rpc(exc, self.noun, ident)
+        return await self.state(client, ident)
 
     async def state(self, client: Client, ident: str) -> V:
         view: V = await query_workflow(self.handle(client, ident), self.kind, self.noun, self.query,

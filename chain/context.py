@@ -196,43 +196,23 @@ class ChainContext:
             return self._deployment
 
     def registry(self) -> EvidenceRegistryClient:
-        """Return the registry client that signs as the anchorer.
-
-        Returns:
-            The client.
-        """
+        """The registry client that signs as the anchorer."""
         return self._client("registry:anchorer", EvidenceRegistryClient, "anchorer")
 
     def registry_reader(self) -> EvidenceRegistryClient:
-        """Return a read-only registry client.
-
-        Returns:
-            The client.
-        """
+        """A read-only registry client."""
         return self._client("registry:reader", EvidenceRegistryClient, None)
 
     def voucher_reader(self) -> VoucherClient:
-        """Return a read-only voucher client (needs no key).
-
-        Returns:
-            The client.
-        """
+        """A read-only voucher client (needs no key)."""
         return self._client("voucher:reader", VoucherClient, None)
 
     def issuer(self) -> VoucherClient:
-        """Return the voucher client that signs as the issuer.
-
-        Returns:
-            The client.
-        """
+        """The voucher client that signs as the issuer."""
         return self._client("voucher:issuer", VoucherClient, "issuer")
 
     def redeemer(self) -> VoucherClient:
-        """Return the voucher client that signs as the redeemer.
-
-        Returns:
-            The client.
-        """
+        """The voucher client that signs as the redeemer."""
         return self._client("voucher:redeemer", VoucherClient, "redeemer")
 
     # ------------------------------------------------------------------ block marks

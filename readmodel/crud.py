@@ -10,13 +10,13 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.sla_clock import FIRST_RESPONSE, RESOLUTION
 from domain.tickets import MilestoneView, RecordTicketInput
 from readmodel.models import Milestone, Ticket
+from readmodel.paging import page
 
 
 class ChainConflict(RuntimeError):
@@ -117,8 +117,6 @@ def get_ticket(*, session: Session, ticket_id: str) -> Ticket | None:
 def list_tickets(*, session: Session, status: str | None = None, priority: str | None = None,
                  team: str | None = None, breached: bool | None = None, supplier: str | None = None,
                  offset: int = 0, limit: int = 50) -> tuple[list[Ticket], int]:
-    query = select(Ticket)
-    count = select(func.count()).select_from(Ticket)
     filters = []
     if status is not None:
         filters.append(Ticket.status == status)
@@ -130,13 +128,7 @@ def list_tickets(*, session: Session, status: str | None = None, priority: str |
         filters.append(Ticket.supplier == supplier)
     if breached is not None:
         filters.append(Ticket.breached == breached)
-    for f in filters:
-        query = query.where(f)
-        count = count.where(f)
-    total = session.exec(count).one()
-    rows = session.exec(query.order_by(col(Ticket.created_at).desc(), col(Ticket.id)).offset(offset)
-                        .limit(limit)).all()
-    return list(rows), int(total)
+    return page(session, Ticket, filters, [col(Ticket.created_at).desc(), col(Ticket.id)], offset=offset, limit=limit)
 
 
 def milestones_of(*, session: Session, subject: str) -> list[Milestone]:

@@ -26,6 +26,7 @@ from readmodel.crud import append_milestones
 from readmodel.db import init_db
 from readmodel.governance_models import Deduction, Meeting, MeetingTicket, Supplier
 from readmodel.models import Milestone, Ticket
+from readmodel.paging import page
 
 log = logging.getLogger("qualitrail.governance")
 
@@ -86,8 +87,6 @@ def get_meeting(*, session: Session, meeting_id: str) -> Meeting | None:
 def list_meetings(*, session: Session, status: str | None = None, category: str | None = None,
                   breached: bool | None = None, ticket_id: str | None = None, offset: int = 0,
                   limit: int = 50) -> tuple[list[Meeting], int]:
-    query = select(Meeting)
-    count = select(func.count()).select_from(Meeting)
     filters: list[Any] = []
     if status is not None:
         filters.append(Meeting.status == status)
@@ -98,13 +97,8 @@ def list_meetings(*, session: Session, status: str | None = None, category: str 
     if ticket_id is not None:
         filters.append(col(Meeting.id).in_(select(MeetingTicket.meeting_id)
                                            .where(MeetingTicket.ticket_id == ticket_id)))
-    for f in filters:
-        query = query.where(f)
-        count = count.where(f)
-    total = session.exec(count).one()
-    rows = session.exec(query.order_by(col(Meeting.opened_at).desc(), col(Meeting.id)).offset(offset)
-                        .limit(limit)).all()
-    return list(rows), int(total)
+    return page(session, Meeting, filters, [col(Meeting.opened_at).desc(), col(Meeting.id)], offset=offset,
+                limit=limit)
 
 
 def linked_tickets(*, session: Session, meeting_id: str) -> list[str]:
@@ -184,14 +178,8 @@ def get_supplier(*, session: Session, supplier_id: str) -> Supplier | None:
 
 def list_suppliers(*, session: Session, status: str | None = None, offset: int = 0,
                    limit: int = 50) -> tuple[list[Supplier], int]:
-    query = select(Supplier)
-    count = select(func.count()).select_from(Supplier)
-    if status is not None:
-        query = query.where(Supplier.status == status)
-        count = count.where(Supplier.status == status)
-    total = session.exec(count).one()
-    rows = session.exec(query.order_by(col(Supplier.id)).offset(offset).limit(limit)).all()
-    return list(rows), int(total)
+    filters = [] if status is None else [Supplier.status == status]
+    return page(session, Supplier, filters, [col(Supplier.id)], offset=offset, limit=limit)
 
 
 def deductions_of(*, session: Session, supplier_id: str) -> list[Deduction]:

@@ -141,15 +141,7 @@ def vouchers_of_ticket(*, session: Session, ticket_id: str) -> list[Voucher]:
 
 
 def vouchers_newest_first(*, session: Session, limit: int) -> list[Voucher]:
-    """Return vouchers by descending issue block (for reconciliation).
-
-    Args:
-        session: Read-model session.
-        limit: Most rows.
-
-    Returns:
-        The rows.
-    """
+    """At most ``limit`` vouchers by descending issue block (for reconciliation)."""
     return list(
         session.exec(
             select(Voucher).order_by(col(Voucher.block_number).desc(), col(Voucher.voucher_id).desc())
@@ -159,15 +151,7 @@ def vouchers_newest_first(*, session: Session, limit: int) -> list[Voucher]:
 
 
 def redeemed_vouchers_newest_first(*, session: Session, limit: int) -> list[Voucher]:
-    """Return redeemed vouchers by descending redemption block (for reconciliation).
-
-    Args:
-        session: Read-model session.
-        limit: Most rows.
-
-    Returns:
-        The rows.
-    """
+    """At most ``limit`` redeemed vouchers by descending redemption block (for reconciliation)."""
     return list(
         session.exec(
             select(Voucher).where(col(Voucher.redeemed).is_(True))

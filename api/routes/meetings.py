@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from fastapi import APIRouter, Query, status
 
 from api.deps import PolicyDep, QualityDep, SessionDep, SettingsDep, StaffReaderDep, TemporalDep
 from api.schemas import AUTH, BODY, NO_NUL, WORKFLOW, problems
@@ -44,14 +42,8 @@ async def start_meeting(body: MeetingCreate, caller: QualityDep, settings: Setti
         meeting_id=meeting_id, title=body.title, category=body.category, departments=list(body.departments),
         policy=meeting_policy(policy), linked_tickets=list(body.linked_tickets),
         problem_hash=salted_hash(secret, body.problem, "text"), opened_by=caller.key_id)
-    try:
-        handle = await client.start_workflow(
-            JointMeetingWorkflow.run, meeting, id=meeting_id, task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
-    except WorkflowAlreadyStartedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"meeting_id {meeting_id} already used") from exc
-    view: MeetingView = await handle.query(JointMeetingWorkflow.state)
-    return view
+    return await MEETINGS.start(client, meeting, meeting_id, settings.task_queue,
+                                f"meeting_id {meeting_id} already used")
 
 
 @router.get("", response_model=MeetingPage, responses=problems(*AUTH))

@@ -12,8 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import (
@@ -82,14 +80,8 @@ async def register_supplier(body: SupplierCreate, caller: QualityDep, settings: 
     supplier = SupplierInput(supplier_id=body.supplier_id, name=body.name, contract_value=body.contract_value,
                              currency=body.currency, opened_by=caller.key_id,
                              policy=supplier_policy(policy, year=datetime.now(UTC).year))
-    try:
-        handle = await client.start_workflow(
-            SupplierWorkflow.run, supplier, id=body.supplier_id, task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
-    except WorkflowAlreadyStartedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"supplier_id {body.supplier_id} already registered") from exc
-    view: SupplierView = await handle.query(SupplierWorkflow.state)
-    return view
+    return await SUPPLIERS.start(client, supplier, body.supplier_id, settings.task_queue,
+                                 f"supplier_id {body.supplier_id} already registered")
 
 
 @router.get("", response_model=SupplierPage, responses=problems(*AUTH))
