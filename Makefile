@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONTZPATH :=
 
-.PHONY: install run test chaos lint typecheck contracts-check demo clean
+.PHONY: install run test chaos mutate lint typecheck contracts-check demo clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,5 +49,13 @@ test: install /usr/bin/chromium lint typecheck contracts-check
 chaos: install
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider -m chaos tests/chaos
 
+# Mutation testing of the core rules (opt-in, like a benchmark): [tool.mutmut] in pyproject.toml
+# selects the modules and the tests; the scores go to docs/testing.md. About 40 minutes on 2 cores.
+# QT_PYTEST_HARD_EXIT=0: mutmut runs pytest in its own process, which must not exit early.
+mutate: install
+	rm -rf mutants
+	QT_PYTEST_HARD_EXIT=0 nice -n 15 $(BIN)/mutmut run --max-children 2
+	$(BIN)/python bench/mutation_report.py
+
 clean:
-	rm -rf $(VENV) contracts/node_modules var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) contracts/node_modules var mutants .pytest_cache .mypy_cache .ruff_cache
