@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONTZPATH :=
 
-.PHONY: install run test chaos lint typecheck contracts-check compose-check demo clean
+.PHONY: install run test chaos mutate lint typecheck contracts-check compose-check demo clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,9 +50,18 @@ compose-check: install
 test: install /usr/bin/chromium lint typecheck contracts-check compose-check
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout 600
 
-# The crash-and-restart run (bench/chaos.py) as a test: about 3.5 minutes, so not part of `make test`.
+# The full crash-and-restart run (bench/chaos.py, 300 tickets, two kill rounds): about 3.5 minutes, so
+# opt-in. `make test` runs its fast variant (60 tickets, every component SIGKILLed once, ~2 minutes).
 chaos: install
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider -m chaos tests/chaos
 
+# Mutation testing of the core rules (opt-in, like a benchmark): [tool.mutmut] in pyproject.toml
+# selects the modules and the tests; the scores go to docs/testing.md. About 40 minutes on 2 cores.
+# QT_PYTEST_HARD_EXIT=0: mutmut runs pytest in its own process, which must not exit early.
+mutate: install
+	rm -rf mutants
+	QT_PYTEST_HARD_EXIT=0 nice -n 15 $(BIN)/mutmut run --max-children 2
+	$(BIN)/python bench/mutation_report.py
+
 clean:
-	rm -rf $(VENV) contracts/node_modules var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) contracts/node_modules var mutants .pytest_cache .mypy_cache .ruff_cache

@@ -398,8 +398,14 @@ def check(stack: Stack, plans: list[Plan], api: httpx.Client,
 
 async def run_chaos(var_dir: Path, *, tickets: int = 300, breach_share: float = 0.3, rounds: int = 2,
                     seed: int | None = None, ramp_seconds: float = 60.0, concurrency: int = 48,
-                    settle_timeout: float = 300.0, extra_env: dict[str, str] | None = None) -> ChaosResult:
-    """Drive ``tickets`` tickets through the API while components are killed; check the invariants."""
+                    settle_timeout: float = 300.0, extra_env: dict[str, str] | None = None,
+                    kill_window: tuple[float, float] | None = None) -> ChaosResult:
+    """Drive ``tickets`` tickets through the API while components are killed; check the invariants.
+
+    Kills fall at random moments inside ``kill_window`` (seconds from the start; by default from 3 s
+    to 20 s after the last ticket is created). A window that ends before the last ticket is created
+    guarantees every kill happens: the monkey stops early only once every ticket is done.
+    """
     seed = random.randrange(2**32) if seed is None else seed
     rng = random.Random(seed)
     print(f"chaos run: {tickets} tickets, {rounds} kill round(s), seed {seed}, stack in {var_dir}", flush=True)
@@ -420,7 +426,8 @@ async def run_chaos(var_dir: Path, *, tickets: int = 300, breach_share: float = 
                     await drive(desk, plan, random.Random(f"{seed}-{i}"))
 
             drivers = asyncio.gather(*(one(i, p) for i, p in enumerate(plans)))
-            chaos = asyncio.create_task(monkey(stack, rng, rounds, t0, stop, (3.0, ramp_seconds + 20)))
+            window = kill_window or (3.0, ramp_seconds + 20)
+            chaos = asyncio.create_task(monkey(stack, rng, rounds, t0, stop, window))
             try:
                 await drivers
             finally:

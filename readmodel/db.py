@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, event
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, SQLModel, create_engine
 
 # More connections than sessions held at once: the worker's 32 activity threads, and the API's
@@ -37,8 +38,14 @@ def get_engine(url: str) -> Engine:
 
 def init_db(url: str) -> Engine:
     """Prepares the schema: Alembic migrations for a server database, create_all for the embedded
-    SQLite file (one machine, nothing to upgrade in place)."""
+    SQLite file (one machine, nothing to upgrade in place). Also completes the ORM's set-up, so the
+    worker's start-up (which calls this first) leaves nothing for an activity to configure."""
     from readmodel import governance_models, models  # noqa: F401  (registers the tables)
+
+    # SQLAlchemy configures mappers lazily, on a process's first query: in a worker that is inside
+    # an activity, where Temporal's cancellation (an exception raised into the activity's thread)
+    # could land mid-configuration and mark a mapper failed for the life of the process.
+    configure_mappers()
 
     engine = get_engine(url)
     if url.startswith("sqlite"):

@@ -1,15 +1,20 @@
-"""Horizontal scale: two worker processes on one task queue share tickets and lose none when one
-dies; API instances keep no state. Runs on a non-default Temporal namespace, as a cluster would."""
+"""Horizontal scale: two worker processes on one task queue share tickets and lose none (and double
+none) when one dies with lifecycles in flight; API instances keep no state. Runs on a non-default
+Temporal namespace, as a cluster would."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from cli.stack import Stack, StackConfig
 from tests.helpers import eventually
@@ -26,9 +31,9 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
 
 
-def lifecycle(api: httpx.Client, team: str) -> tuple[str, str]:
-    body = {"ticket_id": f"SC-{uuid.uuid4().hex[:10]}", "customer_ref": uuid.uuid4().hex, "channel": "branch",
-            "category": "after_sales", "priority": "P2", "team": team, "summary": "Scale test"}
+def lifecycle(api: httpx.Client, team: str, ticket_id: str | None = None) -> tuple[str, str]:
+    body = {"ticket_id": ticket_id or f"SC-{uuid.uuid4().hex[:10]}", "customer_ref": uuid.uuid4().hex,
+            "channel": "branch", "category": "after_sales", "priority": "P2", "team": team, "summary": "Scale test"}
     created = api.post("/tickets", json=body, headers=AGENT)
     assert created.status_code == 201, created.text
     tid, token = created.json()["ticket"]["ticket_id"], created.json()["customer_token"]
@@ -40,30 +45,76 @@ def lifecycle(api: httpx.Client, team: str) -> tuple[str, str]:
     return tid, token
 
 
-async def worker_identities(stack: Stack, ticket_ids: list[str]) -> set[str]:
+async def task_workers(stack: Stack, ticket_ids: list[str]) -> dict[str, list[str]]:
+    """Per ticket, the identity of the worker that completed each of its workflow tasks, in order."""
     client = await Client.connect(stack.config.temporal_address, namespace=NAMESPACE)
-    identities: set[str] = set()
+    identities: dict[str, list[str]] = {}
     for tid in ticket_ids:
         history = await client.get_workflow_handle(tid).fetch_history()
-        for event in history.events:
-            if event.HasField("workflow_task_completed_event_attributes"):
-                identities.add(event.workflow_task_completed_event_attributes.identity)
+        identities[tid] = [e.workflow_task_completed_event_attributes.identity for e in history.events
+                           if e.HasField("workflow_task_completed_event_attributes")]
     return identities
 
 
-def test_two_workers_share_tickets_and_lose_none_when_one_dies(two_workers: Stack) -> None:
-    api = httpx.Client(base_url=two_workers.config.api_url, timeout=60)
-    team = f"scale-{uuid.uuid4().hex[:6]}"
-    first = [lifecycle(api, team)[0] for _ in range(16)]
-    assert len(asyncio.run(worker_identities(two_workers, first))) == 2  # both workers took tickets
+async def workflow_statuses(stack: Stack, ticket_ids: list[str]) -> dict[str, WorkflowExecutionStatus | None]:
+    client = await Client.connect(stack.config.temporal_address, namespace=NAMESPACE)
+    return {tid: (await client.get_workflow_handle(tid).describe()).status for tid in ticket_ids}
 
-    two_workers.kill("worker")  # SIGKILL one of them mid-stream
-    second = [lifecycle(api, team)[0] for _ in range(8)]
+
+def test_two_workers_share_tickets_and_lose_none_when_one_dies_mid_lifecycle(two_workers: Stack) -> None:
+    api = httpx.Client(base_url=two_workers.config.api_url, timeout=120)
+    team = f"scale-{uuid.uuid4().hex[:6]}"
+    doomed = two_workers.procs["worker"]
+    before_kill: list[str] = []
+    finished_before_kill: list[str] = []
+    created = threading.Semaphore(0)
+    lock = threading.Lock()
+
+    def one_lifecycle(i: int) -> str:
+        # Lifecycles overlap: each creates its ticket, then runs it through while others start.
+        time.sleep(i * 0.15)
+        tid = f"SC-{uuid.uuid4().hex[:10]}"
+        with lock:
+            if doomed.poll() is None:
+                before_kill.append(tid)
+        created.release()
+        lifecycle(api, team, tid)
+        with lock:
+            if doomed.poll() is None:
+                finished_before_kill.append(tid)
+        return tid
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(one_lifecycle, i) for i in range(32)]
+        for _ in range(12):
+            created.acquire()
+        with lock:
+            two_workers.kill("worker")  # SIGKILL one of them with lifecycles in flight
+        tickets = [f.result() for f in futures]  # every command of every lifecycle succeeded
+
+    in_flight = [t for t in before_kill if t not in finished_before_kill]
+    assert in_flight, "the kill should have fallen while lifecycles were running"
+    identities = asyncio.run(task_workers(two_workers, tickets))
+    doomed_identity = f"{doomed.pid}@"
+    # Both workers ran tickets, and tickets the dead worker was running were finished by the other.
+    assert any(w.startswith(doomed_identity) for ws in identities.values() for w in ws)
+    moved = [t for t in in_flight
+             if identities[t] and identities[t][0].startswith(doomed_identity)
+             and not identities[t][-1].startswith(doomed_identity)]
+    assert moved, identities
 
     def all_closed() -> None:
         page = api.get("/tickets", params={"team": team, "status": "closed", "limit": 200}, headers=AGENT).json()
-        assert page["count"] == len(first) + len(second)
+        assert page["count"] == len(tickets)
     eventually(all_closed, timeout=60, interval=0.5)
+    statuses = asyncio.run(workflow_statuses(two_workers, tickets))
+    assert set(statuses.values()) == {WorkflowExecutionStatus.COMPLETED}, statuses
+    for tid in tickets:
+        view = api.get(f"/tickets/{tid}", headers=AGENT).json()
+        # None lost, none doubled: each step of each lifecycle exactly once.
+        assert Counter(m["kind"] for m in view["milestones"]) == Counter(
+            ["opened", "first_response", "resolved", "confirmed"]), (tid, view["milestones"])
+        assert view["status"] == "closed" and view["rating"] == 5
 
 
 def test_a_second_api_instance_serves_the_same_tickets(two_workers: Stack) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
-from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.worker import Replayer
 
 from domain.tickets import ResolveInput, RespondInput
@@ -66,6 +68,15 @@ async def test_recorded_histories_replay_without_nondeterminism() -> None:
         await replayer.replay_workflow(history)
 
 
+async def _until_asleep_on_its_timer(h: WorkflowHandle[Any, Any]) -> None:
+    async with asyncio.timeout(30):  # the ticket must go to sleep on its SLA timer
+        while True:
+            events = [e async for e in h.fetch_history_events()]
+            if any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in events):
+                return
+            await asyncio.sleep(0.05)
+
+
 async def test_a_command_delivered_twice_at_once_applies_once(live_desk: Desk) -> None:
     """A desk's retry and its original Update, both waiting while no worker runs, arrive together.
 
@@ -75,6 +86,10 @@ async def test_a_command_delivered_twice_at_once_applies_once(live_desk: Desk) -
     desk = live_desk
     async with desk.worker():
         h = await desk.start(ticket_input())
+        # Stop the worker only once the ticket is idle (opened, recorded, repeat-checked, asleep on
+        # its SLA timer): stopping it mid-activity cancels that activity, which is another test's
+        # subject (test_cancel_at_startup.py), and the Updates below must find the same state each run.
+        await _until_asleep_on_its_timer(h)
     original = asyncio.create_task(h.execute_update(TicketWorkflow.respond, RespondInput()))
     retry = asyncio.create_task(h.execute_update(TicketWorkflow.respond, RespondInput()))
     await asyncio.sleep(1)  # both are admitted by the server before a worker picks them up
