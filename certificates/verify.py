@@ -13,33 +13,77 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 from web3 import Web3
-from web3.exceptions import TransactionNotFound
 
-from chain.deployment import code_matches_artifact
-from chain.registry import EvidenceRegistryClient
-from chain.rpc import rpc_batch
-from chain.voucher import VoucherClient
+from chain import abi
+from chain.deployment import code_is_artifact
+from chain.rpc import RpcError, rpc_batch
+from chain.voucher import VoucherInfo
 from domain.certificate_checks import Check, CheckStatus, verify_certificate_offline
 from domain.encoding import from_hex, to_hex
 from domain.evidence_types import claim_hash
-from domain.hashing import keccak256
 from domain.milestones import MilestoneKind
 
 __all__ = ["summarise", "verify_certificate", "verify_on_chain"]
 
 
-def _check_network(cert: Mapping[str, Any], w3: Web3) -> tuple[Check, int | None]:
+_REGISTRY, _VOUCHER = "EvidenceRegistry", "CompensationVoucher"
+
+
+class _Answers:
+    """Every question a certificate asks of the chain, sent in one JSON-RPC batch.
+
+    The answers are only read after the checks they depend on passed: what code at an unknown
+    address answers means nothing, so the roots and vouchers are judged only once the contracts are.
+    """
+
+    def __init__(self, cert: Mapping[str, Any], w3: Web3) -> None:
+        registry, voucher = str(cert["registry"]), str(cert["voucher_contract"])
+        ticket_id = str(cert["ticket_id"])
+        self.batches = list(cert["batches"])
+        root_of = {b["batch_no"]: b["root"] for b in self.batches}
+        self.asked = [m for m in cert["milestones"] if m["batch_no"] in root_of]
+        self.vouchers = list(cert["vouchers"])
+        self.clocks = [(m["leaf"], m.get("data", {}).get("clock")) for m in cert["milestones"]
+                       if m["kind"] == MilestoneKind.SLA_BREACH and m.get("data", {}).get("clock")]
+        requests: list[tuple[str, list[Any]]] = [
+            ("eth_chainId", []), ("eth_blockNumber", []), ("eth_getBlockByNumber", ["latest", False]),
+            ("eth_getCode", [registry, "latest"]), ("eth_getCode", [voucher, "latest"]),
+            abi.call(_VOUCHER, voucher, "registry"),
+        ]
+        for batch in self.batches:
+            requests += [abi.call(_REGISTRY, registry, "anchorOf", from_hex(batch["root"])),
+                         ("eth_getBlockByNumber", [hex(int(batch["block_number"])), False]),
+                         ("eth_getTransactionReceipt", [batch["tx_hash"]])]
+        # The registry's own verifyLeaf for every milestone: the same Merkle code the voucher contract
+        # relies on, asked through the auditor's node rather than trusted from our Python.
+        requests += [abi.call(_REGISTRY, registry, "verifyLeaf", from_hex(m["leaf"]),
+                              [from_hex(p) for p in m["proof"]], from_hex(root_of[m["batch_no"]]))
+                     for m in self.asked]
+        for v in self.vouchers:
+            requests += [abi.call(_VOUCHER, voucher, "voucherOf", int(v["voucher_id"])),
+                         ("eth_getTransactionReceipt", [v["tx_hash"]])]
+        requests += [abi.call(_VOUCHER, voucher, "voucherOfClaim", claim_hash(f"{ticket_id}:{clock}"))
+                     for _, clock in self.clocks]
+        answers = iter(rpc_batch(w3, requests, errors=True))
+        self.chain_id, self.head, self.latest, self.registry_code, self.voucher_code, self.bound = (
+            next(answers) for _ in range(6))
+        self.roots = [(next(answers), next(answers), next(answers)) for _ in self.batches]
+        self.leaf_answers = [next(answers) for _ in self.asked]
+        self.voucher_answers = [(next(answers), next(answers)) for _ in self.vouchers]
+        self.claim_answers = [next(answers) for _ in self.clocks]
+
+    @staticmethod
+    def value(answer: Any) -> Any:
+        """The answer, or the node's error raised (for a question that must not fail)."""
+        if isinstance(answer, RpcError):
+            raise RuntimeError(f"{answer.method} failed on the node: {answer.message}")
+        return answer
+
+
+def _check_network(cert: Mapping[str, Any], answers: _Answers) -> tuple[Check, int | None]:
     title = "Connected to the right blockchain"
-    try:
-        chain_id = int(w3.eth.chain_id)
-        head = int(w3.eth.block_number)
-    except Exception as exc:  # noqa: BLE001 - any transport error means "could not check"
-        return Check("network", title, CheckStatus.FAIL,
-                     f"The blockchain node could not be reached, so nothing could be checked on chain: "
-                     f"{type(exc).__name__}."), None
+    chain_id, head = int(answers.value(answers.chain_id), 16), int(answers.value(answers.head), 16)
     if chain_id != int(cert["chain_id"]):
         return Check("network", title, CheckStatus.FAIL,
                      f"The node serves chain {chain_id}, but the certificate is for chain {cert['chain_id']}."
@@ -48,8 +92,7 @@ def _check_network(cert: Mapping[str, Any], w3: Web3) -> tuple[Check, int | None
                  f"The node serves chain {chain_id}, the certificate's chain; its newest block is {head}."), head
 
 
-def _check_contracts(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient,
-                     trusted_registry: str | None) -> Check:
+def _check_contracts(cert: Mapping[str, Any], answers: _Answers, trusted_registry: str | None) -> Check:
     title = "Genuine Qualitrail contracts"
     problems: list[str] = []
     registry, voucher_address = str(cert["registry"]), str(cert["voucher_contract"])
@@ -57,14 +100,15 @@ def _check_contracts(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient,
         problems.append(f"the certificate names registry {registry}, not the one you trust ({trusted_registry})")
     # A registry written to answer "anchored" for everything would pass every other check: the code
     # at the signed addresses must be the published, audited contracts.
-    if not code_matches_artifact(w3, registry, "EvidenceRegistry"):
+    if not code_is_artifact(from_hex(answers.value(answers.registry_code)), _REGISTRY):
         problems.append(f"the code at {registry} is not the published EvidenceRegistry")
-    if not code_matches_artifact(w3, voucher_address, "CompensationVoucher"):
+    if not code_is_artifact(from_hex(answers.value(answers.voucher_code)), _VOUCHER):
         problems.append(f"the code at {voucher_address} is not the published CompensationVoucher")
     else:
-        bound = str(voucher.contract.functions.registry().call())
-        if bound.lower() != registry.lower():
-            problems.append(f"the voucher contract is bound to registry {bound}, not {registry}")
+        (bound,) = abi.decode_result(_VOUCHER, "registry", answers.value(answers.bound))
+        if str(bound).lower() != registry.lower():
+            problems.append(f"the voucher contract is bound to registry {Web3.to_checksum_address(bound)}, "
+                            f"not {registry}")
     if problems:
         return Check("contracts", title, CheckStatus.FAIL,
                      "The contracts named in the certificate are not the published Qualitrail contracts.",
@@ -73,40 +117,16 @@ def _check_contracts(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient,
                  f"The registry {registry} and the voucher contract {voucher_address} run the published code.")
 
 
-_ANCHOR_OF = keccak256(b"anchorOf(bytes32)")[:4]
-_VERIFY_LEAF = keccak256(b"verifyLeaf(bytes32,bytes32[],bytes32)")[:4]
-# Sub-requests per JSON-RPC batch: nodes cap batch sizes (often at 100 to 1,000).
-def _eth_call(to: str, data: bytes) -> tuple[str, list[Any]]:
-    return "eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]
-
-
-def _check_roots(cert: Mapping[str, Any], w3: Web3, registry: EvidenceRegistryClient, head: int,
-                 min_confirmations: int) -> Check:
+def _check_roots(answers: _Answers, head: int, min_confirmations: int) -> Check:
     title = "Recorded on the blockchain"
     problems: list[str] = []
     lines: list[str] = []
     least_confirmations: int | None = None
-    batches = list(cert["batches"])
-    # Per batch: the registry's record of the root, the stated block, the anchoring receipt.
-    requests: list[tuple[str, list[Any]]] = []
-    for batch in batches:
-        requests.append(_eth_call(registry.address, _ANCHOR_OF + abi_encode(["bytes32"], [from_hex(batch["root"])])))
-        requests.append(("eth_getBlockByNumber", [hex(int(batch["block_number"])), False]))
-        requests.append(("eth_getTransactionReceipt", [batch["tx_hash"]]))
-    # The registry's own verifyLeaf for every milestone: the same Merkle code the voucher contract
-    # relies on, asked through the auditor's node rather than trusted from our Python.
-    root_of = {b["batch_no"]: b["root"] for b in batches}
-    asked = [m for m in cert["milestones"] if m["batch_no"] in root_of]
-    for m in asked:
-        requests.append(_eth_call(registry.address, _VERIFY_LEAF + abi_encode(
-            ["bytes32", "bytes32[]", "bytes32"],
-            [from_hex(m["leaf"]), [from_hex(p) for p in m["proof"]], from_hex(root_of[m["batch_no"]])])))
-    answers = rpc_batch(w3, requests)
-    for i, batch in enumerate(batches):
+    for batch, (anchor, block, receipt) in zip(answers.batches, answers.roots, strict=True):
         label = f"batch {batch['batch_no']}"
-        anchor, block, receipt = answers[3 * i: 3 * i + 3]
-        block_time, block_number, leaf_count, batch_id = abi_decode(["uint64", "uint64", "uint32", "bytes32"],
-                                                                    from_hex(anchor))
+        block_time, block_number, leaf_count, batch_id = abi.decode_result(_REGISTRY, "anchorOf",
+                                                                           answers.value(anchor))
+        block, receipt = answers.value(block), answers.value(receipt)
         if leaf_count == 0:
             problems.append(f"{label}: its root {batch['root']} is not anchored on this chain")
             continue
@@ -132,20 +152,26 @@ def _check_roots(cert: Mapping[str, Any], w3: Web3, registry: EvidenceRegistryCl
         when = datetime.fromtimestamp(block_time, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         lines.append(f"{label}: root {batch['root'][:18]}… anchored in block {block_number} on {when}, "
                      f"{confirmations} confirmation{'s' if confirmations != 1 else ''}")
-    for m, answer in zip(asked, answers[3 * len(batches):], strict=True):
-        if int(str(answer), 16) != 1:
+    for m, answer in zip(answers.asked, answers.leaf_answers, strict=True):
+        if not abi.decode_result(_REGISTRY, "verifyLeaf", answers.value(answer))[0]:
             problems.append(f"milestone {m['seq']} ({m['kind']}): the registry rejects its proof")
     if problems:
         return Check("root_on_chain", title, CheckStatus.FAIL,
                      "Some of the certificate's evidence is not on this chain as stated.", tuple(problems))
     plural = "s" if least_confirmations != 1 else ""
     return Check("root_on_chain", title, CheckStatus.PASS,
-                 f"All {len(batches)} Merkle roots are anchored in the stated blocks (each with at least "
+                 f"All {len(answers.batches)} Merkle roots are anchored in the stated blocks (each with at least "
                  f"{least_confirmations} confirmation{plural}), and the registry accepts every proof.",
                  tuple(lines))
 
 
-def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient) -> Check:
+def _voucher_info(voucher_id: int, answer: Any) -> VoucherInfo | None:
+    if isinstance(answer, RpcError) and abi.revert_name(_VOUCHER, answer.data) == "CompensationVoucherUnknownVoucher":
+        return None
+    return VoucherInfo.from_fields(voucher_id, abi.decode_result(_VOUCHER, "voucherOf", _Answers.value(answer)))
+
+
+def _check_vouchers(cert: Mapping[str, Any], answers: _Answers) -> Check:
     title = "Compensation vouchers"
     ticket_id = str(cert["ticket_id"])
     root_of_batch = {b["batch_no"]: b["root"] for b in cert["batches"]}
@@ -154,8 +180,8 @@ def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient) -
     problems: list[str] = []
     lines: list[str] = []
     listed: set[int] = set()
-    chain_time = int(w3.eth.get_block("latest")["timestamp"])
-    for v in cert["vouchers"]:
+    chain_time = int(answers.value(answers.latest)["timestamp"], 16)
+    for v, (info_answer, receipt) in zip(answers.vouchers, answers.voucher_answers, strict=True):
         label = f"voucher #{v['voucher_id']} ({v['breach']})"
         listed.add(int(v["voucher_id"]))
         if not str(v["claim_id"]).startswith(ticket_id + ":"):
@@ -164,9 +190,8 @@ def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient) -
         if v["breach_leaf"] not in breach_roots:
             problems.append(f"{label}: it does not rest on an SLA-breach milestone of this certificate")
             continue
-        try:
-            info = voucher.voucher(int(v["voucher_id"]))
-        except LookupError:
+        info = _voucher_info(int(v["voucher_id"]), info_answer)
+        if info is None:
             problems.append(f"{label}: no such voucher on this chain")
             continue
         if info.claim_id != claim_hash(str(v["claim_id"])):
@@ -175,11 +200,8 @@ def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient) -
             problems.append(f"{label}: the chain backs it with other evidence")
         if info.amount != v["amount"]:
             problems.append(f"{label}: worth {info.amount} on chain, the certificate says {v['amount']}")
-        try:
-            receipt = w3.eth.get_transaction_receipt(v["tx_hash"])
-        except TransactionNotFound:
-            receipt = None
-        if receipt is None or receipt["status"] != 1:
+        receipt = None if isinstance(receipt, RpcError) else receipt
+        if receipt is None or int(receipt["status"], 16) != 1:
             problems.append(f"{label}: issuing transaction {v['tx_hash']} is not on this chain")
         if info.redeemed:
             state = "redeemed"
@@ -190,12 +212,8 @@ def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient) -
         lines.append(f"{label}: worth {info.amount} {v['currency'] or 'minor units'}, {state}")
     # A breach whose voucher exists on chain but is missing here: say so (it may be newer than
     # the certificate), without failing what the certificate does state.
-    for leaf, _root in breach_roots.items():
-        m = next(m for m in cert["milestones"] if m["leaf"] == leaf)
-        clock = m.get("data", {}).get("clock")
-        if not clock:
-            continue
-        on_chain = voucher.voucher_of_claim(claim_hash(f"{ticket_id}:{clock}"))
+    for (_leaf, clock), answer in zip(answers.clocks, answers.claim_answers, strict=True):
+        (on_chain,) = abi.decode_result(_VOUCHER, "voucherOfClaim", answers.value(answer))
         if on_chain and on_chain not in listed:
             lines.append(f"voucher #{on_chain} ({clock}) was issued on chain but is not listed in this "
                          "certificate (probably issued after it)")
@@ -221,7 +239,7 @@ def verify_on_chain(cert: Mapping[str, Any], w3: Web3, *, min_confirmations: int
     chain (its hash matches), the anchoring transaction is in it, it has enough confirmations, and
     the registry accepts every milestone's proof; every voucher exists on chain for this ticket's
     claim, rests on an anchored breach leaf of the certificate, and its status (valid, redeemed,
-    expired).
+    expired). All questions go to the node in one batch (a few for very long certificates).
 
     Args:
         cert: A certificate whose shape passed ``verify_certificate_offline``.
@@ -232,20 +250,24 @@ def verify_on_chain(cert: Mapping[str, Any], w3: Web3, *, min_confirmations: int
     Returns:
         The on-chain checks.
     """
-    network, head = _check_network(cert, w3)
+    try:
+        answers = _Answers(cert, w3)
+        network, head = _check_network(cert, answers)
+    except Exception as exc:  # noqa: BLE001 - any transport error means "could not check"
+        return [Check("network", "Connected to the right blockchain", CheckStatus.FAIL,
+                      f"The blockchain node could not be reached, so nothing could be checked on chain: "
+                      f"{type(exc).__name__}.")]
     if head is None:
         return [network]
-    registry = EvidenceRegistryClient(w3, str(cert["registry"]))
-    voucher = VoucherClient(w3, str(cert["voucher_contract"]))
     checks = [network]
     try:
-        contracts = _check_contracts(cert, w3, voucher, trusted_registry)
+        contracts = _check_contracts(cert, answers, trusted_registry)
         checks.append(contracts)
         if contracts.failed:
             # Answers from unknown code mean nothing: do not report roots "found" through it.
             return checks
-        checks.append(_check_roots(cert, w3, registry, head, min_confirmations))
-        checks.append(_check_vouchers(cert, w3, voucher))
+        checks.append(_check_roots(answers, head, min_confirmations))
+        checks.append(_check_vouchers(cert, answers))
     except Exception as exc:  # noqa: BLE001 - a node failing mid-way fails the check, not the caller
         checks.append(Check("chain_error", "Blockchain answered every question", CheckStatus.FAIL,
                             f"The node failed while checking: {type(exc).__name__}: {exc}"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -25,6 +26,7 @@ __all__ = [
     "DEPLOYED_CONTRACTS",
     "Deployment",
     "artifacts_code_hash",
+    "code_is_artifact",
     "code_matches_artifact",
     "deploy_contracts",
     "read_deployment",
@@ -63,6 +65,26 @@ def artifacts_code_hash() -> str:
     return digest.hexdigest()
 
 
+def code_is_artifact(code: bytes, name: str) -> bool:
+    """Whether runtime ``code`` is the artifact's ``deployedBytecode`` (immutables zeroed, see below)."""
+    artifact = _deployed(name)
+    expected, immutables = artifact
+    actual = bytearray(code)
+    if len(actual) != len(expected):
+        return False
+    for start, length in immutables:
+        actual[start : start + length] = b"\x00" * length
+    return bytes(actual) == expected
+
+
+@cache
+def _deployed(name: str) -> tuple[bytes, tuple[tuple[int, int], ...]]:
+    artifact = load_artifact(name)
+    refs = tuple((int(ref["start"]), int(ref["length"]))
+                 for references in artifact.get("immutableReferences", {}).values() for ref in references)
+    return bytes.fromhex(artifact["deployedBytecode"].removeprefix("0x")), refs
+
+
 def code_matches_artifact(w3: Web3, address: str, name: str) -> bool:
     """Tell whether the runtime code at ``address`` is the artifact's ``deployedBytecode``.
 
@@ -77,16 +99,7 @@ def code_matches_artifact(w3: Web3, address: str, name: str) -> bool:
     Returns:
         ``True`` if the code matches; ``False`` if it differs or there is no code.
     """
-    artifact = load_artifact(name)
-    expected = bytes.fromhex(artifact["deployedBytecode"].removeprefix("0x"))
-    actual = bytearray(w3.eth.get_code(Web3.to_checksum_address(address)))
-    if len(actual) != len(expected):
-        return False
-    for references in artifact.get("immutableReferences", {}).values():
-        for ref in references:
-            start, length = int(ref["start"]), int(ref["length"])
-            actual[start : start + length] = b"\x00" * length
-    return bytes(actual) == expected
+    return code_is_artifact(bytes(w3.eth.get_code(Web3.to_checksum_address(address))), name)
 
 
 def _read_record(path: Path) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from web3 import Web3
@@ -16,9 +17,19 @@ from web3.types import RPCEndpoint
 
 from domain.encoding import to_hex
 
-__all__ = ["RPC_BATCH_LIMIT", "block_hash_at", "connect", "rpc_batch", "standing_marks", "wait_confirmed"]
+__all__ = ["RPC_BATCH_LIMIT", "RpcError", "block_hash_at", "connect", "rpc_batch", "standing_marks",
+           "wait_confirmed"]
 
 RPC_BATCH_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class RpcError:
+    """A request of a batch that the node answered with an error (a reverted call, say)."""
+
+    method: str
+    message: str
+    data: str | None
 
 
 def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
@@ -37,7 +48,7 @@ def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
                                   cacheable_requests={RPCEndpoint("eth_chainId")}))
 
 
-def rpc_batch(w3: Web3, requests: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+def rpc_batch(w3: Web3, requests: Sequence[tuple[str, list[Any]]], *, errors: bool = False) -> list[Any]:
     """Send JSON-RPC requests in batches and return their results in order.
 
     One round trip per ``RPC_BATCH_LIMIT`` requests instead of one each: a certificate of a ticket
@@ -47,12 +58,14 @@ def rpc_batch(w3: Web3, requests: Sequence[tuple[str, list[Any]]]) -> list[Any]:
     Args:
         w3: The connection.
         requests: ``(method, params)`` pairs.
+        errors: Give a request the node refused as an :py:class:`RpcError` in its place instead
+            of raising (a batch of calls where some may revert).
 
     Returns:
         Each request's ``result`` (``None`` where the node found nothing, e.g. an unknown receipt).
 
     Raises:
-        RuntimeError: If the node answers a request with an error.
+        RuntimeError: If the node refuses the batch, or a request when ``errors`` is false.
     """
     results: list[Any] = []
     for start in range(0, len(requests), RPC_BATCH_LIMIT):
@@ -62,7 +75,13 @@ def rpc_batch(w3: Web3, requests: Sequence[tuple[str, list[Any]]]) -> list[Any]:
             raise RuntimeError(f"the node refused a batch of requests: {responses.get('error')}")
         for (method, _params), response in zip(chunk, responses, strict=True):
             if "error" in response:
-                raise RuntimeError(f"{method} failed on the node: {response['error']}")
+                if not errors:
+                    raise RuntimeError(f"{method} failed on the node: {response['error']}")
+                error = response["error"] if isinstance(response["error"], dict) else {}
+                data = error.get("data")
+                results.append(RpcError(method, str(error.get("message", response["error"])),
+                                        data if isinstance(data, str) else None))
+                continue
             results.append(response.get("result"))
     return results
 

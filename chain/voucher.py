@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth_typing import HexStr
 from web3.logs import DISCARD
@@ -38,6 +39,14 @@ class VoucherInfo:
     redeemed: bool
     breach_leaf: bytes
     root: bytes
+
+    @classmethod
+    def from_fields(cls, voucher_id: int, fields: Sequence[Any]) -> VoucherInfo:
+        """The voucher from ``voucherOf``'s return values, in the contract's order."""
+        claim_id, customer_ref, amount, expires_at, redeemed, breach_leaf, root = fields
+        return cls(voucher_id=voucher_id, claim_id=bytes(claim_id), customer_ref=bytes(customer_ref),
+                   amount=int(amount), expires_at=int(expires_at), redeemed=bool(redeemed),
+                   breach_leaf=bytes(breach_leaf), root=bytes(root))
 
 
 @dataclass(frozen=True)
@@ -109,17 +118,7 @@ class VoucherClient(ContractClient):
             if exc.error_name == "CompensationVoucherUnknownVoucher":
                 raise LookupError(f"no voucher {voucher_id}") from exc
             raise
-        claim_id, customer_ref, amount, expires_at, redeemed, breach_leaf, root = fields
-        return VoucherInfo(
-            voucher_id=voucher_id,
-            claim_id=bytes(claim_id),
-            customer_ref=bytes(customer_ref),
-            amount=int(amount),
-            expires_at=int(expires_at),
-            redeemed=bool(redeemed),
-            breach_leaf=bytes(breach_leaf),
-            root=bytes(root),
-        )
+        return VoucherInfo.from_fields(voucher_id, fields)
 
     def issue(
         self,
