@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import activity
 
+from domain.encoding import parse_time
 from domain.tickets import RecordTicketInput, RepeatQuery
 from readmodel import crud
 from readmodel.db import session_scope
@@ -30,6 +31,6 @@ class TicketActivities:
             found = crud.find_repeat_complaint(
                 session=session, ticket_id=query.ticket_id, customer_ref_hash=query.customer_ref_hash,
                 category=query.category,
-                opened_at=datetime.fromisoformat(query.opened_at.replace("Z", "+00:00")),
+                opened_at=parse_time(query.opened_at),
                 window=timedelta(seconds=query.window_seconds))
         return found or ""

@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from chain.context import ChainContext
 from domain.certificate import CERTIFICATE_FORMAT, certificate_digest, sign_certificate
+from domain.encoding import to_hex
 from domain.milestones import MilestoneKind
 from readmodel import evidence
 from readmodel.evidence import ANCHORED, TicketRecord
@@ -134,7 +135,7 @@ def signer_for(settings: Settings) -> CertificateSigner:
             deployment = context.deployment()
             account = context.account("signer")
             cached = CertificateSigner(deployment.chain_id, deployment.registry, deployment.voucher,
-                                       "0x" + bytes(account.key).hex())
+                                       to_hex(account.key))
             _SIGNERS.clear()
             _SIGNERS[key] = cached
         return cached

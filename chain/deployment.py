@@ -21,6 +21,7 @@ from web3 import Web3
 
 from chain.sender import TransactionSender
 from contracts.compile import load_artifact
+from domain.encoding import from_hex
 
 __all__ = [
     "DEPLOYED_CONTRACTS",
@@ -82,7 +83,7 @@ def _deployed(name: str) -> tuple[bytes, tuple[tuple[int, int], ...]]:
     artifact = load_artifact(name)
     refs = tuple((int(ref["start"]), int(ref["length"]))
                  for references in artifact.get("immutableReferences", {}).values() for ref in references)
-    return bytes.fromhex(artifact["deployedBytecode"].removeprefix("0x")), refs
+    return from_hex(artifact["deployedBytecode"]), refs
 
 
 def code_matches_artifact(w3: Web3, address: str, name: str) -> bool:

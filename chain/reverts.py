@@ -10,6 +10,8 @@ from eth_typing import HexStr
 from eth_utils import keccak
 from web3.exceptions import ContractLogicError
 
+from domain.encoding import from_hex
+
 __all__ = ["ContractRevertError", "decode_revert", "revert_from"]
 
 
@@ -66,7 +68,7 @@ def decode_revert(
     """
     if data is None:
         return None, ()
-    raw = bytes.fromhex(data.removeprefix("0x")) if isinstance(data, str) else bytes(data)
+    raw = from_hex(data) if isinstance(data, str) else bytes(data)
     if len(raw) < 4:
         return None, ()
     known = _error_selectors(abi).get(raw[:4])

@@ -30,6 +30,7 @@ from web3.types import TxParams, TxReceipt
 
 from chain.keys import check_key_allowed
 from chain.reverts import ContractRevertError, revert_from
+from domain.encoding import to_hex
 
 __all__ = ["Buildable", "TransactionSendError", "TransactionSender"]
 
@@ -162,7 +163,7 @@ class TransactionSender:
             except ContractLogicError as exc:
                 raise revert_from(exc, abi, None) from exc
             signed = self.account.sign_transaction(cast(dict[str, Any], tx))
-            tx_hash = HexStr("0x" + bytes(signed.hash).hex())
+            tx_hash = HexStr(to_hex(signed.hash))
             try:
                 self.w3.eth.send_raw_transaction(signed.raw_transaction)
                 return tx_hash

@@ -15,6 +15,7 @@ from cli.output import EXIT_FAILED, console, die, now, print_checks
 from cli.replay import registry_events
 from domain.certificate import canonical_json
 from domain.certificate_checks import Check, CheckStatus
+from domain.encoding import to_hex
 
 checkpoint_app = typer.Typer(help="Signed checkpoints of anchored roots and block hashes.", no_args_is_help=True)
 
@@ -66,7 +67,7 @@ def checkpoint_save(
         anchors: list[dict[str, Any]] = []
         if registry is not None:
             events = registry_events(EvidenceRegistryClient(w3, registry), w3, from_block, chunk)
-            anchors = [{"root": "0x" + e.root.hex(), "batch_id": "0x" + e.batch_id.hex(),
+            anchors = [{"root": to_hex(e.root), "batch_id": to_hex(e.batch_id),
                         "block_number": e.block_number, "block_hash": e.block_hash, "tx_hash": e.tx_hash}
                        for e in events if e.block_number <= int(head["number"])]
         chain_id = int(w3.eth.chain_id)
@@ -76,10 +77,10 @@ def checkpoint_save(
     head_number = int(head["number"])
     body: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT, "chain_id": chain_id, "registry": registry, "taken_at": now(),
-        "head": {"block_number": head_number, "block_hash": "0x" + bytes(head["hash"]).hex()},
+        "head": {"block_number": head_number, "block_hash": to_hex(head["hash"])},
         "anchors": anchors}
     signed = account.sign_message(_checkpoint_message(body))
-    document = {**body, "signer": str(account.address), "signature": "0x" + bytes(signed.signature).hex()}
+    document = {**body, "signer": str(account.address), "signature": to_hex(signed.signature)}
     out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     console.print(f"checkpoint of chain {chain_id} at block {head_number} with "
                   f"{len(anchors)} anchored roots written to {out}, signed by {account.address}")
@@ -136,7 +137,7 @@ def checkpoint_check(
             except BlockNotFound:
                 problems.append(f"{label}: block {number} no longer exists (the chain is shorter: rewritten)")
                 continue
-            if "0x" + bytes(block["hash"]).hex() != block_hash:
+            if to_hex(block["hash"]) != block_hash:
                 problems.append(f"{label}: block {number} has another hash now (the chain was rewritten)")
         if body["anchors"] and body.get("registry"):
             client = EvidenceRegistryClient(w3, body["registry"])

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from cli.output import EXIT_FAILED, MARKS, console, die, err
 from domain.certificate_checks import CheckStatus
+from domain.encoding import from_hex
 
 EXPORT_FORMAT = "qualitrail.export.v1"
 
@@ -133,7 +134,7 @@ def _compare_batch(n: int, leaves: list[dict[str, Any]], event: Any, report: Rep
                                dict(r["data"]))
         if recomputed != r["leaf"]:
             report.altered.append(f"{label}: content does not hash to its leaf")
-        recorded.append(bytes.fromhex(str(r["leaf"]).removeprefix("0x")))
+        recorded.append(from_hex(str(r["leaf"])))
     root = build_tree(recorded).root
     if root == event.root and len(recorded) == event.leaf_count:
         return

@@ -31,6 +31,7 @@ from eth_account.messages import encode_typed_data
 from eth_keys import keys
 from eth_utils import to_checksum_address
 
+from domain.encoding import from_hex, to_hex
 from domain.hashing import keccak256
 
 __all__ = [
@@ -182,7 +183,7 @@ def typed_data(ticket_id: str, digest: str, chain_id: int, registry: str) -> dic
             "chainId": chain_id,
             "verifyingContract": to_checksum_address(registry),
         },
-        "message": {"ticketId": ticket_id, "digest": bytes.fromhex(digest.removeprefix("0x"))},
+        "message": {"ticketId": ticket_id, "digest": from_hex(digest)},
     }
 
 
@@ -204,7 +205,7 @@ def sign_certificate(body: Mapping[str, Any], private_key: str) -> dict[str, Any
         str(cert["ticket_id"]), digest, int(cert["chain_id"]), str(cert["registry"])))
     signed = account.sign_message(message)
     cert["digest"] = digest
-    cert["signature"] = "0x" + bytes(signed.signature).hex()
+    cert["signature"] = to_hex(signed.signature)
     return cert
 
 
@@ -230,7 +231,7 @@ def signing_hash(ticket_id: str, digest: str, chain_id: int, registry: str) -> b
     if not 0 <= chain_id < 2**256:
         raise ValueError("chain_id must be a uint256")
     struct = keccak256(_CERTIFICATE_TYPE_HASH + keccak256(ticket_id.encode())
-                       + bytes.fromhex(digest.removeprefix("0x")))
+                       + from_hex(digest))
     return keccak256(b"\x19\x01" + _domain_separator(chain_id, registry) + struct)
 
 
@@ -260,7 +261,7 @@ def recover_signer(cert: Mapping[str, Any], digest: str | None = None) -> str:
     """
     digest = digest if digest is not None else certificate_digest(cert)
     message_hash = signing_hash(str(cert["ticket_id"]), digest, int(cert["chain_id"]), str(cert["registry"]))
-    raw = bytes.fromhex(str(cert["signature"]).removeprefix("0x"))
+    raw = from_hex(str(cert["signature"]))
     if len(raw) != 65:
         raise ValueError("signature must be 65 bytes")
     signature = keys.Signature(signature_bytes=raw[:64] + bytes([_standard_v(raw[64])]))

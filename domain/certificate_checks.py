@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.certificate import certificate_digest, recover_signer, shape_problems
+from domain.encoding import from_hex, to_hex
 from domain.evidence_types import batch_id_for
 from domain.merkle import process_proof
 from domain.milestones import GENESIS, verify_chain
@@ -193,7 +194,7 @@ def _check_inclusion(cert: Mapping[str, Any]) -> Check:
         if int(b["batch_no"]) in batches:
             problems.append(f"batch {b['batch_no']} is listed twice")
         batches[int(b["batch_no"])] = b
-        if int(b["batch_no"]) >= 1 and "0x" + batch_id_for(int(b["batch_no"])).hex() != b["batch_id"]:
+        if int(b["batch_no"]) >= 1 and to_hex(batch_id_for(int(b["batch_no"]))) != b["batch_id"]:
             problems.append(f"batch {b['batch_no']}: its batch id is not the one derived from its number")
     used: set[int] = set()
     for m in cert["milestones"]:
@@ -204,7 +205,7 @@ def _check_inclusion(cert: Mapping[str, Any]) -> Check:
             continue
         used.add(int(m["batch_no"]))
         try:
-            rebuilt = "0x" + process_proof(bytes.fromhex(m["leaf"][2:]),
+            rebuilt = "0x" + process_proof(from_hex(m["leaf"]),
                                            [bytes.fromhex(p[2:]) for p in m["proof"]]).hex()
         except ValueError as exc:
             problems.append(f"{label}: malformed proof ({exc})")

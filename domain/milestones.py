@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.encoding import format_time
+from domain.encoding import format_time, to_hex
 from domain.hashing import keccak256
 
 FORMAT_VERSION = 1
@@ -69,7 +69,7 @@ def canonical_bytes(subject: str, seq: int, kind: str, at: str, prev: str, data:
 
 def leaf_hash(subject: str, seq: int, kind: str, at: str, prev: str, data: dict[str, str]) -> str:
     """keccak256(domain prefix || canonical bytes) as 0x-hex. Always longer than 64 bytes hashed."""
-    return "0x" + keccak256(LEAF_DOMAIN + canonical_bytes(subject, seq, kind, at, prev, data)).hex()
+    return to_hex(keccak256(LEAF_DOMAIN + canonical_bytes(subject, seq, kind, at, prev, data)))
 
 
 def new_milestone(subject: str, previous: Milestone | None, kind: str, at: datetime,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from domain.encoding import parse_time
 from domain.sla_clock import FIRST_RESPONSE, RESOLUTION
 from domain.tickets import MilestoneView, RecordTicketInput
 from readmodel.models import Milestone, Ticket
@@ -21,10 +22,6 @@ from readmodel.paging import page
 
 class ChainConflict(RuntimeError):
     """A stored milestone differs from the one the workflow sends: the read model was altered."""
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _utc(value: datetime) -> datetime:
@@ -40,10 +37,12 @@ def record_ticket(*, session: Session, record: RecordTicketInput) -> None:
             id=record.ticket_id, status=snap.status, priority=snap.priority, category=snap.category,
             team=snap.team, channel=snap.channel, supplier=snap.supplier,
             customer_ref_hash=record.customer_ref_hash, summary=record.summary,
-            description=record.description, created_at=_utc(_parse_time(snap.created_at)),
-            updated_at=_utc(_parse_time(snap.created_at)),
+            description=record.description, created_at=(parse_time(snap.created_at)),
+            updated_at=(parse_time(snap.created_at)),
         )
-    if len(snap.milestones) >= ticket.milestone_count:
+    # Recorded snapshots carried every milestone; newer ones carry none (the new ones come alongside).
+    count = max(len(snap.milestones), record.milestones[-1].seq + 1 if record.milestones else 0)
+    if count >= ticket.milestone_count:
         clocks = {c.name: c for c in snap.clocks}
         ticket.status = snap.status
         ticket.priority = snap.priority
@@ -60,9 +59,10 @@ def record_ticket(*, session: Session, record: RecordTicketInput) -> None:
         if RESOLUTION in clocks:
             ticket.resolution_due = clocks[RESOLUTION].deadline
             ticket.resolution_outcome = clocks[RESOLUTION].outcome
-        ticket.milestone_count = len(snap.milestones)
-        if snap.milestones:
-            ticket.updated_at = _utc(_parse_time(snap.milestones[-1].at))
+        ticket.milestone_count = count
+        newest = (snap.milestones or record.milestones)[-1:]
+        if newest:
+            ticket.updated_at = (parse_time(newest[0].at))
     session.add(ticket)
     append_milestones(session=session, subject=record.ticket_id, milestones=record.milestones)
     session.commit()

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -63,5 +64,16 @@ def init_db(url: str) -> Engine:
 
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
+    """A session of the read model at ``url``, closed (and rolled back if not committed) at the end.
+
+    An exception raised into the thread while a statement runs (Temporal cancels a synchronous
+    activity that way) comes out as itself, not wrapped in SQLAlchemy's ``StatementError``, so a
+    cancelled activity is reported as cancelled rather than failed.
+    """
     with Session(get_engine(url)) as session:
-        yield session
+        try:
+            yield session
+        except StatementError as exc:
+            if exc.orig is not None and not isinstance(exc.orig, DBAPIError):
+                raise exc.orig from exc
+            raise

@@ -22,7 +22,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from domain.encoding import to_hex
+from domain.encoding import from_hex, to_hex
 from domain.evidence_types import batch_id_for
 from domain.merkle import build_tree
 from domain.milestones import MilestoneKind
@@ -139,7 +139,7 @@ def claim_batch(*, session: Session, batch_no: int, max_leaves: int) -> AnchorBa
         time.sleep(0.05)
     else:
         return None
-    tree = build_tree([bytes.fromhex(row.leaf.removeprefix("0x")) for row in rows])
+    tree = build_tree([from_hex(row.leaf) for row in rows])
     for index, row in enumerate(rows):
         row.proof = json.dumps([to_hex(p) for p in tree.proof(index)])
         session.add(row)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
+from domain.encoding import parse_time
 from domain.governance import (
     EXIT_STATUSES,
     DeductionView,
@@ -39,10 +40,6 @@ def init_governance_db(url: str) -> None:
     SQLModel.metadata.create_all(engine)
 
 
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
 def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -56,8 +53,8 @@ def record_meeting(*, session: Session, record: RecordMeetingInput) -> None:
     row = session.get(Meeting, record.meeting_id)
     if row is None:
         row = Meeting(id=record.meeting_id, title=snap.title, category=snap.category, status=snap.status,
-                      departments=_json(snap.departments), submitted="[]", opened_at=_time(snap.opened_at),
-                      due_at=snap.due_at, updated_at=_time(snap.opened_at))
+                      departments=_json(snap.departments), submitted="[]", opened_at=parse_time(snap.opened_at),
+                      due_at=snap.due_at, updated_at=parse_time(snap.opened_at))
     if len(snap.milestones) >= row.milestone_count:
         row.status = snap.status
         row.round = snap.round
@@ -69,7 +66,7 @@ def record_meeting(*, session: Session, record: RecordMeetingInput) -> None:
         row.root_cause = snap.root_cause[:200] if snap.root_cause else None
         row.milestone_count = len(snap.milestones)
         if snap.milestones:
-            row.updated_at = _time(snap.milestones[-1].at)
+            row.updated_at = parse_time(snap.milestones[-1].at)
     session.add(row)
     linked = set(session.exec(select(MeetingTicket.ticket_id)
                               .where(MeetingTicket.meeting_id == record.meeting_id)).all())
@@ -120,10 +117,10 @@ def _rates(session: Session, category: str, start: datetime, end: datetime) -> t
 
 def measure_effect(*, session: Session, query: EffectQuery) -> EffectResult:
     """Repeat-complaint and reopen rates of the category's tickets before and after the solution."""
-    before_n, before_repeat, before_reopen = _rates(session, query.category, _time(query.before_from),
-                                                    _time(query.before_to))
-    after_n, after_repeat, after_reopen = _rates(session, query.category, _time(query.before_to),
-                                                 _time(query.after_to))
+    before_n, before_repeat, before_reopen = _rates(session, query.category, parse_time(query.before_from),
+                                                    parse_time(query.before_to))
+    after_n, after_repeat, after_reopen = _rates(session, query.category, parse_time(query.before_to),
+                                                 parse_time(query.after_to))
     return EffectResult(before_tickets=before_n, after_tickets=after_n, before_repeat_rate=before_repeat,
                         after_repeat_rate=after_repeat, before_reopen_rate=before_reopen,
                         after_reopen_rate=after_reopen)
@@ -152,7 +149,7 @@ def record_supplier(*, session: Session, record: RecordSupplierInput) -> None:
         row.runs = snap.runs
         row.tip_seq = tip_seq
         if snap.tip:
-            row.updated_at = _time(snap.tip.at)
+            row.updated_at = parse_time(snap.tip.at)
     session.add(row)
     for d in record.deductions:
         _insert_deduction(session, record.supplier_id, d)

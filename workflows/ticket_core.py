@@ -100,7 +100,8 @@ class TicketCore:
 
     async def _persist(self) -> None:
         await persist(self, lambda views: RecordTicketInput(
-            ticket_id=self.input.ticket_id, snapshot=self.state(), customer_ref_hash=self.input.customer_ref_hash,
+            ticket_id=self.input.ticket_id, snapshot=self._view_at(milestones=False),
+            customer_ref_hash=self.input.customer_ref_hash,
             summary=self.input.summary, description=self.input.description, milestones=views),
             TicketActivities.record_ticket)
 
@@ -155,6 +156,11 @@ class TicketCore:
     def state(self, as_of: str = "") -> TicketView:
         """The full state. ``as_of`` (ISO time) lets a caller see clocks at its own present:
         workflow.now() inside a query is the time of the last workflow task, which may be old."""
+        return self._view_at(as_of)
+
+    def _view_at(self, as_of: str = "", *, milestones: bool = True) -> TicketView:
+        # Without the milestone list for the read model: it gets the new milestones on their own,
+        # and a full list on every write made each write cost grow with the ticket's length.
         now = workflow.now()
         if as_of:
             now = max(now, parse_time(as_of))
@@ -177,7 +183,8 @@ class TicketCore:
             ticket_id=self.input.ticket_id, status=self.status.value, priority=self.priority,
             category=self.input.category, team=self.team, channel=self.input.channel,
             supplier=self.input.supplier, assignee=self.assignee, created_at=format_time(self.created_at),
-            clocks=clocks, milestones=[milestone_view(m) for m in self.milestones], breaches=list(self.breaches),
+            clocks=clocks, milestones=[milestone_view(m) for m in self.milestones] if milestones else [],
+            breaches=list(self.breaches),
             repeat_of=self.repeat_of, rating=self.rating, resolution_code=self.resolution_code,
             root_cause=self.root_cause, request_hash=self.input.request_hash,
             token_version=self.token_version, vouchers=list(self.vouchers), auto_close_at=auto_close,
