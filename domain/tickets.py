@@ -75,6 +75,9 @@ class TicketInput:
     request_hash: str = ""  # hash of the create request, for idempotent retries
     opened_by: str = ""
     compensate: bool = True
+    # When the desk opened it (the API's clock); empty in tickets started before the field existed,
+    # which take the workflow's start time. The clocks run from this instant.
+    opened_at: str = ""
 
 
 @dataclass

@@ -24,7 +24,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.compensation import CompensationActivities
     from domain.governance import DeductionInput, MeetingTicketLink
     from domain.milestones import Milestone, MilestoneKind, format_time
-    from domain.sla_clock import FIRST_RESPONSE, RESOLUTION, SlaClock
+    from domain.sla_clock import FIRST_RESPONSE, RESOLUTION
+    from domain.ticket_views import opened_data, opening_clocks
     from domain.tickets import (
         ActorInput,
         AnchorWait,
@@ -57,14 +58,9 @@ class TicketWorkflow(TicketCore):
 
     @workflow.run
     async def run(self, input: TicketInput) -> TicketView:
-        now = workflow.now()
-        self.clocks[FIRST_RESPONSE] = SlaClock.start(FIRST_RESPONSE, self._target(FIRST_RESPONSE), now)
-        self.clocks[RESOLUTION] = SlaClock.start(RESOLUTION, self._target(RESOLUTION), now)
-        self._add(MilestoneKind.OPENED, {
-            "channel": input.channel, "category": input.category, "priority": input.priority,
-            "team": input.team, "customer_ref_hash": input.customer_ref_hash,
-            "supplier": input.supplier or "",
-        })
+        # Opened at created_at (the desk's clock, or this first task's time for older tickets).
+        self.clocks.update(opening_clocks(self.policy, self.priority, self.created_at))
+        self._add(MilestoneKind.OPENED, opened_data(input), self.created_at)
         await self._persist()
         await self._check_repeat()
         self.ready = True

@@ -19,10 +19,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.encoding import parse_time
     from domain.governance import DeductionInput
     from domain.milestones import Milestone, MilestoneKind, format_time, new_milestone
-    from domain.sla_clock import FIRST_RESPONSE, RESOLUTION, SlaClock
+    from domain.sla_clock import RESOLUTION, SlaClock
+    from domain.ticket_views import clock_view, target_seconds
     from domain.tickets import (
         FINAL_STATUSES,
-        ClockView,
         Notification,
         RecordTicketInput,
         RepeatQuery,
@@ -46,7 +46,7 @@ class TicketCore:
         self.priority = input.priority
         self.team = input.team
         self.assignee: str | None = None
-        self.created_at = workflow.now()
+        self.created_at = parse_time(input.opened_at) if input.opened_at else workflow.now()
         self.milestones: list[Milestone] = []
         self.persisted = 0
         self.clocks: dict[str, SlaClock] = {}
@@ -69,8 +69,7 @@ class TicketCore:
     # ---------------------------------------------------------------- helpers
 
     def _target(self, clock: str) -> float:
-        targets = self.policy.targets[self.priority]
-        return targets.first_response_seconds if clock == FIRST_RESPONSE else targets.resolution_seconds
+        return target_seconds(self.policy, self.priority, clock)
 
     def _add(self, kind: str, data: dict[str, str] | None = None, at: datetime | None = None) -> Milestone:
         previous = self.milestones[-1] if self.milestones else None
@@ -164,17 +163,7 @@ class TicketCore:
         now = workflow.now()
         if as_of:
             now = max(now, parse_time(as_of))
-        cal = self.policy.calendar
-        clocks = []
-        for clock in self.clocks.values():
-            deadline = clock.deadline(cal)
-            clocks.append(ClockView(
-                name=clock.name, target_seconds=clock.target_seconds,
-                elapsed_seconds=round(clock.elapsed(cal, now), 3),
-                remaining_seconds=round(clock.remaining(cal, now), 3),
-                paused_seconds=round(clock.paused_total(now), 3),
-                deadline=format_time(deadline) if deadline else None,
-                outcome=clock.outcome(cal, now), running=clock.running))
+        clocks = [clock_view(clock, self.policy, now) for clock in self.clocks.values()]
         auto_close = None
         if self.status == S.RESOLVED and self.resolved_at is not None:
             auto_close = format_time(self.resolved_at + timedelta(seconds=self.policy.auto_close_seconds))

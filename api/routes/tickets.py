@@ -52,6 +52,7 @@ from api.tokens import customer_token
 from api.workflows import TICKETS
 from domain.milestones import format_time, salted_hash
 from domain.policy import PolicyError, parse_policy
+from domain.ticket_views import opening_view
 from domain.tickets import (
     ActorInput,
     AssignInput,
@@ -124,34 +125,43 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
         raise HTTPException(status.HTTP_409_CONFLICT, f"supplier {body.supplier} has exited and takes no new tickets")
     request_hash = _request_hash(body)
     secret = settings.secret_key.get_secret_value().encode()
+    opened_at = datetime.now(UTC)
     ticket = TicketInput(
         ticket_id=ticket_id, customer_ref_hash=salted_hash(secret, body.customer_ref, "customer"),
         channel=body.channel, category=body.category, priority=body.priority, team=body.team,
         summary=body.summary, description=body.description, supplier=body.supplier,
         policy=policy.ticket_policy(category=body.category, team=body.team, year=datetime.now(UTC).year),
         request_hash=request_hash, opened_by=caller.key_id, compensate=settings.compensation_enabled,
+        opened_at=format_time(opened_at),
     )
-    created = True
     try:
         await client.start_workflow(
             TicketWorkflow.run, ticket, id=ticket_id, task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
     except WorkflowAlreadyStartedError:
-        created = False
+        return await _created_before(client, settings, ticket_id, request_hash, response)
+    # The workflow holds exactly this once its first task runs: no need to wait for that task.
+    view = opening_view(ticket, opened_at)
+    return TicketCreated(ticket=view, customer_token=customer_token(settings, ticket_id, view.token_version),
+                         created=True)
+
+
+async def _created_before(client: Client, settings: Settings, ticket_id: str, request_hash: str,
+                          response: Response) -> TicketCreated:
+    """A retried create: the same request answers the ticket as it is now (200); another request is 409."""
     used = HTTPException(status.HTTP_409_CONFLICT, f"ticket_id {ticket_id} already used by a different request")
     try:
         view = await _state(client, ticket_id)
     except HTTPException as exc:
-        if not created and exc.status_code == status.HTTP_404_NOT_FOUND:
+        if exc.status_code == status.HTTP_404_NOT_FOUND:
             raise used from exc  # the id names a workflow of another kind (a meeting, say)
         raise
-    if not created:
-        if view.request_hash != request_hash:
-            raise used
-        response.status_code = status.HTTP_200_OK
+    if view.request_hash != request_hash:
+        raise used
+    response.status_code = status.HTTP_200_OK
     return TicketCreated(ticket=view, customer_token=customer_token(settings, ticket_id, view.token_version),
-                         created=created)
+                         created=False)
 
 
 @router.get("", response_model=TicketPage, responses=problems(*AUTH))
