@@ -27,6 +27,7 @@ from domain.encoding import from_hex, to_hex
 from domain.evidence_types import claim_hash
 from domain.hashing import keccak256
 from domain.milestones import MilestoneKind
+from domain.money import format_money
 
 __all__ = ["summarise", "verify_certificate", "verify_on_chain"]
 
@@ -174,7 +175,8 @@ def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient) -
         if to_hex(info.breach_leaf) != v["breach_leaf"] or to_hex(info.root) != breach_roots[v["breach_leaf"]]:
             problems.append(f"{label}: the chain backs it with other evidence")
         if info.amount != v["amount"]:
-            problems.append(f"{label}: worth {info.amount} on chain, the certificate says {v['amount']}")
+            problems.append(f"{label}: worth {format_money(info.amount, v['currency'])} on chain, "
+                            f"the certificate says {format_money(v['amount'], v['currency'])}")
         try:
             receipt = w3.eth.get_transaction_receipt(v["tx_hash"])
         except TransactionNotFound:
@@ -187,7 +189,7 @@ def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient) -
             state = "expired unredeemed"
         else:
             state = "valid, not yet redeemed"
-        lines.append(f"{label}: worth {info.amount} {v['currency'] or 'minor units'}, {state}")
+        lines.append(f"{label}: worth {format_money(info.amount, v['currency'])}, {state}")
     # A breach whose voucher exists on chain but is missing here: say so (it may be newer than
     # the certificate), without failing what the certificate does state.
     for leaf, _root in breach_roots.items():
