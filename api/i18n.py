@@ -22,6 +22,7 @@ def _preferred(accept_language: str) -> list[str]:
     weighted: list[tuple[float, int, str]] = []
     for index, part in enumerate(accept_language.split(",")[:20]):
         tag, _, params = part.strip().partition(";")
+        tag = tag.strip().lower().replace("_", "-")  # babel answers the tag as given: normalise it first
         quality = 1.0
         params = params.strip()
         if params.startswith("q="):
