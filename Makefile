@@ -1,6 +1,6 @@
 # Qualitrail: `make run` starts the local stack, `make test` runs the whole suite.
 # Both install what is missing: the virtual environment from requirements.lock, the npm pins of
-# contracts/ (solc, anvil), and for the browser test Debian's chromium.
+# contracts/ (solc, anvil), and for the browser tests Debian's chromium and a CJK font.
 
 PYTHON ?= python3
 VENV := .venv
@@ -20,9 +20,17 @@ contracts/node_modules/.installed: contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Debian packages for the browser tests, as root or through sudo.
+APT_INSTALL = if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq $(1) >/dev/null; \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq $(1) >/dev/null; fi
+# A CJK font: the pages are tested in Chinese at phone width, and Chromium draws boxes without one.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+
 /usr/bin/chromium:
-	@if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
+	@$(call APT_INSTALL,chromium)
+
+$(CJK_FONT):
+	@$(call APT_INSTALL,fonts-wqy-microhei)
 
 install: $(VENV)/.installed contracts/node_modules/.installed
 
@@ -47,7 +55,7 @@ compose-check: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy/test_compose.py tests/deploy/test_compose_env.py \
 		tests/deploy/test_dockerfile.py
 
-test: install /usr/bin/chromium lint typecheck contracts-check compose-check
+test: install /usr/bin/chromium $(CJK_FONT) lint typecheck contracts-check compose-check
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout 600
 
 # The full crash-and-restart run (bench/chaos.py, 300 tickets, two kill rounds): about 3.5 minutes, so

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # AES-256-GCM keys for Temporal payloads, "id:<base64 of 32 bytes>,...": the first encrypts, all decrypt.
     # Empty = payloads unencrypted (development). See docs/decisions/005-payload-encryption.md.
     payload_keys: SecretStr = SecretStr("")
+    # Set the ticket search attributes (workflows/names.py) at start, so staff can filter tickets in
+    # the Temporal UI. The namespace must have them registered (make run and compose do); off for one
+    # that has not, or every ticket start would be refused.
+    temporal_search_attributes: bool = True
     # The Temporal UI's origin: the only browser origin allowed to call the codec endpoint (/codec/*).
     temporal_ui_origin: str = "http://127.0.0.1:8233"
 

@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client, WorkflowQueryFailedError
 
+from api.assets import install_web
 from api.routes import certificates, codec, meetings, suppliers, tickets, verify, vouchers
 from api.schemas import Health
 from domain.policy import load_policy
@@ -98,6 +99,9 @@ def create_app() -> FastAPI:
         summary="Service-quality supervision: durable tickets, SLA clocks, anchored evidence, vouchers.",
         version="0.1.0",
         lifespan=lifespan,
+        # Served by api/assets.py from a pinned package: FastAPI's own pages load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_exception_handler(WorkflowQueryFailedError, query_failed)
@@ -145,6 +149,7 @@ def create_app() -> FastAPI:
     app.include_router(vouchers.router)
     app.include_router(codec.router)
     app.add_middleware(codec.CodecCORSMiddleware, origin=settings.temporal_ui_origin)
+    install_web(app)  # security headers outside the other middleware, so its answers carry them too
     install_metrics(app)  # last: it also times what the other middleware answers
     return app
 

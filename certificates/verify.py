@@ -23,6 +23,7 @@ from domain.certificate_checks import Check, CheckStatus, verify_certificate_off
 from domain.encoding import from_hex, to_hex
 from domain.evidence_types import claim_hash
 from domain.milestones import MilestoneKind
+from domain.money import format_money
 
 __all__ = ["summarise", "verify_certificate", "verify_on_chain"]
 
@@ -199,7 +200,8 @@ def _check_vouchers(cert: Mapping[str, Any], answers: _Answers) -> Check:
         if to_hex(info.breach_leaf) != v["breach_leaf"] or to_hex(info.root) != breach_roots[v["breach_leaf"]]:
             problems.append(f"{label}: the chain backs it with other evidence")
         if info.amount != v["amount"]:
-            problems.append(f"{label}: worth {info.amount} on chain, the certificate says {v['amount']}")
+            problems.append(f"{label}: worth {format_money(info.amount, v['currency'])} on chain, "
+                            f"the certificate says {format_money(v['amount'], v['currency'])}")
         receipt = None if isinstance(receipt, RpcError) else receipt
         if receipt is None or int(receipt["status"], 16) != 1:
             problems.append(f"{label}: issuing transaction {v['tx_hash']} is not on this chain")
@@ -209,7 +211,7 @@ def _check_vouchers(cert: Mapping[str, Any], answers: _Answers) -> Check:
             state = "expired unredeemed"
         else:
             state = "valid, not yet redeemed"
-        lines.append(f"{label}: worth {info.amount} {v['currency'] or 'minor units'}, {state}")
+        lines.append(f"{label}: worth {format_money(info.amount, v['currency'])}, {state}")
     # A breach whose voucher exists on chain but is missing here: say so (it may be newer than
     # the certificate), without failing what the certificate does state.
     for (_leaf, clock), answer in zip(answers.clocks, answers.claim_answers, strict=True):

@@ -34,12 +34,17 @@ def _interrupt(signum: int, frame: object) -> None:
 @app.command()
 def run(var_dir: Path = typer.Option(ROOT / "var", help="where state lives (survives restarts)"),
         api_port: int = 8000, temporal_port: int = 7233, ui_port: int = 8233, anvil_port: int = 8545,
-        policy_file: Path = typer.Option(ROOT / "config" / "policy.toml")) -> None:
+        policy_file: Path | None = typer.Option(
+            None, help="policy file; default QT_POLICY_FILE, else config/policy.toml "
+                       "(config/demo-policy.toml: targets in seconds)")) -> None:
     """Start the whole local stack and keep it running until Ctrl-C."""
     from cli.stack import Stack, StackConfig
 
+    # The flag wins; otherwise the settings' own value (QT_POLICY_FILE or the default), so the
+    # worker and the API get the policy the environment names.
+    policy = policy_file if policy_file is not None else get_settings().policy_file
     config = StackConfig(var_dir=var_dir.resolve(), temporal_port=temporal_port, temporal_ui_port=ui_port,
-                         anvil_port=anvil_port, api_port=api_port, policy_file=policy_file.resolve())
+                         anvil_port=anvil_port, api_port=api_port, policy_file=policy.resolve())
     stack = Stack(config)
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop is a Ctrl-C: stop children too
     typer.echo("starting Temporal dev server, Anvil, contracts, worker and API ...")
@@ -47,7 +52,7 @@ def run(var_dir: Path = typer.Option(ROOT / "var", help="where state lives (surv
     try:
         stack.start()
         typer.echo(f"""
-Qualitrail is running (state in {config.var_dir}):
+Qualitrail is running (state in {config.var_dir}, policy {config.policy_file}):
   API docs      {config.api_url}/docs
   Temporal UI   http://127.0.0.1:{config.temporal_ui_port}/namespaces/default/workflows
   Anvil RPC     {config.rpc_url}   (chain id 31337)

@@ -20,11 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from temporalio.common import SearchAttributeIndexedValueType
 
 from contracts.anvil import AnvilProcess, start_anvil
 from settings import ROOT
+from workflows.names import TICKET_SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
+# The CLI's spelling of each search attribute type.
+SEARCH_ATTRIBUTE_TYPES = {SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+                          SearchAttributeIndexedValueType.BOOL: "Bool"}
 # worker.py logs this once it polls its task queue.
 WORKER_READY = b"worker polling task queue"
 
@@ -120,6 +125,9 @@ class Stack:
         args = [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(c.var_dir / "temporal.db"),
                 "--ip", "127.0.0.1", "--port", str(c.temporal_port), "--log-level", "error",
                 "--namespace", c.namespace]
+        # The ticket search attributes (workflows/names.py), so staff can filter tickets in the UI.
+        for key in TICKET_SEARCH_ATTRIBUTES:
+            args += ["--search-attribute", f"{key.name}={SEARCH_ATTRIBUTE_TYPES[key.indexed_value_type]}"]
         args += ["--ui-port", str(c.temporal_ui_port)] if c.ui else ["--headless"]
         args += list(c.temporal_args)
         proc = self._spawn("temporal", args)

@@ -80,7 +80,8 @@ class CalendarModel(_Strict):
     workdays: list[date] = Field(default_factory=list)
 
     def to_spec(self, years: range) -> CalendarSpec:
-        closed = {d.isoformat() for d in self.holidays}
+        region_closed: set[date] = set()
+        region_open: set[date] = set()
         if self.holiday_region:
             import holidays as holidays_lib
 
@@ -88,13 +89,19 @@ class CalendarModel(_Strict):
                 region = holidays_lib.country_holidays(self.holiday_region, years=list(years))
             except NotImplementedError as exc:
                 raise ValueError(f"unknown holiday_region {self.holiday_region!r}") from exc
-            closed |= {d.isoformat() for d in region}
+            region_closed = set(region)
+            # China's make-up working days (调休) fall on weekends; the library lists them apart.
+            region_open = {d for d in getattr(region, "weekend_workdays", ()) if d.year in years}
+        # Dates listed in the policy win over the region's calendar.
+        listed_closed, listed_open = set(self.holidays), set(self.workdays)
+        closed = (region_closed - listed_open) | listed_closed
+        open_days = (region_open - listed_closed) | listed_open
         return CalendarSpec(
             timezone=self.timezone,
             always_open=self.mode == "24x7",
             hours={k: [list(i) for i in v] for k, v in self.hours.items()},
-            holidays=sorted(closed),
-            workdays=sorted(d.isoformat() for d in self.workdays),
+            holidays=sorted(d.isoformat() for d in closed),
+            workdays=sorted(d.isoformat() for d in open_days),
         )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 
-from workflows.names import REPORT_INCIDENT_SIGNAL
+from workflows.names import REPORT_INCIDENT_SIGNAL, TICKET_STATUS, ticket_search_attributes
 from workflows.support import DB_RETRY, DB_TIMEOUT, milestone_view, persist, refuse
 
 with workflow.unsafe.imports_passed_through():
@@ -33,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 S = TicketStatus
+# Patch id: the workflow upserts its search attributes (see _publish_search_attributes).
+SEARCH_ATTRIBUTES_PATCH = "ticket-search-attributes"
 
 
 class TicketCore:
@@ -103,6 +105,21 @@ class TicketCore:
             customer_ref_hash=self.input.customer_ref_hash,
             summary=self.input.summary, description=self.input.description, milestones=views),
             TicketActivities.record_ticket)
+        self._publish_search_attributes()
+
+    def _publish_search_attributes(self) -> None:
+        """Keep the Temporal UI's ticket filters current: only those that changed, and only on a
+        ticket started with them (the API sets them where the namespace has them registered; an
+        unregistered one would fail every workflow task). Histories recorded before this replay
+        without it (the patch)."""
+        current = workflow.info().typed_search_attributes
+        if current.get(TICKET_STATUS) is None:
+            return
+        wanted = ticket_search_attributes(status=self.status.value, priority=self.priority, team=self.team,
+                                          breached=bool(self.breaches))
+        changed = [pair.key.value_set(pair.value) for pair in wanted if current.get(pair.key) != pair.value]
+        if changed and workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+            workflow.upsert_search_attributes(changed)
 
     async def _persisted(self, m: Milestone) -> None:
         """Update handlers return only once their milestone is in the read model."""

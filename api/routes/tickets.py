@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import (
@@ -66,10 +66,12 @@ from domain.tickets import (
     RespondInput,
     RevokeTokenInput,
     TicketInput,
+    TicketStatus,
     TicketView,
 )
 from readmodel import crud, vouchers
 from settings import Settings
+from workflows.names import ticket_search_attributes
 from workflows.ticket import TicketWorkflow
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -134,11 +136,15 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
         request_hash=request_hash, opened_by=caller.key_id, compensate=settings.compensation_enabled,
         opened_at=format_time(opened_at),
     )
+    # The Temporal UI's filters from the first moment; the workflow keeps them current.
+    search = TypedSearchAttributes(ticket_search_attributes(
+        status=TicketStatus.OPEN.value, priority=body.priority, team=body.team, breached=False)
+    ) if settings.temporal_search_attributes else TypedSearchAttributes.empty
     try:
         await client.start_workflow(
             TicketWorkflow.run, ticket, id=ticket_id, task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL, search_attributes=search)
     except WorkflowAlreadyStartedError:
         return await _created_before(client, settings, ticket_id, request_hash, response)
     # The workflow holds exactly this once its first task runs: no need to wait for that task.

@@ -88,7 +88,7 @@ def test_one_altered_byte_fails(world: World, tmp_path: Path, run_audit: AuditRu
     altered.write_bytes(bytes(raw))
     result = run_audit("verify", str(altered), "--rpc", world.rpc_url, "--signer", SIGNER)
     _failed(result, "FAIL  Unchanged since it was signed", f"digest in the certificate {cert['digest']}",
-            "FAIL  Compensation vouchers", "worth 2000 on chain, the certificate says 9000")
+            "FAIL  Compensation vouchers", "worth CN¥20.00 on chain, the certificate says CN¥90.00")
 
     # A byte that breaks the JSON itself is named too.
     broken = tmp_path / "broken.json"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.business_calendar import add_business_time, is_business_day
 from domain.policy import PolicyError, load_policy, parse_policy
 from settings import ROOT
 
@@ -43,6 +46,29 @@ def test_holidays_by_region_code() -> None:
                                                                                   'mode = "business_hours"')
     calendar = parse_policy(text).ticket_policy(category="x", team="y", year=2026).calendar
     assert "2026-10-01" in calendar.holidays  # National Day
+
+
+def test_region_make_up_workdays_count_as_open() -> None:
+    """China's 调休: Sunday 2026-09-20 is a working day (it pays for a day off in the National Day week)."""
+    text = TEXT.replace('holiday_region = ""', 'holiday_region = "CN"').replace(
+        'mode = "24x7"', 'mode = "business_hours"').replace("workdays = []", 'workdays = ["2026-09-19"]')
+    calendar = parse_policy(text).ticket_policy(category="x", team="y", year=2026).calendar
+    assert {"2026-09-20", "2026-10-10", "2026-09-19"} <= set(calendar.workdays)  # the region's, plus listed
+    shanghai = ZoneInfo("Asia/Shanghai")
+    # Friday 17:00 + 2 business hours: 1 h on Friday, then the listed Saturday opens 09:00.
+    friday = datetime(2026, 9, 18, 17, 0, tzinfo=shanghai)
+    assert add_business_time(calendar, friday, 2 * 3600) == datetime(2026, 9, 19, 10, 0, tzinfo=shanghai)
+    # Saturday 17:00 + 2 h spans the make-up Sunday: due Sunday 10:00, not Monday.
+    saturday = datetime(2026, 9, 19, 17, 0, tzinfo=shanghai)
+    assert add_business_time(calendar, saturday, 2 * 3600) == datetime(2026, 9, 20, 10, 0, tzinfo=shanghai)
+    assert is_business_day(calendar, date(2026, 10, 10)) and not is_business_day(calendar, date(2026, 10, 6))
+
+
+def test_listed_holiday_wins_over_a_region_make_up_day() -> None:
+    text = TEXT.replace('holiday_region = ""', 'holiday_region = "CN"').replace(
+        'mode = "24x7"', 'mode = "business_hours"').replace("holidays = []", 'holidays = ["2026-09-20"]')
+    calendar = parse_policy(text).ticket_policy(category="x", team="y", year=2026).calendar
+    assert "2026-09-20" in calendar.holidays and "2026-09-20" not in calendar.workdays
 
 
 def test_policy_check_command_names_the_bad_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
