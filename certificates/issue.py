@@ -30,7 +30,7 @@ from domain.certificate import CERTIFICATE_FORMAT, certificate_digest, sign_cert
 from domain.milestones import MilestoneKind
 from readmodel import evidence
 from readmodel.evidence import ANCHORED, TicketRecord
-from readmodel.models import AnchorBatch, Milestone, Voucher
+from readmodel.models import AnchorBatch, Milestone, Ticket, Voucher
 from settings import Settings
 
 __all__ = [
@@ -50,6 +50,10 @@ _PERSONAL_KEYS = frozenset({
     "customer", "customer_ref", "customer_id", "customer_name", "name", "email", "phone", "address",
     "description", "summary", "comment", "note", "text", "message",
 })
+# Keys whose value names someone or links to another record even when it looks like a code: the agent
+# a ticket was assigned to, the customer's earlier ticket. Certificates are public (anyone holding the
+# QR code), so these are withheld whatever their value.
+_NAMING_KEYS = frozenset({"assignee", "previous_ticket"})
 _HASH = re.compile(r"^0x[0-9a-fA-F]{16,}$")
 # Codes: identifiers, numbers, enum values, actor key ids like "agent#0". No spaces (free text),
 # no "@" (e-mail addresses).
@@ -67,9 +71,12 @@ def is_safe_data(data: dict[str, str]) -> bool:
         data: The milestone's data map.
 
     Returns:
-        ``False`` if a value is free text or a personal field holds anything but a hash.
+        ``False`` if a value is free text, a personal field holds anything but a hash, or a key names
+        someone or another record (assignee, previous ticket).
     """
     for key, value in data.items():
+        if key.lower() in _NAMING_KEYS:
+            return False
         if _HASH.match(value):
             continue
         if key.lower() in _PERSONAL_KEYS or key.lower().startswith("customer") or not _CODE.match(value):
@@ -226,6 +233,9 @@ def certificate_bodies(*, session: Session, ticket_id: str, signer: CertificateS
     Raises:
         NotCertifiable: If the ticket has no anchored milestone.
     """
+    # Only tickets get certificates: a supplier's or a meeting's chain is internal governance.
+    if session.get(Ticket, ticket_id) is None:
+        raise NotCertifiable(f"no ticket {ticket_id}")
     record = evidence.ticket_record(session=session, ticket_id=ticket_id)
     count = _anchored_prefix(record)
     if count == 0:

@@ -68,11 +68,12 @@ def _fetch_from_qr(url: str, timeout: float) -> tuple[Any, str, str]:
         response = httpx.get(url, headers={"Accept": "application/json"}, timeout=timeout, follow_redirects=True)
     except httpx.HTTPError as exc:
         raise die(f"could not fetch the certificate from {url}: {exc}") from exc
-    if response.status_code == 409:
-        current = response.json().get("current_digest", "?")
+    if response.status_code == 404:
+        # The server answers an unknown ticket and a digest it cannot match alike (it must not reveal
+        # which ids exist), so the tool cannot tell them apart either.
         console.print(f"{MARKS[CheckStatus.FAIL]}  [bold]Matches the QR code[/]: the server has no certificate "
-                      f"with the QR code's digest {digest}; it serves {current} for ticket {ticket_id} "
-                      "(the record was changed since the QR code was made)")
+                      f"with the QR code's digest {digest} for ticket {ticket_id} (the record was changed since "
+                      "the QR code was made, or the code is not this server's)")
         console.print("\n[bold red]NOT VERIFIED: Matches the QR code.[/]")
         raise typer.Exit(EXIT_FAILED)
     if response.status_code != 200:
