@@ -111,6 +111,41 @@ def verify_chain(subject: str, links: list[dict[str, object]]) -> list[ChainProb
     return problems
 
 
+def customer_ref_hash(secret: bytes, ticket_id: str, customer_ref: str) -> str:
+    """The customer's reference as it appears in one ticket's evidence (milestones, certificates, chain).
+
+    Keyed and bound to the ticket: two tickets of one customer carry unrelated values, so public
+    certificates cannot be linked to each other, and a guess must be tested with the secret, per ticket.
+
+    Args:
+        secret: The operator secret (``QT_SECRET_KEY``).
+        ticket_id: The ticket (NUL-free, as the API enforces).
+        customer_ref: The customer's reference.
+
+    Returns:
+        ``0x``-hex HMAC-SHA256.
+    """
+    return salted_hash(secret, f"{ticket_id}\x00{customer_ref}", "customer.ticket")
+
+
+def customer_match_hash(secret: bytes, customer_ref: str) -> str:
+    """The server's own key for finding a customer's other tickets (repeat complaints).
+
+    It is the same for every ticket of a customer, so it must never leave the server: it lives in the
+    read model's ticket row and the workflow's input, never in a milestone, certificate or API answer.
+    It equals what the public hash was before it became per-ticket, so tickets recorded before that
+    change still match.
+
+    Args:
+        secret: The operator secret.
+        customer_ref: The customer's reference.
+
+    Returns:
+        ``0x``-hex HMAC-SHA256.
+    """
+    return salted_hash(secret, customer_ref, "customer")
+
+
 def salted_hash(secret: bytes, value: str, purpose: str) -> str:
     """A keyed hash for values that could be guessed (customer references, free text).
 

@@ -18,6 +18,8 @@ class Ticket(SQLModel, table=True):
     channel: str = Field(max_length=16)
     supplier: str | None = Field(default=None, index=True, max_length=64)
     assignee: str | None = Field(default=None, max_length=128)
+    # The server-side match key (domain.milestones.customer_match_hash), the same for every ticket of a
+    # customer: never served. The per-ticket public hash is in the `opened` milestone only.
     customer_ref_hash: str = Field(index=True, max_length=80)
     summary: str = Field(max_length=200)
     description: str = Field(sa_column=Column(Text, nullable=False))
