@@ -26,8 +26,8 @@ from typing import Any
 from sqlmodel import Session
 
 from chain.context import ChainContext
-from domain.certificate import CERTIFICATE_FORMAT, certificate_digest, sign_certificate
-from domain.milestones import MilestoneKind
+from domain.certificate import CERTIFICATE_FORMAT, CERTIFICATE_FORMAT_V1, certificate_digest, sign_certificate
+from domain.milestones import BATCH_FORMAT_V1, MilestoneKind
 from readmodel import evidence
 from readmodel.evidence import ANCHORED, TicketRecord
 from readmodel.models import AnchorBatch, Milestone, Ticket, Voucher
@@ -179,8 +179,14 @@ def _milestone_entry(m: Milestone) -> dict[str, Any]:
 
 
 def _batch_entry(b: AnchorBatch) -> dict[str, Any]:
-    return {"batch_no": b.batch_no, "batch_id": b.batch_id, "root": b.root, "leaf_count": b.leaf_count,
-            "tx_hash": b.tx_hash, "block_number": b.block_number, "block_hash": b.block_hash}
+    entry: dict[str, Any] = {"batch_no": b.batch_no, "batch_id": b.batch_id, "root": b.root,
+                             "leaf_count": b.leaf_count, "tx_hash": b.tx_hash, "block_number": b.block_number,
+                             "block_hash": b.block_hash}
+    # Format 1 batches stay as they were, so certificates issued before formats existed keep their
+    # bytes and digest (and their QR codes keep working).
+    if b.format != BATCH_FORMAT_V1:
+        entry["format"] = b.format
+    return entry
 
 
 def _voucher_entry(v: Voucher, breach_leaf: str) -> dict[str, Any]:
@@ -204,8 +210,9 @@ def _body(ticket_id: str, record: TicketRecord, count: int, signer: CertificateS
         row = record.vouchers.get(int(data.get("voucher_id", "0") or 0))
         if row is not None:
             vouchers.append(_voucher_entry(row, data.get("breach_leaf", "")))
+    batches = [_batch_entry(record.batches[n]) for n in batch_nos]
     return {
-        "format": CERTIFICATE_FORMAT,
+        "format": CERTIFICATE_FORMAT if any("format" in b for b in batches) else CERTIFICATE_FORMAT_V1,
         "ticket_id": ticket_id,
         "as_of": covered[-1].at,
         "chain_id": signer.chain_id,
@@ -213,7 +220,7 @@ def _body(ticket_id: str, record: TicketRecord, count: int, signer: CertificateS
         "voucher_contract": signer.voucher_contract,
         "signer": signer.address,
         "milestones": [_milestone_entry(m) for m in covered],
-        "batches": [_batch_entry(record.batches[n]) for n in batch_nos],
+        "batches": batches,
         "vouchers": vouchers,
     }
 

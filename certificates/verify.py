@@ -18,7 +18,7 @@ from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from chain.deployment import code_matches_artifact
+from chain.deployment import LEGACY_ARTIFACTS, code_matches_artifact
 from chain.registry import EvidenceRegistryClient
 from chain.rpc import rpc_batch
 from chain.voucher import VoucherClient
@@ -26,7 +26,7 @@ from domain.certificate_checks import Check, CheckStatus, verify_certificate_off
 from domain.encoding import from_hex, to_hex
 from domain.evidence_types import claim_hash
 from domain.hashing import keccak256
-from domain.milestones import MilestoneKind
+from domain.milestones import BATCH_FORMAT_V1, MilestoneKind, tree_leaf
 
 __all__ = ["summarise", "verify_certificate", "verify_on_chain"]
 
@@ -48,19 +48,34 @@ def _check_network(cert: Mapping[str, Any], w3: Web3) -> tuple[Check, int | None
                  f"The node serves chain {chain_id}, the certificate's chain; its newest block is {head}."), head
 
 
+def _published_version(w3: Web3, address: str, name: str) -> str | None:
+    """Which published build runs at ``address``: "current", "v1" (before batch format 2), or None."""
+    if code_matches_artifact(w3, address, name):
+        return "current"
+    if code_matches_artifact(w3, address, LEGACY_ARTIFACTS[name]):
+        return "v1"
+    return None
+
+
 def _check_contracts(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient,
-                     trusted_registry: str | None) -> Check:
+                     trusted_registry: str | None) -> tuple[Check, str | None]:
     title = "Genuine Qualitrail contracts"
     problems: list[str] = []
     registry, voucher_address = str(cert["registry"]), str(cert["voucher_contract"])
     if trusted_registry is not None and trusted_registry.lower() != registry.lower():
         problems.append(f"the certificate names registry {registry}, not the one you trust ({trusted_registry})")
     # A registry written to answer "anchored" for everything would pass every other check: the code
-    # at the signed addresses must be the published, audited contracts.
-    if not code_matches_artifact(w3, registry, "EvidenceRegistry"):
+    # at the signed addresses must be the published, audited contracts. Certificates issued on the
+    # contracts deployed before batch format 2 keep verifying against that earlier published code.
+    registry_version = _published_version(w3, registry, "EvidenceRegistry")
+    voucher_version = _published_version(w3, voucher_address, "CompensationVoucher")
+    if registry_version is None:
         problems.append(f"the code at {registry} is not the published EvidenceRegistry")
-    if not code_matches_artifact(w3, voucher_address, "CompensationVoucher"):
+    if voucher_version is None:
         problems.append(f"the code at {voucher_address} is not the published CompensationVoucher")
+    elif registry_version is not None and registry_version != voucher_version:
+        problems.append(f"the registry ({registry_version}) and the voucher contract ({voucher_version}) "
+                        "are from different releases")
     else:
         bound = str(voucher.contract.functions.registry().call())
         if bound.lower() != registry.lower():
@@ -68,9 +83,10 @@ def _check_contracts(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient,
     if problems:
         return Check("contracts", title, CheckStatus.FAIL,
                      "The contracts named in the certificate are not the published Qualitrail contracts.",
-                     tuple(problems))
+                     tuple(problems)), None
     return Check("contracts", title, CheckStatus.PASS,
-                 f"The registry {registry} and the voucher contract {voucher_address} run the published code.")
+                 f"The registry {registry} and the voucher contract {voucher_address} run the published code"
+                 + (" (the release before batch format 2)." if voucher_version == "v1" else ".")), voucher_version
 
 
 _ANCHOR_OF = keccak256(b"anchorOf(bytes32)")[:4]
@@ -96,11 +112,13 @@ def _check_roots(cert: Mapping[str, Any], w3: Web3, registry: EvidenceRegistryCl
     # The registry's own verifyLeaf for every milestone: the same Merkle code the voucher contract
     # relies on, asked through the auditor's node rather than trusted from our Python.
     root_of = {b["batch_no"]: b["root"] for b in batches}
+    format_of = {b["batch_no"]: int(b.get("format", BATCH_FORMAT_V1)) for b in batches}
     asked = [m for m in cert["milestones"] if m["batch_no"] in root_of]
     for m in asked:
+        node = tree_leaf(from_hex(m["leaf"]), str(m["kind"]), format_of[m["batch_no"]])
         requests.append(_eth_call(registry.address, _VERIFY_LEAF + abi_encode(
             ["bytes32", "bytes32[]", "bytes32"],
-            [from_hex(m["leaf"]), [from_hex(p) for p in m["proof"]], from_hex(root_of[m["batch_no"]])])))
+            [node, [from_hex(p) for p in m["proof"]], from_hex(root_of[m["batch_no"]])])))
     answers = rpc_batch(w3, requests)
     for i, batch in enumerate(batches):
         label = f"batch {batch['batch_no']}"
@@ -145,7 +163,7 @@ def _check_roots(cert: Mapping[str, Any], w3: Web3, registry: EvidenceRegistryCl
                  tuple(lines))
 
 
-def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient) -> Check:
+def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient, version: str | None) -> Check:
     title = "Compensation vouchers"
     ticket_id = str(cert["ticket_id"])
     root_of_batch = {b["batch_no"]: b["root"] for b in cert["batches"]}
@@ -175,6 +193,8 @@ def _check_vouchers(cert: Mapping[str, Any], w3: Web3, voucher: VoucherClient) -
             problems.append(f"{label}: the chain backs it with other evidence")
         if info.amount != v["amount"]:
             problems.append(f"{label}: worth {info.amount} on chain, the certificate says {v['amount']}")
+        if version == "current" and voucher.voucher_of_breach(from_hex(v["breach_leaf"])) != int(v["voucher_id"]):
+            problems.append(f"{label}: the chain does not bind it to its breach leaf")
         try:
             receipt = w3.eth.get_transaction_receipt(v["tx_hash"])
         except TransactionNotFound:
@@ -239,13 +259,13 @@ def verify_on_chain(cert: Mapping[str, Any], w3: Web3, *, min_confirmations: int
     voucher = VoucherClient(w3, str(cert["voucher_contract"]))
     checks = [network]
     try:
-        contracts = _check_contracts(cert, w3, voucher, trusted_registry)
+        contracts, version = _check_contracts(cert, w3, voucher, trusted_registry)
         checks.append(contracts)
         if contracts.failed:
             # Answers from unknown code mean nothing: do not report roots "found" through it.
             return checks
         checks.append(_check_roots(cert, w3, registry, head, min_confirmations))
-        checks.append(_check_vouchers(cert, w3, voucher))
+        checks.append(_check_vouchers(cert, w3, voucher, version))
     except Exception as exc:  # noqa: BLE001 - a node failing mid-way fails the check, not the caller
         checks.append(Check("chain_error", "Blockchain answered every question", CheckStatus.FAIL,
                             f"The node failed while checking: {type(exc).__name__}: {exc}"))

@@ -149,7 +149,7 @@ def export(
 ) -> None:
     """Write every anchored leaf of the read model (for `replay`), in batch and tree order."""
     from readmodel.db import session_scope
-    from readmodel.evidence import anchored_leaves
+    from readmodel.evidence import anchored_leaves, batch_formats
     from settings import get_settings
 
     url = database_url or get_settings().db_url
@@ -157,6 +157,7 @@ def export(
     with session_scope(url) as session, out.open("w", encoding="utf-8") as handle:
         handle.write(json.dumps({"format": EXPORT_FORMAT, "exported_at": now()}) + "\n")
         index: dict[int, int] = defaultdict(int)
+        formats = batch_formats(session=session)
         for m in anchored_leaves(session=session):
             assert m.batch_no is not None
             # Tree order is ascending row id within a batch (readmodel.evidence): record the position
@@ -165,6 +166,8 @@ def export(
                       "data": json.loads(m.data), "leaf": m.leaf, "batch_no": m.batch_no,
                       "index": index[m.batch_no]}
             index[m.batch_no] += 1
+            if formats.get(m.batch_no, 1) != 1:
+                record["batch_format"] = formats[m.batch_no]  # absent: format 1, as in older exports
             handle.write(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n")
             count += 1
 

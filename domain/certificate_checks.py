@@ -15,7 +15,7 @@ from typing import Any
 from domain.certificate import certificate_digest, recover_signer, shape_problems
 from domain.evidence_types import batch_id_for
 from domain.merkle import process_proof
-from domain.milestones import GENESIS, verify_chain
+from domain.milestones import BATCH_FORMAT_V1, GENESIS, tree_leaf, verify_chain
 
 __all__ = ["Check", "CheckStatus", "Verdict", "overall_verdict", "verify_certificate_offline"]
 
@@ -204,8 +204,8 @@ def _check_inclusion(cert: Mapping[str, Any]) -> Check:
             continue
         used.add(int(m["batch_no"]))
         try:
-            rebuilt = "0x" + process_proof(bytes.fromhex(m["leaf"][2:]),
-                                           [bytes.fromhex(p[2:]) for p in m["proof"]]).hex()
+            node = tree_leaf(bytes.fromhex(m["leaf"][2:]), str(m["kind"]), int(batch.get("format", BATCH_FORMAT_V1)))
+            rebuilt = "0x" + process_proof(node, [bytes.fromhex(p[2:]) for p in m["proof"]]).hex()
         except ValueError as exc:
             problems.append(f"{label}: malformed proof ({exc})")
             continue

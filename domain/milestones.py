@@ -19,6 +19,15 @@ FORMAT_VERSION = 1
 LEAF_DOMAIN = b"qualitrail.milestone.v1\x00"
 GENESIS = "0x" + "00" * 32
 
+# How a batch's Merkle tree is built from its milestone leaves (docs/evidence-format.md). Format 1:
+# the tree's leaves are the milestone leaves. Format 2: each tree leaf is OpenZeppelin's double-hashed
+# leaf over (milestone leaf, keccak256(kind)), so no inner node or root can pass as a milestone and the
+# voucher contract can check that a leaf is an SLA breach. New batches are format 2.
+BATCH_FORMAT_V1 = 1
+BATCH_FORMAT_V2 = 2
+BATCH_FORMATS = (BATCH_FORMAT_V1, BATCH_FORMAT_V2)
+CURRENT_BATCH_FORMAT = BATCH_FORMAT_V2
+
 
 class MilestoneKind:
     OPENED = "opened"
@@ -81,6 +90,34 @@ def new_milestone(subject: str, previous: Milestone | None, kind: str, at: datet
     m = Milestone(subject=subject, seq=seq, kind=kind, at=at, prev=prev, data=payload)
     m.leaf = leaf_hash(subject, seq, kind, format_time(at), prev, payload)
     return m
+
+
+def kind_hash(kind: str) -> bytes:
+    """``keccak256(utf8(kind))``: how a format 2 tree leaf and the contracts name a milestone kind."""
+    return keccak256(kind.encode("utf-8"))
+
+
+def tree_leaf(leaf: bytes, kind: str, batch_format: int) -> bytes:
+    """The leaf a milestone contributes to its batch's Merkle tree.
+
+    Args:
+        leaf: The 32-byte milestone leaf (the hash-chain link).
+        kind: The milestone's kind.
+        batch_format: The batch's format (:py:data:`BATCH_FORMATS`).
+
+    Returns:
+        Format 1: ``leaf`` itself. Format 2:
+        ``keccak256(keccak256(leaf || keccak256(kind)))`` (Solidity:
+        ``keccak256(bytes.concat(keccak256(abi.encode(leaf, kindHash))))``).
+
+    Raises:
+        ValueError: For an unknown format.
+    """
+    if batch_format == BATCH_FORMAT_V1:
+        return bytes(leaf)
+    if batch_format == BATCH_FORMAT_V2:
+        return keccak256(keccak256(bytes(leaf) + kind_hash(kind)))
+    raise ValueError(f"unknown batch format {batch_format}")
 
 
 @dataclass

@@ -68,6 +68,9 @@ class AnchorBatch(SQLModel, table=True):
     # Times this batch was found gone from the chain (reorg, Anvil restored from an older state)
     # and anchored again under the same batch id and root.
     reanchor_count: int = 0
+    # How the tree's leaves are made from the milestone leaves (domain.milestones.BATCH_FORMATS).
+    # Rows from before formats existed are format 1, which the server default gives them.
+    format: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 # A compensation voucher as issued on chain (the contract is the source of truth).
