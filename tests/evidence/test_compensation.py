@@ -22,6 +22,7 @@ from domain.milestones import CURRENT_BATCH_FORMAT, tree_leaf
 from domain.tickets import AnchorWait, VoucherRequest
 from readmodel import vouchers
 from readmodel.db import session_scope
+from readmodel.models import AnchorBatch
 from settings import ROOT
 from tests.evidence.helpers import (
     add_milestones,
@@ -104,6 +105,25 @@ def test_issue_voucher_for_an_unanchored_leaf_asks_to_be_retried(rig: Rig) -> No
     with pytest.raises(ApplicationError) as err:
         rig.env.run(rig.comp.issue_voucher, rig.request(leaf))
     assert err.value.type == "NotAnchoredYet" and not err.value.non_retryable
+    assert rig.issuer_txs() == before
+
+
+def test_a_breach_in_a_format_1_batch_cannot_back_a_voucher(rig: Rig) -> None:
+    # A breach anchored before batch format 2 existed: the contract could not prove its kind, so the
+    # activity says so for good instead of sending a transaction that reverts on every retry.
+    leaf = add_milestones(rig.db_url, 2, last_kind="sla_breach")[-1].leaf
+    rig.env.run(rig.anchoring.prepare_batch, PrepareBatchInput(1, 64, 0.0, 0.2))
+    with session_scope(rig.db_url) as session:
+        batch = session.get(AnchorBatch, 1)
+        assert batch is not None
+        batch.format = 1
+        session.add(batch)
+        session.commit()
+    rig.env.run(rig.anchoring.anchor_batch, AnchorBatchInput(1))
+    before = rig.issuer_txs()
+    with pytest.raises(ApplicationError) as err:
+        rig.env.run(rig.comp.issue_voucher, rig.request(leaf))
+    assert err.value.type == "EvidenceFormatTooOld" and err.value.non_retryable
     assert rig.issuer_txs() == before
 
 
