@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -18,13 +19,18 @@ ROOT = Path(__file__).resolve().parent
 DEV_SECRET = "dev-only-secret-change-me"
 DEV_API_KEYS = ("dev-agent:agent,dev-supervisor:supervisor,dev-quality:quality,"
                 "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager")
+ENVIRONMENTS = ("development", "test", "staging", "production")
+# Only these may run on the public development secret and keys: anywhere else they let anyone forge
+# customer tokens and test guesses against customer hashes.
+DEV_ENVIRONMENTS = frozenset({"development", "test"})
+Environment = Literal["development", "test", "staging", "production"]
 
 
 class Settings(BaseSettings):
     # An empty value means "not set": env files carry `KEY=` lines, and an empty path would become ".".
     model_config = SettingsConfigDict(env_prefix="QT_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
-    environment: str = Field("development", description="development | production")
+    environment: Environment = Field("development", description=" | ".join(ENVIRONMENTS))
     policy_file: Path = ROOT / "config" / "policy.toml"
     var_dir: Path = ROOT / "var"
 
@@ -93,12 +99,24 @@ class Settings(BaseSettings):
     # restored from an older state): about 10 s under load, 50 s idle. Applies when anchoring starts.
     anchor_reconcile_every: int = Field(5, ge=1, le=1000)
 
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _normalise_environment(cls, value: Any) -> Any:
+        # "Production" or " staging " mean what they say; an unknown name ("prod") is refused by the
+        # Literal rather than silently treated as development.
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def is_development(self) -> bool:
+        """True only for an explicit development or test environment."""
+        return self.environment in DEV_ENVIRONMENTS
+
     @model_validator(mode="after")
-    def _no_dev_secret_in_production(self) -> Settings:
-        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
-            raise ValueError("QT_SECRET_KEY must be set in production")
-        if self.environment == "production" and self.api_keys.get_secret_value() == DEV_API_KEYS:
-            raise ValueError("QT_API_KEYS must be set in production: the dev keys are public")
+    def _no_dev_secret_outside_development(self) -> Settings:
+        if not self.is_development and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError(f"QT_SECRET_KEY must be set in {self.environment}: the dev secret is public")
+        if not self.is_development and self.api_keys.get_secret_value() == DEV_API_KEYS:
+            raise ValueError(f"QT_API_KEYS must be set in {self.environment}: the dev keys are public")
         if self.environment == "production" and not self.payload_keys.get_secret_value():
             raise ValueError("QT_PAYLOAD_KEYS must be set in production: ticket text would reach Temporal in clear")
         return self

@@ -24,6 +24,7 @@ from chain.faults import fault_point
 from chain.reverts import ContractRevertError
 from domain.encoding import from_hex, to_hex
 from domain.evidence_types import ReconcileInput, ReconcileResult, claim_hash, customer_ref_bytes
+from domain.milestones import BATCH_FORMAT_V1
 from domain.tickets import AnchoredLeaf, AnchorWait, VoucherRequest, VoucherResult
 from observability.worker_metrics import record_voucher_issued
 from readmodel import evidence, vouchers
@@ -38,7 +39,8 @@ log = logging.getLogger("qualitrail.compensation")
 
 # Reverts that no retry can fix: the request itself is wrong.
 _PERMANENT = ("CompensationVoucherExpiryInPast", "CompensationVoucherZeroAmount",
-              "CompensationVoucherZeroClaimId")
+              "CompensationVoucherZeroClaimId", "CompensationVoucherAmountAboveCap",
+              "CompensationVoucherBreachAlreadyCompensated")
 
 
 class CompensationActivities:
@@ -189,6 +191,11 @@ class CompensationActivities:
             milestone, batch = found if found is not None else (None, None)
             if milestone is None or batch is None or batch.status != evidence.ANCHORED or milestone.proof is None:
                 raise ApplicationError(f"breach leaf {leaf} is not anchored yet", type="NotAnchoredYet")
+            if batch.format == BATCH_FORMAT_V1:
+                # The voucher contract proves the kind from a format 2 tree leaf: waiting will not help.
+                raise ApplicationError(f"breach leaf {leaf} is in batch {batch.batch_no} of format 1, which "
+                                       "cannot back a voucher (docs/decisions/009)",
+                                       type="EvidenceFormatTooOld", non_retryable=True)
             proof = [from_hex(p) for p in json.loads(milestone.proof or "[]")]
             return from_hex(milestone.leaf), proof, from_hex(batch.root)
 

@@ -46,8 +46,8 @@ from contracts.anvil import free_port, start_anvil
 from domain.certificate_checks import CheckStatus, verify_certificate_offline
 from domain.evidence_types import batch_id_for, claim_hash, customer_ref_bytes
 from domain.merkle import build_tree
+from domain.milestones import CURRENT_BATCH_FORMAT, MilestoneKind, format_time, new_milestone, salted_hash, tree_leaf
 from domain.milestones import Milestone as Link
-from domain.milestones import MilestoneKind, format_time, new_milestone, salted_hash
 from readmodel.db import init_db
 from readmodel.models import AnchorBatch, Milestone, Voucher
 from settings import Settings
@@ -77,7 +77,7 @@ def _ticket_links(ticket_id: str, size: int, start: datetime, ref_hash: str) -> 
 
 
 def _anchor(session: Session, registry: EvidenceRegistryClient, rows: list[Milestone], batch_no: int) -> None:
-    tree = build_tree([bytes.fromhex(r.leaf[2:]) for r in rows])
+    tree = build_tree([tree_leaf(bytes.fromhex(r.leaf[2:]), r.kind, CURRENT_BATCH_FORMAT) for r in rows])
     for i, row in enumerate(rows):
         row.batch_no = batch_no
         row.proof = json.dumps(["0x" + p.hex() for p in tree.proof(i)])
@@ -85,7 +85,7 @@ def _anchor(session: Session, registry: EvidenceRegistryClient, rows: list[Miles
     session.add(AnchorBatch(
         batch_no=batch_no, batch_id="0x" + batch_id_for(batch_no).hex(), root="0x" + tree.root.hex(),
         leaf_count=len(rows), status="anchored", tx_hash=receipt.tx_hash, block_number=receipt.block_number,
-        block_hash=receipt.block_hash, created_at=datetime.now(UTC)))
+        block_hash=receipt.block_hash, created_at=datetime.now(UTC), format=CURRENT_BATCH_FORMAT))
     session.commit()
 
 

@@ -56,6 +56,7 @@ from chain.rpc import connect  # noqa: E402
 from cli.stack import Stack, StackConfig  # noqa: E402
 from domain.evidence_types import batch_id_for, claim_hash  # noqa: E402
 from domain.merkle import build_tree  # noqa: E402
+from domain.milestones import tree_leaf  # noqa: E402
 from readmodel.db import session_scope  # noqa: E402
 from readmodel.models import AnchorBatch, Milestone, Ticket, Voucher  # noqa: E402
 from settings import Settings  # noqa: E402
@@ -293,9 +294,11 @@ def check(stack: Stack, plans: list[Plan], api: httpx.Client,
     with session_scope(_db_url(stack)) as session:
         milestones = session.exec(select(Milestone).where(col(Milestone.subject).in_(ids))).all()
         batches = {b.batch_no: b for b in session.exec(select(AnchorBatch)).all()}
-        leaves_of: dict[int, list[str]] = {}
+        leaves_of: dict[int, list[bytes]] = {}
         for m in session.exec(select(Milestone).where(col(Milestone.batch_no).is_not(None))).all():
-            leaves_of.setdefault(int(m.batch_no or 0), []).append(m.leaf)
+            batch_format = batches[m.batch_no].format if m.batch_no in batches else 1
+            leaves_of.setdefault(int(m.batch_no or 0), []).append(
+                tree_leaf(bytes.fromhex(m.leaf[2:]), m.kind, batch_format))
         duplicates = {
             "milestone (subject, seq)": session.exec(
                 select(Milestone.subject, Milestone.seq).group_by(col(Milestone.subject), col(Milestone.seq))
@@ -380,7 +383,7 @@ def check(stack: Stack, plans: list[Plan], api: httpx.Client,
         elif root_of_batch[key] != batch.root:
             anchored.fail(f"batch {batch.batch_no}", "root on chain differs from the read model's")
         leaves = leaves_of.get(batch.batch_no, [])
-        if not leaves or "0x" + build_tree([bytes.fromhex(x[2:]) for x in leaves]).root.hex() != batch.root:
+        if not leaves or "0x" + build_tree(leaves).root.hex() != batch.root:
             anchored.fail(f"batch {batch.batch_no}", "root is not the Merkle root of its leaves")
     # The reads above replayed every completed ticket (a query on a closed workflow replays it);
     # the worker logs any history its code cannot replay, with the run id.

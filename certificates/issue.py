@@ -26,12 +26,12 @@ from typing import Any
 from sqlmodel import Session
 
 from chain.context import ChainContext
-from domain.certificate import CERTIFICATE_FORMAT, certificate_digest, sign_certificate
+from domain.certificate import CERTIFICATE_FORMAT, CERTIFICATE_FORMAT_V1, certificate_digest, sign_certificate
 from domain.encoding import to_hex
-from domain.milestones import MilestoneKind
+from domain.milestones import BATCH_FORMAT_V1, MilestoneKind
 from readmodel import evidence
 from readmodel.evidence import ANCHORED, TicketRecord
-from readmodel.models import AnchorBatch, Milestone, Voucher
+from readmodel.models import AnchorBatch, Milestone, Ticket, Voucher
 from settings import Settings
 
 __all__ = [
@@ -51,6 +51,10 @@ _PERSONAL_KEYS = frozenset({
     "customer", "customer_ref", "customer_id", "customer_name", "name", "email", "phone", "address",
     "description", "summary", "comment", "note", "text", "message",
 })
+# Keys whose value names someone or links to another record even when it looks like a code: the agent
+# a ticket was assigned to, the customer's earlier ticket. Certificates are public (anyone holding the
+# QR code), so these are withheld whatever their value.
+_NAMING_KEYS = frozenset({"assignee", "previous_ticket"})
 _HASH = re.compile(r"^0x[0-9a-fA-F]{16,}$")
 # Codes: identifiers, numbers, enum values, actor key ids like "agent#0". No spaces (free text),
 # no "@" (e-mail addresses).
@@ -68,9 +72,12 @@ def is_safe_data(data: dict[str, str]) -> bool:
         data: The milestone's data map.
 
     Returns:
-        ``False`` if a value is free text or a personal field holds anything but a hash.
+        ``False`` if a value is free text, a personal field holds anything but a hash, or a key names
+        someone or another record (assignee, previous ticket).
     """
     for key, value in data.items():
+        if key.lower() in _NAMING_KEYS:
+            return False
         if _HASH.match(value):
             continue
         if key.lower() in _PERSONAL_KEYS or key.lower().startswith("customer") or not _CODE.match(value):
@@ -173,8 +180,14 @@ def _milestone_entry(m: Milestone) -> dict[str, Any]:
 
 
 def _batch_entry(b: AnchorBatch) -> dict[str, Any]:
-    return {"batch_no": b.batch_no, "batch_id": b.batch_id, "root": b.root, "leaf_count": b.leaf_count,
-            "tx_hash": b.tx_hash, "block_number": b.block_number, "block_hash": b.block_hash}
+    entry: dict[str, Any] = {"batch_no": b.batch_no, "batch_id": b.batch_id, "root": b.root,
+                             "leaf_count": b.leaf_count, "tx_hash": b.tx_hash, "block_number": b.block_number,
+                             "block_hash": b.block_hash}
+    # Format 1 batches stay as they were, so certificates issued before formats existed keep their
+    # bytes and digest (and their QR codes keep working).
+    if b.format != BATCH_FORMAT_V1:
+        entry["format"] = b.format
+    return entry
 
 
 def _voucher_entry(v: Voucher, breach_leaf: str) -> dict[str, Any]:
@@ -198,8 +211,9 @@ def _body(ticket_id: str, record: TicketRecord, count: int, signer: CertificateS
         row = record.vouchers.get(int(data.get("voucher_id", "0") or 0))
         if row is not None:
             vouchers.append(_voucher_entry(row, data.get("breach_leaf", "")))
+    batches = [_batch_entry(record.batches[n]) for n in batch_nos]
     return {
-        "format": CERTIFICATE_FORMAT,
+        "format": CERTIFICATE_FORMAT if any("format" in b for b in batches) else CERTIFICATE_FORMAT_V1,
         "ticket_id": ticket_id,
         "as_of": covered[-1].at,
         "chain_id": signer.chain_id,
@@ -207,7 +221,7 @@ def _body(ticket_id: str, record: TicketRecord, count: int, signer: CertificateS
         "voucher_contract": signer.voucher_contract,
         "signer": signer.address,
         "milestones": [_milestone_entry(m) for m in covered],
-        "batches": [_batch_entry(record.batches[n]) for n in batch_nos],
+        "batches": batches,
         "vouchers": vouchers,
     }
 
@@ -227,6 +241,9 @@ def certificate_bodies(*, session: Session, ticket_id: str, signer: CertificateS
     Raises:
         NotCertifiable: If the ticket has no anchored milestone.
     """
+    # Only tickets get certificates: a supplier's or a meeting's chain is internal governance.
+    if session.get(Ticket, ticket_id) is None:
+        raise NotCertifiable(f"no ticket {ticket_id}")
     record = evidence.ticket_record(session=session, ticket_id=ticket_id)
     count = _anchored_prefix(record)
     if count == 0:

@@ -16,13 +16,13 @@ from typing import Any
 from web3 import Web3
 
 from chain import abi
-from chain.deployment import code_is_artifact
+from chain.deployment import LEGACY_ARTIFACTS, code_is_artifact
 from chain.rpc import RpcError, rpc_batch
 from chain.voucher import VoucherInfo
 from domain.certificate_checks import Check, CheckStatus, verify_certificate_offline
 from domain.encoding import from_hex, to_hex
 from domain.evidence_types import claim_hash
-from domain.milestones import MilestoneKind
+from domain.milestones import BATCH_FORMAT_V1, MilestoneKind, tree_leaf
 from domain.money import format_money
 
 __all__ = ["summarise", "verify_certificate", "verify_on_chain"]
@@ -43,6 +43,7 @@ class _Answers:
         ticket_id = str(cert["ticket_id"])
         self.batches = list(cert["batches"])
         root_of = {b["batch_no"]: b["root"] for b in self.batches}
+        format_of = {b["batch_no"]: int(b.get("format", BATCH_FORMAT_V1)) for b in self.batches}
         self.asked = [m for m in cert["milestones"] if m["batch_no"] in root_of]
         self.vouchers = list(cert["vouchers"])
         self.clocks = [(m["leaf"], m.get("data", {}).get("clock")) for m in cert["milestones"]
@@ -58,12 +59,15 @@ class _Answers:
                          ("eth_getTransactionReceipt", [batch["tx_hash"]])]
         # The registry's own verifyLeaf for every milestone: the same Merkle code the voucher contract
         # relies on, asked through the auditor's node rather than trusted from our Python.
-        requests += [abi.call(_REGISTRY, registry, "verifyLeaf", from_hex(m["leaf"]),
+        requests += [abi.call(_REGISTRY, registry, "verifyLeaf",
+                              tree_leaf(from_hex(m["leaf"]), str(m["kind"]), format_of[m["batch_no"]]),
                               [from_hex(p) for p in m["proof"]], from_hex(root_of[m["batch_no"]]))
                      for m in self.asked]
+        # voucherOfBreach exists only in the current release; its answer is read only there.
         for v in self.vouchers:
             requests += [abi.call(_VOUCHER, voucher, "voucherOf", int(v["voucher_id"])),
-                         ("eth_getTransactionReceipt", [v["tx_hash"]])]
+                         ("eth_getTransactionReceipt", [v["tx_hash"]]),
+                         abi.call(_VOUCHER, voucher, "voucherOfBreach", from_hex(v["breach_leaf"]))]
         requests += [abi.call(_VOUCHER, voucher, "voucherOfClaim", claim_hash(f"{ticket_id}:{clock}"))
                      for _, clock in self.clocks]
         answers = iter(rpc_batch(w3, requests, errors=True))
@@ -71,7 +75,7 @@ class _Answers:
             next(answers) for _ in range(6))
         self.roots = [(next(answers), next(answers), next(answers)) for _ in self.batches]
         self.leaf_answers = [next(answers) for _ in self.asked]
-        self.voucher_answers = [(next(answers), next(answers)) for _ in self.vouchers]
+        self.voucher_answers = [(next(answers), next(answers), next(answers)) for _ in self.vouchers]
         self.claim_answers = [next(answers) for _ in self.clocks]
 
     @staticmethod
@@ -93,18 +97,34 @@ def _check_network(cert: Mapping[str, Any], answers: _Answers) -> tuple[Check, i
                  f"The node serves chain {chain_id}, the certificate's chain; its newest block is {head}."), head
 
 
-def _check_contracts(cert: Mapping[str, Any], answers: _Answers, trusted_registry: str | None) -> Check:
+def _published_version(code: Any, name: str) -> str | None:
+    """Which published build ``code`` is: "current", "v1" (before batch format 2), or None."""
+    if code_is_artifact(code, name):
+        return "current"
+    if code_is_artifact(code, LEGACY_ARTIFACTS[name]):
+        return "v1"
+    return None
+
+
+def _check_contracts(cert: Mapping[str, Any], answers: _Answers,
+                     trusted_registry: str | None) -> tuple[Check, str | None]:
     title = "Genuine Qualitrail contracts"
     problems: list[str] = []
     registry, voucher_address = str(cert["registry"]), str(cert["voucher_contract"])
     if trusted_registry is not None and trusted_registry.lower() != registry.lower():
         problems.append(f"the certificate names registry {registry}, not the one you trust ({trusted_registry})")
     # A registry written to answer "anchored" for everything would pass every other check: the code
-    # at the signed addresses must be the published, audited contracts.
-    if not code_is_artifact(from_hex(answers.value(answers.registry_code)), _REGISTRY):
+    # at the signed addresses must be the published, audited contracts. Certificates issued on the
+    # contracts deployed before batch format 2 keep verifying against that earlier published code.
+    registry_version = _published_version(from_hex(answers.value(answers.registry_code)), _REGISTRY)
+    voucher_version = _published_version(from_hex(answers.value(answers.voucher_code)), _VOUCHER)
+    if registry_version is None:
         problems.append(f"the code at {registry} is not the published EvidenceRegistry")
-    if not code_is_artifact(from_hex(answers.value(answers.voucher_code)), _VOUCHER):
+    if voucher_version is None:
         problems.append(f"the code at {voucher_address} is not the published CompensationVoucher")
+    elif registry_version is not None and registry_version != voucher_version:
+        problems.append(f"the registry ({registry_version}) and the voucher contract ({voucher_version}) "
+                        "are from different releases")
     else:
         (bound,) = abi.decode_result(_VOUCHER, "registry", answers.value(answers.bound))
         if str(bound).lower() != registry.lower():
@@ -113,9 +133,10 @@ def _check_contracts(cert: Mapping[str, Any], answers: _Answers, trusted_registr
     if problems:
         return Check("contracts", title, CheckStatus.FAIL,
                      "The contracts named in the certificate are not the published Qualitrail contracts.",
-                     tuple(problems))
+                     tuple(problems)), None
     return Check("contracts", title, CheckStatus.PASS,
-                 f"The registry {registry} and the voucher contract {voucher_address} run the published code.")
+                 f"The registry {registry} and the voucher contract {voucher_address} run the published code"
+                 + (" (the release before batch format 2)." if voucher_version == "v1" else ".")), voucher_version
 
 
 def _check_roots(answers: _Answers, head: int, min_confirmations: int) -> Check:
@@ -172,7 +193,7 @@ def _voucher_info(voucher_id: int, answer: Any) -> VoucherInfo | None:
     return VoucherInfo.from_fields(voucher_id, abi.decode_result(_VOUCHER, "voucherOf", _Answers.value(answer)))
 
 
-def _check_vouchers(cert: Mapping[str, Any], answers: _Answers) -> Check:
+def _check_vouchers(cert: Mapping[str, Any], answers: _Answers, version: str | None) -> Check:
     title = "Compensation vouchers"
     ticket_id = str(cert["ticket_id"])
     root_of_batch = {b["batch_no"]: b["root"] for b in cert["batches"]}
@@ -182,7 +203,7 @@ def _check_vouchers(cert: Mapping[str, Any], answers: _Answers) -> Check:
     lines: list[str] = []
     listed: set[int] = set()
     chain_time = int(answers.value(answers.latest)["timestamp"], 16)
-    for v, (info_answer, receipt) in zip(answers.vouchers, answers.voucher_answers, strict=True):
+    for v, (info_answer, receipt, of_breach) in zip(answers.vouchers, answers.voucher_answers, strict=True):
         label = f"voucher #{v['voucher_id']} ({v['breach']})"
         listed.add(int(v["voucher_id"]))
         if not str(v["claim_id"]).startswith(ticket_id + ":"):
@@ -202,6 +223,9 @@ def _check_vouchers(cert: Mapping[str, Any], answers: _Answers) -> Check:
         if info.amount != v["amount"]:
             problems.append(f"{label}: worth {format_money(info.amount, v['currency'])} on chain, "
                             f"the certificate says {format_money(v['amount'], v['currency'])}")
+        if version == "current" and abi.decode_result(_VOUCHER, "voucherOfBreach",
+                                                      answers.value(of_breach))[0] != int(v["voucher_id"]):
+            problems.append(f"{label}: the chain does not bind it to its breach leaf")
         receipt = None if isinstance(receipt, RpcError) else receipt
         if receipt is None or int(receipt["status"], 16) != 1:
             problems.append(f"{label}: issuing transaction {v['tx_hash']} is not on this chain")
@@ -263,13 +287,13 @@ def verify_on_chain(cert: Mapping[str, Any], w3: Web3, *, min_confirmations: int
         return [network]
     checks = [network]
     try:
-        contracts = _check_contracts(cert, answers, trusted_registry)
+        contracts, version = _check_contracts(cert, answers, trusted_registry)
         checks.append(contracts)
         if contracts.failed:
             # Answers from unknown code mean nothing: do not report roots "found" through it.
             return checks
         checks.append(_check_roots(answers, head, min_confirmations))
-        checks.append(_check_vouchers(cert, answers))
+        checks.append(_check_vouchers(cert, answers, version))
     except Exception as exc:  # noqa: BLE001 - a node failing mid-way fails the check, not the caller
         checks.append(Check("chain_error", "Blockchain answered every question", CheckStatus.FAIL,
                             f"The node failed while checking: {type(exc).__name__}: {exc}"))

@@ -29,6 +29,7 @@ from chain.keys import ANVIL_CHAIN_ID, DEV_ACCOUNTS, check_key_allowed, is_dev_k
 from chain.registry import EvidenceRegistryClient
 from chain.sender import TransactionSender
 from chain.voucher import VoucherClient
+from domain.policy import load_policy
 from settings import Settings
 
 __all__ = ["ROLES", "ChainContext", "MarkKeepsMoving", "ensure_deployed"]
@@ -280,4 +281,5 @@ def ensure_deployed(settings: Settings, *, context: ChainContext | None = None) 
         redeemer=ctx.account("redeemer").address,
         record_dir=settings.var_dir / "deployments",
         confirmations=settings.chain_confirmations,
+        max_voucher_amount=load_policy(settings.policy_file).compensation.voucher_cap,
     )

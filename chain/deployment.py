@@ -22,9 +22,11 @@ from web3 import Web3
 from chain.sender import TransactionSender
 from contracts.compile import load_artifact
 from domain.encoding import from_hex
+from domain.policy import load_policy
 
 __all__ = [
     "DEPLOYED_CONTRACTS",
+    "LEGACY_ARTIFACTS",
     "Deployment",
     "artifacts_code_hash",
     "code_is_artifact",
@@ -34,6 +36,10 @@ __all__ = [
 ]
 
 DEPLOYED_CONTRACTS = ("EvidenceRegistry", "CompensationVoucher")
+# Contracts deployed before batch format 2 (docs/decisions/009): their code still counts as genuine
+# when a certificate issued on them is verified, never for a new deployment.
+LEGACY_ARTIFACTS = {name: f"legacy/v1/{name}" for name in DEPLOYED_CONTRACTS}
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parent.parent / "config" / "policy.toml"
 
 
 class Deployment(NamedTuple):
@@ -161,6 +167,17 @@ def _deploy(sender: TransactionSender, name: str, *args: Any) -> tuple[str, int]
     return Web3.to_checksum_address(address), int(receipt["blockNumber"])
 
 
+def _ensure_max_amount(sender: TransactionSender, address: str, max_amount: int) -> None:
+    abi = load_artifact("CompensationVoucher")["abi"]
+    contract = sender.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
+    if int(contract.functions.maxAmount().call()) != max_amount:
+        sender.send(contract.functions.setMaxAmount(max_amount), abi=abi)
+
+
+def _default_max_amount() -> int:
+    return load_policy(DEFAULT_POLICY_FILE).compensation.voucher_cap
+
+
 def _ensure_role(sender: TransactionSender, name: str, address: str, role_name: str, account: str) -> None:
     abi = load_artifact(name)["abi"]
     contract = sender.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
@@ -179,6 +196,7 @@ def deploy_contracts(
     redeemer: str,
     record_dir: Path,
     confirmations: int = 0,
+    max_voucher_amount: int | None = None,
 ) -> Deployment:
     """Deploy the contracts (or reuse an earlier deployment) and grant the roles.
 
@@ -192,6 +210,8 @@ def deploy_contracts(
         redeemer: Address to hold the voucher's ``REDEEMER_ROLE``.
         record_dir: Folder of the per-chain deployment records.
         confirmations: Blocks to wait after each transaction (0 on an automining Anvil).
+        max_voucher_amount: The voucher cap to set (``compensation.max_voucher_amount`` of the policy);
+            ``None``: that of ``config/policy.toml``.
 
     Returns:
         The deployment.
@@ -202,13 +222,14 @@ def deploy_contracts(
     sender = TransactionSender(w3, deployer, confirmations=confirmations)
     chain_id = sender.chain_id()  # refuses a dev key on a real chain before anything is sent
     code_hash = artifacts_code_hash()
+    cap = _default_max_amount() if max_voucher_amount is None else max_voucher_amount
     record_path = record_dir / f"{chain_id}.json"
     record = _read_record(record_path)
     if record is not None and _reusable(w3, record, chain_id, code_hash):
         deployment = _deployment_of(record)
     else:
         registry, block_number = _deploy(sender, "EvidenceRegistry", deployer.address)
-        voucher, _ = _deploy(sender, "CompensationVoucher", registry, deployer.address)
+        voucher, _ = _deploy(sender, "CompensationVoucher", registry, deployer.address, cap)
         deployment = Deployment(chain_id, registry, voucher, code_hash, block_number)
         _write_record(
             record_path,
@@ -217,4 +238,5 @@ def deploy_contracts(
     _ensure_role(sender, "EvidenceRegistry", deployment.registry, "ANCHOR_ROLE", anchorer)
     _ensure_role(sender, "CompensationVoucher", deployment.voucher, "ISSUER_ROLE", issuer)
     _ensure_role(sender, "CompensationVoucher", deployment.voucher, "REDEEMER_ROLE", redeemer)
+    _ensure_max_amount(sender, deployment.voucher, cap)
     return deployment

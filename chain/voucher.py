@@ -100,6 +100,32 @@ class VoucherClient(ContractClient):
         """
         return int(self._call(self.contract.functions.voucherOfClaim(bytes32(claim_id, "claim_id"))))
 
+    def voucher_of_breach(self, breach_leaf: bytes) -> int:
+        """Return the voucher ``breach_leaf`` backs (contracts since batch format 2).
+
+        Args:
+            breach_leaf: The 32-byte milestone leaf of the breach.
+
+        Returns:
+            The voucher id, or 0 if none was issued against it.
+        """
+        return int(self._call(self.contract.functions.voucherOfBreach(bytes32(breach_leaf, "breach_leaf"))))
+
+    def max_amount(self) -> int:
+        """Return the most a voucher may be worth (minor units)."""
+        return int(self._call(self.contract.functions.maxAmount()))
+
+    def set_max_amount(self, max_amount: int) -> TxMark:
+        """Set the most a voucher may be worth (needs ``DEFAULT_ADMIN_ROLE``).
+
+        Args:
+            max_amount: The cap, in minor units.
+
+        Returns:
+            Where the transaction was mined.
+        """
+        return TxMark.of(self._send(self.contract.functions.setMaxAmount(max_amount)))
+
     def voucher(self, voucher_id: int) -> VoucherInfo:
         """Return voucher ``voucher_id``.
 
@@ -139,8 +165,8 @@ class VoucherClient(ContractClient):
             customer_ref: Salted 32-byte hash of the customer's account.
             amount: Face value (> 0).
             expires_at: Unix time from which it can no longer be redeemed (in the future).
-            breach_leaf: The SLA-breach evidence leaf.
-            proof: The leaf's Merkle proof.
+            breach_leaf: The SLA-breach milestone leaf (the contract derives its tree leaf).
+            proof: The Merkle proof of its format 2 tree leaf.
             root: The anchored root.
 
         Returns:
@@ -148,6 +174,7 @@ class VoucherClient(ContractClient):
 
         Raises:
             ContractRevertError: E.g. ``CompensationVoucherClaimAlreadyIssued``,
+                ``CompensationVoucherBreachAlreadyCompensated``, ``CompensationVoucherAmountAboveCap``,
                 ``CompensationVoucherEvidenceNotAnchored``, ``AccessControlUnauthorizedAccount``.
         """
         receipt = self._send(

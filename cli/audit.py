@@ -68,11 +68,12 @@ def _fetch_from_qr(url: str, timeout: float) -> tuple[Any, str, str]:
         response = httpx.get(url, headers={"Accept": "application/json"}, timeout=timeout, follow_redirects=True)
     except httpx.HTTPError as exc:
         raise die(f"could not fetch the certificate from {url}: {exc}") from exc
-    if response.status_code == 409:
-        current = response.json().get("current_digest", "?")
+    if response.status_code == 404:
+        # The server answers an unknown ticket and a digest it cannot match alike (it must not reveal
+        # which ids exist), so the tool cannot tell them apart either.
         console.print(f"{MARKS[CheckStatus.FAIL]}  [bold]Matches the QR code[/]: the server has no certificate "
-                      f"with the QR code's digest {digest}; it serves {current} for ticket {ticket_id} "
-                      "(the record was changed since the QR code was made)")
+                      f"with the QR code's digest {digest} for ticket {ticket_id} (the record was changed since "
+                      "the QR code was made, or the code is not this server's)")
         console.print("\n[bold red]NOT VERIFIED: Matches the QR code.[/]")
         raise typer.Exit(EXIT_FAILED)
     if response.status_code != 200:
@@ -148,7 +149,7 @@ def export(
 ) -> None:
     """Write every anchored leaf of the read model (for `replay`), in batch and tree order."""
     from readmodel.db import session_scope
-    from readmodel.evidence import anchored_leaves
+    from readmodel.evidence import anchored_leaves, batch_formats
     from settings import get_settings
 
     url = database_url or get_settings().db_url
@@ -156,6 +157,7 @@ def export(
     with session_scope(url) as session, out.open("w", encoding="utf-8") as handle:
         handle.write(json.dumps({"format": EXPORT_FORMAT, "exported_at": now()}) + "\n")
         index: dict[int, int] = defaultdict(int)
+        formats = batch_formats(session=session)
         for m in anchored_leaves(session=session):
             assert m.batch_no is not None
             # Tree order is ascending row id within a batch (readmodel.evidence): record the position
@@ -164,6 +166,8 @@ def export(
                       "data": json.loads(m.data), "leaf": m.leaf, "batch_no": m.batch_no,
                       "index": index[m.batch_no]}
             index[m.batch_no] += 1
+            if formats.get(m.batch_no, 1) != 1:
+                record["batch_format"] = formats[m.batch_no]  # absent: format 1, as in older exports
             handle.write(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n")
             count += 1
 

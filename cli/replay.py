@@ -17,7 +17,9 @@ from cli.output import EXIT_FAILED, MARKS, console, die, err
 from domain.certificate_checks import CheckStatus
 from domain.encoding import from_hex
 
-EXPORT_FORMAT = "qualitrail.export.v1"
+# Version 2 lines may carry "batch_format" (absent: 1); version 1 exports still replay.
+EXPORT_FORMAT = "qualitrail.export.v2"
+EXPORT_FORMATS = ("qualitrail.export.v1", EXPORT_FORMAT)
 
 
 @dataclass
@@ -50,7 +52,7 @@ def _read_export(path: Path) -> list[dict[str, Any]]:
         except ValueError as exc:
             raise die(f"{path}:{number}: not JSON") from exc
         if number == 1 and isinstance(record, dict) and "format" in record:
-            if record["format"] != EXPORT_FORMAT:
+            if record["format"] not in EXPORT_FORMATS:
                 raise die(f"{path}: unknown export format {record['format']!r}")
             continue
         records.append(record)
@@ -76,7 +78,7 @@ def replay_export(records: list[dict[str, Any]], events: list[Any], progress: Pr
     """
     from domain.evidence_types import batch_id_for
     from domain.merkle import build_tree
-    from domain.milestones import leaf_hash, verify_chain
+    from domain.milestones import leaf_hash, tree_leaf, verify_chain
 
     report = ReplayReport()
     by_batch: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -107,7 +109,7 @@ def replay_export(records: list[dict[str, Any]], events: list[Any], progress: Pr
             report.missing.append(f"batch {n}: all {event.leaf_count} leaves anchored in block "
                                   f"{event.block_number} are missing from the export")
         else:
-            _compare_batch(n, leaves, event, report, build_tree, leaf_hash)
+            _compare_batch(n, leaves, event, report, build_tree, leaf_hash, tree_leaf)
         if progress is not None and task is not None:
             progress.advance(task)
     # Hash chains across batches: an edit that recomputed its own leaf still breaks the next link.
@@ -126,7 +128,7 @@ def replay_export(records: list[dict[str, Any]], events: list[Any], progress: Pr
 
 
 def _compare_batch(n: int, leaves: list[dict[str, Any]], event: Any, report: ReplayReport,
-                   build_tree: Any, leaf_hash: Any) -> None:
+                   build_tree: Any, leaf_hash: Any, tree_leaf: Any) -> None:
     recorded = []
     for r in leaves:
         label = f"{r['subject']} #{r['seq']} ({r['kind']}), batch {n}"
@@ -134,7 +136,8 @@ def _compare_batch(n: int, leaves: list[dict[str, Any]], event: Any, report: Rep
                                dict(r["data"]))
         if recomputed != r["leaf"]:
             report.altered.append(f"{label}: content does not hash to its leaf")
-        recorded.append(from_hex(str(r["leaf"])))
+        # The batch's format says how its tree leaves are made (absent: format 1, raw milestone leaves).
+        recorded.append(tree_leaf(from_hex(str(r["leaf"])), str(r["kind"]), int(r.get("batch_format", 1))))
     root = build_tree(recorded).root
     if root == event.root and len(recorded) == event.leaf_count:
         return

@@ -15,7 +15,10 @@ and the contract addresses. See ``docs/certificates.md``.
 
 Everything here is pure (no I/O). The offline checks are in :py:mod:`domain.certificate_checks`;
 the ones that need a chain are in :py:mod:`certificates.verify`. The format is part of the evidence
-model: auditors verify old certificates with new code, so version 1 never changes.
+model: auditors verify old certificates with new code, so a version never changes once issued.
+Version 2 differs from version 1 in one respect only: its batches may carry ``"format": 2`` (tree
+leaves double-hashed over milestone leaf and kind, ``domain.milestones.tree_leaf``). A certificate
+is version 2 exactly when it lists such a batch, so version 1 certificates keep their bytes and digest.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from domain.hashing import keccak256
 
 __all__ = [
     "CERTIFICATE_FORMAT",
+    "CERTIFICATE_FORMAT_V1",
+    "CERTIFICATE_FORMATS",
     "EIP712_NAME",
     "EIP712_VERSION",
     "CertificateFormatError",
@@ -49,7 +54,9 @@ __all__ = [
     "typed_data",
 ]
 
-CERTIFICATE_FORMAT = "qualitrail.certificate.v1"
+CERTIFICATE_FORMAT_V1 = "qualitrail.certificate.v1"
+CERTIFICATE_FORMAT = "qualitrail.certificate.v2"  # what certificates with a format 2 batch are
+CERTIFICATE_FORMATS = (CERTIFICATE_FORMAT_V1, CERTIFICATE_FORMAT)
 EIP712_NAME = "Qualitrail Certificate"
 EIP712_VERSION = "1"
 # Fields that are not covered by the digest: the digest itself and the signature over it.
@@ -309,7 +316,7 @@ def shape_problems(cert: Any) -> list[str]:
         if not ok:
             problems.append(f"{where} must be {what}")
 
-    need("format", cert.get("format") == CERTIFICATE_FORMAT, f"{CERTIFICATE_FORMAT!r}")
+    need("format", cert.get("format") in CERTIFICATE_FORMATS, " or ".join(repr(f) for f in CERTIFICATE_FORMATS))
     need("ticket_id", isinstance(cert.get("ticket_id"), str) and bool(cert.get("ticket_id")), "a string")
     need("chain_id", _is_int(cert.get("chain_id")) and cert["chain_id"] > 0, "a positive integer")
     for field in ("registry", "voucher_contract", "signer"):
@@ -358,6 +365,10 @@ def shape_problems(cert: Any) -> list[str]:
             need(f"{where}.{field}", _is_int(b.get(field)), "an integer")
         for field in ("batch_id", "root", "tx_hash", "block_hash"):
             hex32(f"{where}.{field}", b.get(field))
+        # Absent means format 1; only a version 2 certificate may list a format 2 batch.
+        if "format" in b:
+            need(f"{where}.format", cert["format"] == CERTIFICATE_FORMAT and b["format"] == 2,
+                 "absent (format 1), or 2 in a version 2 certificate")
     for i, v in enumerate(cert["vouchers"]):
         where = f"vouchers[{i}]"
         if not isinstance(v, dict):

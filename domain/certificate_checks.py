@@ -16,7 +16,7 @@ from domain.certificate import certificate_digest, recover_signer, shape_problem
 from domain.encoding import from_hex, to_hex
 from domain.evidence_types import batch_id_for
 from domain.merkle import process_proof
-from domain.milestones import GENESIS, verify_chain
+from domain.milestones import BATCH_FORMAT_V1, GENESIS, tree_leaf, verify_chain
 
 __all__ = ["Check", "CheckStatus", "Verdict", "overall_verdict", "verify_certificate_offline"]
 
@@ -205,8 +205,8 @@ def _check_inclusion(cert: Mapping[str, Any]) -> Check:
             continue
         used.add(int(m["batch_no"]))
         try:
-            rebuilt = "0x" + process_proof(from_hex(m["leaf"]),
-                                           [bytes.fromhex(p[2:]) for p in m["proof"]]).hex()
+            node = tree_leaf(from_hex(m["leaf"]), str(m["kind"]), int(batch.get("format", BATCH_FORMAT_V1)))
+            rebuilt = to_hex(process_proof(node, [from_hex(p) for p in m["proof"]]))
         except ValueError as exc:
             problems.append(f"{label}: malformed proof ({exc})")
             continue

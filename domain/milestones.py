@@ -19,6 +19,15 @@ FORMAT_VERSION = 1
 LEAF_DOMAIN = b"qualitrail.milestone.v1\x00"
 GENESIS = "0x" + "00" * 32
 
+# How a batch's Merkle tree is built from its milestone leaves (docs/evidence-format.md). Format 1:
+# the tree's leaves are the milestone leaves. Format 2: each tree leaf is OpenZeppelin's double-hashed
+# leaf over (milestone leaf, keccak256(kind)), so no inner node or root can pass as a milestone and the
+# voucher contract can check that a leaf is an SLA breach. New batches are format 2.
+BATCH_FORMAT_V1 = 1
+BATCH_FORMAT_V2 = 2
+BATCH_FORMATS = (BATCH_FORMAT_V1, BATCH_FORMAT_V2)
+CURRENT_BATCH_FORMAT = BATCH_FORMAT_V2
+
 
 class MilestoneKind:
     OPENED = "opened"
@@ -83,6 +92,34 @@ def new_milestone(subject: str, previous: Milestone | None, kind: str, at: datet
     return m
 
 
+def kind_hash(kind: str) -> bytes:
+    """``keccak256(utf8(kind))``: how a format 2 tree leaf and the contracts name a milestone kind."""
+    return keccak256(kind.encode("utf-8"))
+
+
+def tree_leaf(leaf: bytes, kind: str, batch_format: int) -> bytes:
+    """The leaf a milestone contributes to its batch's Merkle tree.
+
+    Args:
+        leaf: The 32-byte milestone leaf (the hash-chain link).
+        kind: The milestone's kind.
+        batch_format: The batch's format (:py:data:`BATCH_FORMATS`).
+
+    Returns:
+        Format 1: ``leaf`` itself. Format 2:
+        ``keccak256(keccak256(leaf || keccak256(kind)))`` (Solidity:
+        ``keccak256(bytes.concat(keccak256(abi.encode(leaf, kindHash))))``).
+
+    Raises:
+        ValueError: For an unknown format.
+    """
+    if batch_format == BATCH_FORMAT_V1:
+        return bytes(leaf)
+    if batch_format == BATCH_FORMAT_V2:
+        return keccak256(keccak256(bytes(leaf) + kind_hash(kind)))
+    raise ValueError(f"unknown batch format {batch_format}")
+
+
 @dataclass
 class ChainProblem:
     seq: int
@@ -109,6 +146,41 @@ def verify_chain(subject: str, links: list[dict[str, object]]) -> list[ChainProb
             problems.append(ChainProblem(seq, "leaf hash does not match the milestone's content"))
         prev = str(link["leaf"])
     return problems
+
+
+def customer_ref_hash(secret: bytes, ticket_id: str, customer_ref: str) -> str:
+    """The customer's reference as it appears in one ticket's evidence (milestones, certificates, chain).
+
+    Keyed and bound to the ticket: two tickets of one customer carry unrelated values, so public
+    certificates cannot be linked to each other, and a guess must be tested with the secret, per ticket.
+
+    Args:
+        secret: The operator secret (``QT_SECRET_KEY``).
+        ticket_id: The ticket (NUL-free, as the API enforces).
+        customer_ref: The customer's reference.
+
+    Returns:
+        ``0x``-hex HMAC-SHA256.
+    """
+    return salted_hash(secret, f"{ticket_id}\x00{customer_ref}", "customer.ticket")
+
+
+def customer_match_hash(secret: bytes, customer_ref: str) -> str:
+    """The server's own key for finding a customer's other tickets (repeat complaints).
+
+    It is the same for every ticket of a customer, so it must never leave the server: it lives in the
+    read model's ticket row and the workflow's input, never in a milestone, certificate or API answer.
+    It equals what the public hash was before it became per-ticket, so tickets recorded before that
+    change still match.
+
+    Args:
+        secret: The operator secret.
+        customer_ref: The customer's reference.
+
+    Returns:
+        ``0x``-hex HMAC-SHA256.
+    """
+    return salted_hash(secret, customer_ref, "customer")
 
 
 def salted_hash(secret: bytes, value: str, purpose: str) -> str:

@@ -114,6 +114,24 @@ class CompensationModel(_Strict):
     currency: str = Field(min_length=3, max_length=3)
     voucher_valid_days: float = Field(gt=0)
     amounts: dict[ClockName, dict[str, int]]
+    # The voucher contract's cap (CompensationVoucher.maxAmount, set at deployment): no voucher above
+    # it can be issued on chain, whatever a ticket's policy says. Unset: the largest amount above.
+    max_voucher_amount: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _cap_covers_amounts(self) -> CompensationModel:
+        if self.max_voucher_amount is not None:
+            for kind, by_priority in self.amounts.items():
+                for priority, amount in by_priority.items():
+                    if amount > self.max_voucher_amount:
+                        raise ValueError(f"{kind}.{priority}: {amount} is above max_voucher_amount")
+        return self
+
+    @property
+    def voucher_cap(self) -> int:
+        """The cap the voucher contract gets (minor units)."""
+        largest = max((a for by_priority in self.amounts.values() for a in by_priority.values()), default=1)
+        return self.max_voucher_amount or largest
 
     @field_validator("amounts")
     @classmethod

@@ -63,7 +63,7 @@ class TicketPolicy:
 @dataclass
 class TicketInput:
     ticket_id: str
-    customer_ref_hash: str  # salted hash: the workflow never needs the raw reference
+    customer_ref_hash: str  # per-ticket keyed hash (public evidence): the workflow never needs the raw reference
     channel: str
     category: str
     priority: str
@@ -73,6 +73,9 @@ class TicketInput:
     policy: TicketPolicy
     supplier: str | None = None
     request_hash: str = ""  # hash of the create request, for idempotent retries
+    # Server-side key that is the same for all tickets of a customer (repeat complaints); never in a
+    # milestone. Empty for tickets started before it existed: their customer_ref_hash was that key.
+    customer_match_hash: str = ""
     opened_by: str = ""
     compensate: bool = True
     # When the desk opened it (the API's clock); empty in tickets started before the field existed,
@@ -209,7 +212,7 @@ class TicketView:
 class RecordTicketInput:
     ticket_id: str
     snapshot: TicketView
-    customer_ref_hash: str
+    customer_ref_hash: str  # the server-side match key (TicketInput.customer_match_hash), not the public hash
     summary: str
     description: str
     milestones: list[MilestoneView]
@@ -218,7 +221,7 @@ class RecordTicketInput:
 @dataclass
 class RepeatQuery:
     ticket_id: str
-    customer_ref_hash: str
+    customer_ref_hash: str  # the server-side match key, as in RecordTicketInput
     category: str
     opened_at: str
     window_seconds: float

@@ -55,11 +55,36 @@ def init_db(url: str) -> Engine:
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         SQLModel.metadata.create_all(engine)
+        _add_missing_columns(engine)
     else:
         from readmodel.migrate import upgrade_to_head
 
         upgrade_to_head(url)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add columns that newer models have to an older SQLite file (create_all only adds tables).
+
+    Only columns with a server default or NULL allowed can be added in place; the default is what
+    rows written before the column existed mean (e.g. ``anchorbatch.format`` = 1).
+    """
+    from sqlalchemy import inspect
+
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                default = column.server_default
+                if not column.nullable and default is None:
+                    raise RuntimeError(f"{table.name}.{column.name} cannot be added to an existing SQLite file")
+                ddl = f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {column.type.compile(engine.dialect)}'
+                if default is not None:
+                    ddl += f" NOT NULL DEFAULT {default.arg}"  # type: ignore[attr-defined]
+                conn.exec_driver_sql(ddl)
 
 
 @contextmanager

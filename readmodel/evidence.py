@@ -7,7 +7,8 @@ claim id, and the chain stays the source of truth for what was anchored, issued 
 
 Batch layout (part of the evidence format, see docs/anchoring.md): the leaves of batch ``n`` are
 the milestones with ``batch_no = n`` in ascending ``id`` order, which is the order they were
-persisted in; the Merkle tree is :py:func:`domain.merkle.build_tree` of those leaves.
+persisted in; the Merkle tree is :py:func:`domain.merkle.build_tree` of their tree leaves
+(:py:func:`domain.milestones.tree_leaf` in the batch's ``format``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlmodel import Session, col, select
 from domain.encoding import from_hex, to_hex
 from domain.evidence_types import batch_id_for
 from domain.merkle import build_tree
-from domain.milestones import MilestoneKind
+from domain.milestones import CURRENT_BATCH_FORMAT, MilestoneKind, tree_leaf
 from readmodel.models import AnchorBatch, Milestone, Voucher
 
 __all__ = [
@@ -139,13 +140,14 @@ def claim_batch(*, session: Session, batch_no: int, max_leaves: int) -> AnchorBa
         time.sleep(0.05)
     else:
         return None
-    tree = build_tree([from_hex(row.leaf) for row in rows])
+    # New batches use the current format; a batch prepared earlier keeps its own (returned above).
+    tree = build_tree([tree_leaf(from_hex(row.leaf), row.kind, CURRENT_BATCH_FORMAT) for row in rows])
     for index, row in enumerate(rows):
         row.proof = json.dumps([to_hex(p) for p in tree.proof(index)])
         session.add(row)
     batch = AnchorBatch(
         batch_no=batch_no, batch_id=to_hex(batch_id_for(batch_no)), root=to_hex(tree.root),
-        leaf_count=len(rows), status=PREPARED, created_at=_now(),
+        leaf_count=len(rows), status=PREPARED, created_at=_now(), format=CURRENT_BATCH_FORMAT,
     )
     session.add(batch)
     try:
@@ -305,6 +307,11 @@ def token_version(*, session: Session, ticket_id: str) -> int:
         select(Milestone.id).where(Milestone.subject == ticket_id, Milestone.kind == MilestoneKind.TOKEN_REVOKED)
     ).all()
     return 1 + len(revoked)
+
+
+def batch_formats(*, session: Session) -> dict[int, int]:
+    """Return the format of every batch (``domain.milestones.BATCH_FORMATS``), by batch number."""
+    return {int(n): int(f) for n, f in session.exec(select(AnchorBatch.batch_no, AnchorBatch.format)).all()}
 
 
 def anchored_leaves(*, session: Session) -> Iterator[Milestone]:

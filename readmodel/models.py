@@ -18,6 +18,8 @@ class Ticket(SQLModel, table=True):
     channel: str = Field(max_length=16)
     supplier: str | None = Field(default=None, index=True, max_length=64)
     assignee: str | None = Field(default=None, max_length=128)
+    # The server-side match key (domain.milestones.customer_match_hash), the same for every ticket of a
+    # customer: never served. The per-ticket public hash is in the `opened` milestone only.
     customer_ref_hash: str = Field(index=True, max_length=80)
     summary: str = Field(max_length=200)
     description: str = Field(sa_column=Column(Text, nullable=False))
@@ -66,6 +68,9 @@ class AnchorBatch(SQLModel, table=True):
     # Times this batch was found gone from the chain (reorg, Anvil restored from an older state)
     # and anchored again under the same batch id and root.
     reanchor_count: int = 0
+    # How the tree's leaves are made from the milestone leaves (domain.milestones.BATCH_FORMATS).
+    # Rows from before formats existed are format 1, which the server default gives them.
+    format: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 # A compensation voucher as issued on chain (the contract is the source of truth).

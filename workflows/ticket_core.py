@@ -102,7 +102,7 @@ class TicketCore:
     async def _persist(self) -> None:
         await persist(self, lambda views: RecordTicketInput(
             ticket_id=self.input.ticket_id, snapshot=self._view_at(milestones=False),
-            customer_ref_hash=self.input.customer_ref_hash,
+            customer_ref_hash=self._match_key(),
             summary=self.input.summary, description=self.input.description, milestones=views),
             TicketActivities.record_ticket)
         self._publish_search_attributes()
@@ -127,7 +127,7 @@ class TicketCore:
 
     async def _check_repeat(self) -> None:
         query = RepeatQuery(
-            ticket_id=self.input.ticket_id, customer_ref_hash=self.input.customer_ref_hash,
+            ticket_id=self.input.ticket_id, customer_ref_hash=self._match_key(),
             category=self.input.category, opened_at=format_time(self.created_at),
             window_seconds=self.policy.repeat_complaint_seconds)
         previous = await workflow.execute_activity_method(
@@ -136,6 +136,11 @@ class TicketCore:
             self.repeat_of = previous
             m = self._add(MilestoneKind.REPEAT_FLAGGED, {"previous_ticket": previous})
             self._queue_alert(m, f"Repeat complaint: same customer and category as {previous}")
+
+    def _match_key(self) -> str:
+        # The read model matches repeat complaints on this key; the public per-ticket hash would never
+        # match. A ticket started before the split has only the old hash, which was the match key.
+        return self.input.customer_match_hash or self.input.customer_ref_hash
 
     def _reopen_until(self) -> datetime | None:
         if self.resolved_at is None:

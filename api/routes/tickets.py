@@ -50,7 +50,7 @@ from api.schemas import (
 )
 from api.tokens import customer_token
 from api.workflows import TICKETS
-from domain.milestones import format_time, salted_hash
+from domain.milestones import customer_match_hash, customer_ref_hash, format_time, salted_hash
 from domain.policy import PolicyError, parse_policy
 from domain.ticket_views import opening_view
 from domain.tickets import (
@@ -129,7 +129,8 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
     secret = settings.secret_key.get_secret_value().encode()
     opened_at = datetime.now(UTC)
     ticket = TicketInput(
-        ticket_id=ticket_id, customer_ref_hash=salted_hash(secret, body.customer_ref, "customer"),
+        ticket_id=ticket_id, customer_ref_hash=customer_ref_hash(secret, ticket_id, body.customer_ref),
+        customer_match_hash=customer_match_hash(secret, body.customer_ref),
         channel=body.channel, category=body.category, priority=body.priority, team=body.team,
         summary=body.summary, description=body.description, supplier=body.supplier,
         policy=policy.ticket_policy(category=body.category, team=body.team, year=datetime.now(UTC).year),

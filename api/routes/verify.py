@@ -5,6 +5,8 @@ was made for, even if the ticket has moved on since), runs every check — diges
 signature, hash chain, Merkle inclusion, roots on chain with confirmations, vouchers — and shows
 each in plain words with an overall verdict. If this server has no certificate with that digest,
 the page says so and fails: a tampered server cannot show another record under a genuine QR code.
+A missing or wrong digest gets exactly the answer an unknown ticket id gets (404, same body and
+headers), so the page neither reveals which ids exist nor shows a record without its digest.
 
 ``POST /verify`` takes a certificate file (JSON body or a multipart form upload) and shows the same
 page for it; ``GET /verify`` shows the upload form. With ``Accept: application/json`` the GET
@@ -30,17 +32,10 @@ from api.deps import PolicyDep, SessionDep, SettingsDep
 from api.i18n import HTML_LANG, LANGUAGES, negotiate
 from api.schemas import NO_NUL
 from api.verify_page import Note, PageModel, PageView, render_page
-from certificates.issue import (
-    CertificateSigner,
-    NotCertifiable,
-    build_certificate,
-    find_certificate,
-    pending_count,
-    signer_for,
-)
+from certificates.issue import CertificateSigner, NotCertifiable, find_certificate, pending_count, signer_for
 from certificates.verify import verify_certificate
 from chain.rpc import connect
-from domain.certificate import CertificateFormatError, certificate_digest, parse_certificate
+from domain.certificate import CertificateFormatError, parse_certificate
 from domain.certificate_checks import Check, CheckStatus
 from domain.policy import Policy
 from settings import Settings
@@ -59,9 +54,8 @@ _PROBLEM: dict[str, Any] = {"application/json": {"schema": {"$ref": "#/component
 QR_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the verification page, or the certificate with Accept: application/json",
           "content": {**_HTML, "application/json": {"schema": {"type": "object"}}}},
-    404: {"description": "no anchored record for this ticket", "content": {**_PROBLEM, **_HTML}},
-    409: {"description": "no certificate with that digest (JSON only; the page shows the difference)",
-          "content": _PROBLEM},
+    404: {"description": "no certificate matches this link: unknown ticket, nothing anchored yet, or a "
+                          "missing or wrong digest (one answer for all)", "content": {**_PROBLEM, **_HTML}},
     503: {"description": "the chain cannot be reached; nothing was verified", "content": {**_PROBLEM, **_HTML}},
 }
 UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -110,39 +104,35 @@ def _run_checks(settings: Settings, cert: Any, signer: CertificateSigner | None,
         trusted_registry=signer.registry if signer else None)
 
 
-def _page_for_qr(settings: Settings, session: Any, ticket_id: str, digest: str | None) -> PageModel:
-    if digest is None or not _DIGEST.match(digest):
-        return _failed_page("qr", Check(
-            "qr", "Matches the QR code", CheckStatus.FAIL,
-            "This link carries no valid certificate digest. Scan the QR code on the certificate again."),
-            ticket_id)
-    signer = _signer(settings)
-    if signer is None:
-        return _failed_page("qr", Check(
-            "service", "Verification service ready", CheckStatus.FAIL,
-            "The verification service cannot reach its blockchain right now; nothing was verified. "
-            "Try again later, or check the certificate file with the auditor tool."),
-            ticket_id, status.HTTP_503_SERVICE_UNAVAILABLE)
-    try:
-        found = find_certificate(session=session, ticket_id=ticket_id, signer=signer, digest=digest)
-        notes: list[Note] = []
-        if found is not None:
-            cert, newer = found
-            if newer:
-                notes.append(Note("qr_older", {"as_of": cert["as_of"], "newer": newer}))
-        else:
-            # Check what this server holds now, so the page shows what differs, not only that it does.
-            cert = build_certificate(session=session, ticket_id=ticket_id, signer=signer)
-        pending = pending_count(session=session, ticket_id=ticket_id)
-    except NotCertifiable:
-        return _failed_page("qr", Check(
-            "record", "Record found", CheckStatus.FAIL,
-            "This server holds no anchored record for this ticket, so the QR code cannot be confirmed."),
-            ticket_id, status.HTTP_404_NOT_FOUND)
-    if pending:
-        notes.append(Note("pending", {"pending": pending}))
-    checks = _run_checks(settings, cert, signer, digest)
-    return PageModel("qr", checks, ticket_id, cert, notes)
+# One answer for every link that names no certificate we can show: an unknown id, a subject that is
+# not a ticket, a ticket with nothing anchored, a missing, malformed or wrong digest. Any difference
+# (status, body, headers) would tell a guesser which ticket ids exist, and showing the current record
+# for a wrong digest would make the digest no capability at all.
+NO_MATCH_DETAIL = "no certificate matches this link"
+_NO_MATCH_TEXT = ("No certificate matches this link. Scan the QR code on your certificate again; if it "
+                  "still fails, the record was changed since the code was made, or the code is not ours.")
+
+
+def _no_match(as_json: bool, view: PageView) -> Response:
+    if as_json:
+        return JSONResponse({"detail": NO_MATCH_DETAIL}, status_code=status.HTTP_404_NOT_FOUND,
+                            headers={"Cache-Control": "no-store"})
+    # The page does not echo the ticket id: its bytes are the same whatever the link named.
+    page = _failed_page("qr", Check("qr", "Matches the QR code", CheckStatus.FAIL, _NO_MATCH_TEXT),
+                        http_status=status.HTTP_404_NOT_FOUND)
+    return _html(page, view, page.http_status, no_store=True)
+
+
+def _unavailable(ticket_id: str, as_json: bool, view: PageView) -> Response:
+    if as_json:
+        return JSONResponse({"detail": "the verification service cannot reach its blockchain"},
+                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    page = _failed_page("qr", Check(
+        "service", "Verification service ready", CheckStatus.FAIL,
+        "The verification service cannot reach its blockchain right now; nothing was verified. "
+        "Try again later, or check the certificate file with the auditor tool."),
+        ticket_id, status.HTTP_503_SERVICE_UNAVAILABLE)
+    return _html(page, view, page.http_status, no_store=True)
 
 
 @router.get("/verify/{ticket_id}", response_class=HTMLResponse, responses=QR_RESPONSES)
@@ -152,34 +142,31 @@ def verify_page(ticket_id: Annotated[str, Path(pattern=NO_NUL, max_length=64)], 
                 lang: LangQuery = None) -> Response:
     """Public verification page of the certificate a QR code points to (JSON with Accept: application/json)."""
     accept = request.headers.get("accept", "")
-    if "application/json" in accept and "text/html" not in accept:
-        return _certificate_json(settings, session, ticket_id, d)
-    page = _page_for_qr(settings, session, ticket_id, d)
-    return _html(page, _view(request, policy), page.http_status, no_store=True)
-
-
-def _certificate_json(settings: Settings, session: Any, ticket_id: str, digest: str | None) -> Response:
-    # Only the certificate the QR code names: the digest acts as the capability, so knowing a ticket
-    # id alone does not reveal its record.
-    if digest is None or not _DIGEST.match(digest):
-        # FastAPI's validation shape, naming the parameter, like every other 422 of the API.
-        return JSONResponse({"detail": [{"loc": ["query", "d"], "type": "value_error",
-                                         "msg": "must be the certificate digest: 0x and 64 hex digits"}]},
-                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    as_json = "application/json" in accept and "text/html" not in accept
+    view = _view(request, policy)
+    # The digest is the capability: without the exact one, nothing about the ticket is revealed.
+    if d is None or not _DIGEST.match(d):
+        return _no_match(as_json, view)
     signer = _signer(settings)
     if signer is None:
-        return JSONResponse({"detail": "the verification service cannot reach its blockchain"},
-                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return _unavailable(ticket_id, as_json, view)
     try:
-        found = find_certificate(session=session, ticket_id=ticket_id, signer=signer, digest=digest)
-        if found is None:
-            current = certificate_digest(build_certificate(session=session, ticket_id=ticket_id, signer=signer))
-            return JSONResponse({"detail": "this server has no certificate with that digest",
-                                 "current_digest": current}, status_code=status.HTTP_409_CONFLICT)
+        found = find_certificate(session=session, ticket_id=ticket_id, signer=signer, digest=d)
+        pending = pending_count(session=session, ticket_id=ticket_id) if found is not None else 0
     except NotCertifiable:
-        return JSONResponse({"detail": "no anchored record for this ticket"},
-                            status_code=status.HTTP_404_NOT_FOUND)
-    return JSONResponse(found[0], headers={"Cache-Control": "no-store"})
+        found = None
+    if found is None:
+        return _no_match(as_json, view)
+    cert, newer = found
+    if as_json:
+        return JSONResponse(cert, headers={"Cache-Control": "no-store"})
+    notes: list[Note] = []
+    if newer:
+        notes.append(Note("qr_older", {"as_of": cert["as_of"], "newer": newer}))
+    if pending:
+        notes.append(Note("pending", {"pending": pending}))
+    page = PageModel("qr", _run_checks(settings, cert, signer, d), ticket_id, cert, notes)
+    return _html(page, view, page.http_status, no_store=True)
 
 
 @router.get("/verify", response_class=HTMLResponse)

@@ -14,10 +14,12 @@ import {Pausable} from "./Pausable.sol";
  * Trust model: that the breach happened is attested by the operator's issuer key. This contract
  * guarantees the rest:
  *
- * - the breach evidence is anchored: the breach leaf must prove, on-chain, against a root the
- *   {IEvidenceRegistry} anchored;
+ * - the breach evidence is anchored and is a breach: `breachLeaf` must be a milestone leaf of kind
+ *   `sla_breach` in a format 2 batch whose root the {IEvidenceRegistry} anchored
+ *   ({IEvidenceRegistry-verifyMilestone}); a root, an inner node or a milestone of another kind fails;
  * - the claim is unique: one voucher at most per `claimId` (Qualitrail derives it from the ticket
- *   and the breach kind);
+ *   and the breach kind), and one at most per breach leaf;
+ * - the amount is bounded: at most {maxAmount}, which only {DEFAULT_ADMIN_ROLE} sets;
  * - the voucher is paid once: it can be redeemed at most once, and not after it expired.
  *
  * `customerRef` is a salted hash of the customer's account, never the account itself.
@@ -26,7 +28,7 @@ import {Pausable} from "./Pausable.sol";
  *
  * - {ISSUER_ROLE} issues vouchers (the compensation worker's key);
  * - {REDEEMER_ROLE} redeems them (the key of the system that pays the customer);
- * - {DEFAULT_ADMIN_ROLE} grants and revokes roles and pauses/unpauses the contract.
+ * - {DEFAULT_ADMIN_ROLE} grants and revokes roles, pauses/unpauses the contract and sets {maxAmount}.
  */
 contract CompensationVoucher is AccessControl, Pausable {
     struct Voucher {
@@ -43,9 +45,13 @@ contract CompensationVoucher is AccessControl, Pausable {
     uint256 private _lastVoucherId;
     mapping(uint256 voucherId => Voucher) private _vouchers;
     mapping(bytes32 claimId => uint256 voucherId) private _voucherOfClaim;
+    mapping(bytes32 breachLeaf => uint256 voucherId) private _voucherOfBreach;
+    uint256 private _maxAmount;
 
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
     bytes32 public constant REDEEMER_ROLE = keccak256("REDEEMER_ROLE");
+    /// @dev The kind a milestone must have to back a voucher: `keccak256("sla_breach")`.
+    bytes32 public constant BREACH_KIND = keccak256("sla_breach");
 
     /**
      * @dev A voucher was already issued for `claimId`.
@@ -53,9 +59,20 @@ contract CompensationVoucher is AccessControl, Pausable {
     error CompensationVoucherClaimAlreadyIssued(bytes32 claimId);
 
     /**
-     * @dev `breachLeaf` does not prove against `root`, or `root` is not anchored in the registry.
+     * @dev Breach leaf `breachLeaf` already backs voucher `voucherId`.
+     */
+    error CompensationVoucherBreachAlreadyCompensated(bytes32 breachLeaf, uint256 voucherId);
+
+    /**
+     * @dev `breachLeaf` is not an `sla_breach` milestone proven by `proof` under `root`, or `root` is
+     * not anchored in the registry.
      */
     error CompensationVoucherEvidenceNotAnchored(bytes32 breachLeaf, bytes32 root);
+
+    /**
+     * @dev `amount` for `claimId` is above the cap `maxAmount_`.
+     */
+    error CompensationVoucherAmountAboveCap(bytes32 claimId, uint256 amount, uint256 maxAmount_);
 
     /**
      * @dev The zero claim id cannot be used: {voucherOfClaim} reads zero as "no claim".
@@ -112,18 +129,27 @@ contract CompensationVoucher is AccessControl, Pausable {
     event VoucherRedeemed(uint256 indexed voucherId, address indexed by);
 
     /**
-     * @dev Binds the contract to `registry_` for good and grants {DEFAULT_ADMIN_ROLE} to `admin`.
+     * @dev The most a voucher may be worth changed from `previousMax` to `newMax`.
+     */
+    event MaxAmountChanged(uint256 previousMax, uint256 newMax);
+
+    /**
+     * @dev Binds the contract to `registry_` for good, grants {DEFAULT_ADMIN_ROLE} to `admin` and caps
+     * vouchers at `maxAmount_`.
      *
      * Requirements:
      *
      * - `registry_` must be a contract;
      * - `admin` must not be the zero address.
+     *
+     * Emits a {MaxAmountChanged} event.
      */
-    constructor(address registry_, address admin) {
+    constructor(address registry_, address admin, uint256 maxAmount_) {
         if (registry_.code.length == 0) revert CompensationVoucherInvalidAddress(registry_);
         if (admin == address(0)) revert CompensationVoucherInvalidAddress(admin);
         _registry = IEvidenceRegistry(registry_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _setMaxAmount(maxAmount_);
     }
 
     /**
@@ -137,9 +163,11 @@ contract CompensationVoucher is AccessControl, Pausable {
      * - the caller must hold {ISSUER_ROLE};
      * - the contract must not be paused;
      * - `claimId` must not be zero and must not have a voucher yet;
-     * - `amount` must not be zero;
+     * - `breachLeaf` must not back a voucher yet;
+     * - `amount` must not be zero and not above {maxAmount};
      * - `expiresAt` must be after the current block time;
-     * - the registry must confirm that `proof` proves `breachLeaf` under the anchored `root`.
+     * - the registry must confirm that `proof` proves `breachLeaf`, as a milestone of kind
+     *   {BREACH_KIND}, under the anchored `root` ({IEvidenceRegistry-verifyMilestone}).
      *
      * Emits a {VoucherIssued} event.
      */
@@ -154,7 +182,10 @@ contract CompensationVoucher is AccessControl, Pausable {
     ) public virtual onlyRole(ISSUER_ROLE) whenNotPaused returns (uint256 voucherId) {
         if (claimId == bytes32(0)) revert CompensationVoucherZeroClaimId();
         if (_voucherOfClaim[claimId] != 0) revert CompensationVoucherClaimAlreadyIssued(claimId);
+        uint256 backed = _voucherOfBreach[breachLeaf];
+        if (backed != 0) revert CompensationVoucherBreachAlreadyCompensated(breachLeaf, backed);
         if (amount == 0) revert CompensationVoucherZeroAmount(claimId);
+        if (amount > _maxAmount) revert CompensationVoucherAmountAboveCap(claimId, amount, _maxAmount);
         if (expiresAt <= block.timestamp) revert CompensationVoucherExpiryInPast(expiresAt, uint64(block.timestamp));
 
         // Cannot overflow: one id per transaction, 2**256 transactions will never happen.
@@ -162,6 +193,7 @@ contract CompensationVoucher is AccessControl, Pausable {
             voucherId = ++_lastVoucherId;
         }
         _voucherOfClaim[claimId] = voucherId;
+        _voucherOfBreach[breachLeaf] = voucherId;
         _vouchers[voucherId] = Voucher({
             claimId: claimId,
             customerRef: customerRef,
@@ -172,7 +204,7 @@ contract CompensationVoucher is AccessControl, Pausable {
             redeemed: false
         });
 
-        if (!_registry.verifyLeaf(breachLeaf, proof, root)) {
+        if (!_registry.verifyMilestone(breachLeaf, BREACH_KIND, proof, root)) {
             revert CompensationVoucherEvidenceNotAnchored(breachLeaf, root);
         }
         emit VoucherIssued(voucherId, claimId, customerRef, amount, expiresAt, breachLeaf, root);
@@ -197,6 +229,19 @@ contract CompensationVoucher is AccessControl, Pausable {
 
         voucher.redeemed = true;
         emit VoucherRedeemed(voucherId, msg.sender);
+    }
+
+    /**
+     * @dev Sets the most a voucher may be worth to `maxAmount_` (minor units of the currency).
+     *
+     * Requirements:
+     *
+     * - the caller must hold {DEFAULT_ADMIN_ROLE}.
+     *
+     * Emits a {MaxAmountChanged} event.
+     */
+    function setMaxAmount(uint256 maxAmount_) public virtual onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setMaxAmount(maxAmount_);
     }
 
     /**
@@ -242,6 +287,20 @@ contract CompensationVoucher is AccessControl, Pausable {
     }
 
     /**
+     * @dev Returns the id of the voucher breach leaf `breachLeaf` backs, or 0 if there is none.
+     */
+    function voucherOfBreach(bytes32 breachLeaf) public view virtual returns (uint256) {
+        return _voucherOfBreach[breachLeaf];
+    }
+
+    /**
+     * @dev Returns the most a voucher may be worth.
+     */
+    function maxAmount() public view virtual returns (uint256) {
+        return _maxAmount;
+    }
+
+    /**
      * @dev Returns the number of vouchers issued so far, which is also the highest voucher id.
      */
     function voucherCount() public view virtual returns (uint256) {
@@ -272,5 +331,11 @@ contract CompensationVoucher is AccessControl, Pausable {
         if (voucherId == 0 || voucherId > _lastVoucherId) revert CompensationVoucherUnknownVoucher(voucherId);
         Voucher storage v = _vouchers[voucherId];
         return (v.claimId, v.customerRef, v.amount, v.expiresAt, v.redeemed, v.breachLeaf, v.root);
+    }
+
+    function _setMaxAmount(uint256 maxAmount_) internal virtual {
+        uint256 previous = _maxAmount;
+        _maxAmount = maxAmount_;
+        emit MaxAmountChanged(previous, maxAmount_);
     }
 }

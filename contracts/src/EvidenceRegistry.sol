@@ -15,6 +15,15 @@ interface IEvidenceRegistry {
      * @dev Returns `true` only if `root` is anchored and `proof` proves `leaf` under it.
      */
     function verifyLeaf(bytes32 leaf, bytes32[] calldata proof, bytes32 root) external view returns (bool);
+
+    /**
+     * @dev Returns `true` only if `root` is anchored and `proof` proves the tree leaf
+     * {EvidenceRegistry-milestoneNode}(`milestoneLeaf`, `kindHash`) under it (batch format 2).
+     */
+    function verifyMilestone(bytes32 milestoneLeaf, bytes32 kindHash, bytes32[] calldata proof, bytes32 root)
+        external
+        view
+        returns (bool);
 }
 
 /**
@@ -22,6 +31,12 @@ interface IEvidenceRegistry {
  * keccak-256 hash of one service milestone (ticket opened, resolved, SLA breach, ...), chained to
  * the previous milestone of the same subject; the batch's tree uses sorted-pair hashing (see
  * {MerkleProof}). Only hashes are stored: no personal data ever reaches the chain.
+ *
+ * Batch format 2 (every batch Qualitrail anchors since format 2 exists): the tree's leaves are not the
+ * milestone leaves themselves but {milestoneNode}s, OpenZeppelin's double-hashed leaves over the
+ * milestone leaf and the hash of its kind. No inner node and no root can then pass as a milestone, and
+ * {verifyMilestone} proves what kind of milestone a leaf is. Format 1 batches (raw milestone leaves)
+ * anchored earlier still check with {verifyLeaf}.
  *
  * A root and a batch id can each be anchored once, so a retried anchoring transaction can never
  * anchor a batch twice: the second attempt reverts and the caller reads the first one back with
@@ -180,5 +195,32 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, Pausable {
     function verifyLeaf(bytes32 leaf, bytes32[] calldata proof, bytes32 root) public view virtual returns (bool) {
         if (_anchors[root].leafCount == 0) return false;
         return MerkleProof.verifyCalldata(proof, root, leaf);
+    }
+
+    /**
+     * @dev Returns `true` only if `root` is anchored here AND `proof` proves the format 2 tree leaf of
+     * milestone `milestoneLeaf` of kind `kindHash` (`keccak256` of the kind's name) under it.
+     *
+     * Unlike {verifyLeaf}, nothing but a milestone of that kind passes: the root itself or an inner
+     * node given as `milestoneLeaf` is hashed into a value that is no node of the tree.
+     */
+    function verifyMilestone(bytes32 milestoneLeaf, bytes32 kindHash, bytes32[] calldata proof, bytes32 root)
+        public
+        view
+        virtual
+        returns (bool)
+    {
+        if (_anchors[root].leafCount == 0) return false;
+        return MerkleProof.verifyCalldata(proof, root, milestoneNode(milestoneLeaf, kindHash));
+    }
+
+    /**
+     * @dev Returns the format 2 tree leaf of milestone `milestoneLeaf` of kind `kindHash`:
+     * `keccak256(bytes.concat(keccak256(abi.encode(milestoneLeaf, kindHash))))`, OpenZeppelin's
+     * double-hashed leaf. The outer hash is over 32 bytes, an inner node's preimage is 64, so a tree
+     * leaf and an inner node can never be confused.
+     */
+    function milestoneNode(bytes32 milestoneLeaf, bytes32 kindHash) public pure virtual returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(milestoneLeaf, kindHash))));
     }
 }

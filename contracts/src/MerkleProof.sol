@@ -9,10 +9,11 @@ pragma solidity ^0.8.24;
  * plain list of sibling hashes with no left/right flags. Off-chain, `domain/merkle.py` builds the
  * same trees.
  *
- * WARNING: never use 64-byte values as leaves. A 64-byte leaf has the same length as an inner
- * node's preimage, so a pair of inner nodes could be presented as a leaf (second preimage).
- * Qualitrail's leaves are keccak-256 hashes of a canonical encoding longer than 64 bytes, which
- * rules this out.
+ * WARNING: these functions accept any 32-byte value as `leaf`, including an inner node with a
+ * partial proof or the root with an empty proof. A caller that must accept only real leaves has to
+ * hash leaves so that no inner node can be one: Qualitrail's batch format 2 uses OpenZeppelin's
+ * double-hashed leaves ({EvidenceRegistry-milestoneNode}) and computes the leaf itself from what it
+ * checks, never taking it from the caller.
  */
 library MerkleProof {
     /**

@@ -134,9 +134,11 @@ def test_export_and_replay(world: World, tmp_path: Path, run_audit: AuditRunner)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = export.read_text().splitlines()
     header, records = json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
-    assert header["format"] == "qualitrail.export.v1"
+    assert header["format"] == "qualitrail.export.v2"
     assert {r["batch_no"] for r in records} == {1, 2}
-    assert set(records[0]) == {"subject", "seq", "kind", "at", "prev", "data", "leaf", "batch_no", "index"}
+    assert set(records[0]) == {"subject", "seq", "kind", "at", "prev", "data", "leaf", "batch_no", "index",
+                               "batch_format"}
+    assert {r["batch_format"] for r in records} == {2}  # format 1 batches carry no key, as before
 
     replay = ["replay", "--rpc", world.rpc_url, "--registry", world.deployment.registry]
     ok = run_audit(*replay, "--export", str(export))

@@ -270,8 +270,9 @@ def test_access_rules(server: Server) -> None:
     assert httpx.get(f"{server.url}/tickets/T-NOPE/certificate", headers=STAFF).status_code == 404
     # JSON behind the QR URL only for the digest the QR carries.
     json_headers = {"Accept": "application/json"}
-    assert httpx.get(f"{server.url}/verify/{ticket}?d=0x{'00' * 32}", headers=json_headers).status_code == 409
-    assert httpx.get(f"{server.url}/verify/{ticket}", headers=json_headers).status_code == 422
+    # A wrong or missing digest answers like an unknown ticket (tests/certificates/test_public_access.py).
+    assert httpx.get(f"{server.url}/verify/{ticket}?d=0x{'00' * 32}", headers=json_headers).status_code == 404
+    assert httpx.get(f"{server.url}/verify/{ticket}", headers=json_headers).status_code == 404
 
 
 def test_tampered_record_shows_the_failure(server: Server, browser: Browser, tmp_path: Path,
@@ -281,13 +282,13 @@ def test_tampered_record_shows_the_failure(server: Server, browser: Browser, tmp
            "2026-11-25T01:59:59.000000Z", server.world.ticket)
     page = _open(browser, url)
     try:
+        # The old QR code's digest matches nothing the server holds now: the page fails, and shows no
+        # record (a digest that matches nothing must not open one).
         assert page.locator("#verdict").get_attribute("data-verdict") == "failed"
         verdict = page.locator("#verdict").inner_text()
         assert "NOT VERIFIED" in verdict and "Matches the QR code" in verdict
-        assert "Service record complete and in order" in verdict
         assert page.locator('[data-check="qr"]').get_attribute("data-status") == "fail"
-        assert page.locator('[data-check="hash_chain"]').get_attribute("data-status") == "fail"
-        assert "milestone 2 (sla_breach): leaf hash does not match" in page.inner_text("body")
+        assert page.locator('[data-check="hash_chain"]').count() == 0
     finally:
         _close(page)
     # A QR code made after the edit carries the tampered certificate's own digest: the page still

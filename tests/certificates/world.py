@@ -24,9 +24,9 @@ from chain.registry import EvidenceRegistryClient
 from chain.voucher import VoucherClient
 from domain.evidence_types import batch_id_for, claim_hash, customer_ref_bytes
 from domain.merkle import build_tree
+from domain.milestones import CURRENT_BATCH_FORMAT, format_time, new_milestone, salted_hash, tree_leaf
 from domain.milestones import Milestone as Link
 from domain.milestones import MilestoneKind as K
-from domain.milestones import format_time, new_milestone, salted_hash
 from readmodel.db import init_db
 from readmodel.models import AnchorBatch, Milestone, Ticket, Voucher
 from settings import Settings
@@ -82,10 +82,11 @@ class _Chains:
         return m
 
 
-def _anchor_pending(session: Session, registry: EvidenceRegistryClient, batch_no: int) -> AnchorBatch:
+def _anchor_pending(session: Session, registry: EvidenceRegistryClient, batch_no: int,
+                    batch_format: int = CURRENT_BATCH_FORMAT) -> AnchorBatch:
     rows = list(session.exec(select(Milestone).where(col(Milestone.batch_no).is_(None))
                              .order_by(col(Milestone.id))))
-    tree = build_tree([bytes.fromhex(r.leaf[2:]) for r in rows])
+    tree = build_tree([tree_leaf(bytes.fromhex(r.leaf[2:]), r.kind, batch_format) for r in rows])
     for i, row in enumerate(rows):
         row.batch_no = batch_no
         row.proof = json.dumps(["0x" + p.hex() for p in tree.proof(i)])
@@ -94,7 +95,7 @@ def _anchor_pending(session: Session, registry: EvidenceRegistryClient, batch_no
     batch = AnchorBatch(batch_no=batch_no, batch_id="0x" + batch_id_for(batch_no).hex(),
                         root="0x" + tree.root.hex(), leaf_count=len(rows), status="anchored",
                         tx_hash=receipt.tx_hash, block_number=receipt.block_number, block_hash=receipt.block_hash,
-                        created_at=datetime.now(UTC), anchored_at=datetime.now(UTC))
+                        created_at=datetime.now(UTC), anchored_at=datetime.now(UTC), format=batch_format)
     session.add(batch)
     session.commit()
     return batch

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -18,6 +19,7 @@ from chain.voucher import VoucherClient
 from contracts.compile import load_artifact
 from domain.hashing import keccak256
 from domain.merkle import MerkleTree, build_tree
+from domain.milestones import BATCH_FORMAT_V2, MilestoneKind, tree_leaf
 
 
 class DevAccounts(NamedTuple):
@@ -55,6 +57,44 @@ def anchored_tree(registry: EvidenceRegistryClient, count: int = 5) -> MerkleTre
     tree = build_tree(leaves(count))
     registry.anchor(tree.root, count, random32())
     return tree
+
+
+@dataclass(frozen=True)
+class EvidenceTree:
+    """A batch in format 2: milestone leaves and kinds, and the tree over their double-hashed tree leaves.
+
+    Attributes:
+        leaves: The milestone leaves (what the voucher contract takes as ``breachLeaf``).
+        kinds: Each milestone's kind.
+        tree: The Merkle tree over ``tree_leaf(leaf, kind, 2)``.
+    """
+
+    leaves: list[bytes]
+    kinds: list[str]
+    tree: MerkleTree
+
+    @property
+    def root(self) -> bytes:
+        return self.tree.root
+
+    def proof(self, index: int) -> list[bytes]:
+        return self.tree.proof(index)
+
+
+def evidence_tree(count: int = 5, kinds: Sequence[str] | None = None) -> EvidenceTree:
+    """A random format 2 batch of ``count`` milestones, all SLA breaches unless ``kinds`` says otherwise."""
+    milestone_leaves = leaves(count)
+    kind_list = list(kinds) if kinds is not None else [MilestoneKind.SLA_BREACH] * count
+    nodes = [tree_leaf(leaf, kind, BATCH_FORMAT_V2) for leaf, kind in zip(milestone_leaves, kind_list, strict=True)]
+    return EvidenceTree(milestone_leaves, kind_list, build_tree(nodes))
+
+
+def anchored_evidence(registry: EvidenceRegistryClient, count: int = 5,
+                      kinds: Sequence[str] | None = None) -> EvidenceTree:
+    """Build a random format 2 batch (see :py:func:`evidence_tree`) and anchor its root."""
+    batch = evidence_tree(count, kinds)
+    registry.anchor(batch.root, count, random32())
+    return batch
 
 
 def chain_time(w3: Web3) -> int:

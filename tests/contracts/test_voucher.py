@@ -12,15 +12,15 @@ from chain.sender import TransactionSender
 from chain.voucher import VoucherClient
 from contracts.compile import load_artifact
 from domain.hashing import keccak256
-from domain.merkle import MerkleTree, build_tree
 from tests.contracts.helpers import (
     Clients,
     DevAccounts,
+    EvidenceTree,
     advance_time,
-    anchored_tree,
+    anchored_evidence,
     chain_time,
+    evidence_tree,
     expect_revert,
-    leaves,
     random32,
 )
 
@@ -30,7 +30,7 @@ REDEEMER_ROLE = keccak256(b"REDEEMER_ROLE")
 DAY = 86_400
 
 
-def _issue(client: VoucherClient, tree: MerkleTree, index: int = 0, claim_id: bytes | None = None) -> int:
+def _issue(client: VoucherClient, tree: EvidenceTree, index: int = 0, claim_id: bytes | None = None) -> int:
     return client.issue(
         claim_id if claim_id is not None else random32(),
         random32(),
@@ -43,7 +43,7 @@ def _issue(client: VoucherClient, tree: MerkleTree, index: int = 0, claim_id: by
 
 
 def test_issue_stores_the_voucher_and_ids_start_at_one(w3: Web3, fresh: Clients) -> None:
-    tree = anchored_tree(fresh.registry, 9)
+    tree = anchored_evidence(fresh.registry, 9)
     claim_id, customer_ref = random32(), random32()
     expires_at = chain_time(w3) + 30 * DAY
     receipt = fresh.voucher.issue(
@@ -65,7 +65,7 @@ def test_issue_stores_the_voucher_and_ids_start_at_one(w3: Web3, fresh: Clients)
 
 
 def test_issue_emits_voucher_issued(w3: Web3, clients: Clients) -> None:
-    tree = anchored_tree(clients.registry, 3)
+    tree = anchored_evidence(clients.registry, 3)
     claim_id, customer_ref = random32(), random32()
     expires_at = chain_time(w3) + DAY
     issued = clients.voucher.issue(
@@ -90,7 +90,7 @@ def test_unknown_claim_reads_as_zero(clients: Clients) -> None:
 
 
 def test_double_issue_reverts(clients: Clients) -> None:
-    tree = anchored_tree(clients.registry, 4)
+    tree = anchored_evidence(clients.registry, 4)
     claim_id = random32()
     first = _issue(clients.voucher, tree, 0, claim_id)
     # Same claim, even with other (valid) evidence: refused.
@@ -102,7 +102,7 @@ def test_double_issue_reverts(clients: Clients) -> None:
 
 
 def test_issue_for_a_leaf_not_under_an_anchored_root_is_refused(clients: Clients) -> None:
-    tree = anchored_tree(clients.registry, 4)
+    tree = anchored_evidence(clients.registry, 4)
     claim_id = random32()
     stranger = random32()
     expires_at = chain_time(clients.voucher.w3) + DAY
@@ -114,7 +114,7 @@ def test_issue_for_a_leaf_not_under_an_anchored_root_is_refused(clients: Clients
     )
     assert error.error_args == (stranger, tree.root)
     # A valid proof under a root that was never anchored is refused too.
-    unanchored = build_tree(leaves(4))
+    unanchored = evidence_tree(4)
     expect_revert(
         "CompensationVoucherEvidenceNotAnchored",
         lambda: clients.voucher.issue(
@@ -127,7 +127,7 @@ def test_issue_for_a_leaf_not_under_an_anchored_root_is_refused(clients: Clients
 
 
 def test_issue_input_checks(clients: Clients) -> None:
-    tree = anchored_tree(clients.registry, 2)
+    tree = anchored_evidence(clients.registry, 2)
     now = chain_time(clients.voucher.w3)
     leaf, proof, root = tree.leaves[0], tree.proof(0), tree.root
     expect_revert(
@@ -146,7 +146,7 @@ def test_issue_input_checks(clients: Clients) -> None:
 
 
 def test_unauthorised_issue_reverts(w3: Web3, clients: Clients, dev_accounts: DevAccounts) -> None:
-    tree = anchored_tree(clients.registry, 2)
+    tree = anchored_evidence(clients.registry, 2)
     for account in (dev_accounts.deployer, dev_accounts.anchorer, dev_accounts.redeemer):
         outsider = VoucherClient(w3, clients.deployment.voucher, account)
         error = expect_revert("AccessControlUnauthorizedAccount", partial(_issue, outsider, tree))
@@ -154,7 +154,7 @@ def test_unauthorised_issue_reverts(w3: Web3, clients: Clients, dev_accounts: De
 
 
 def test_redeem_once(w3: Web3, clients: Clients, dev_accounts: DevAccounts) -> None:
-    voucher_id = _issue(clients.voucher, anchored_tree(clients.registry, 3))
+    voucher_id = _issue(clients.voucher, anchored_evidence(clients.registry, 3))
     redeemed = clients.redeemer.redeem(voucher_id)
     assert clients.voucher.voucher(voucher_id).redeemed
     receipt = w3.eth.get_transaction_receipt(redeemed.tx_hash)
@@ -166,7 +166,7 @@ def test_redeem_once(w3: Web3, clients: Clients, dev_accounts: DevAccounts) -> N
 
 
 def test_unauthorised_redeem_reverts(w3: Web3, clients: Clients, dev_accounts: DevAccounts) -> None:
-    voucher_id = _issue(clients.voucher, anchored_tree(clients.registry, 2))
+    voucher_id = _issue(clients.voucher, anchored_evidence(clients.registry, 2))
     for account in (dev_accounts.deployer, dev_accounts.anchorer, dev_accounts.issuer):
         outsider = VoucherClient(w3, clients.deployment.voucher, account)
         error = expect_revert("AccessControlUnauthorizedAccount", partial(outsider.redeem, voucher_id))
@@ -184,7 +184,7 @@ def test_unknown_voucher(clients: Clients) -> None:
 
 
 def test_expired_voucher_cannot_be_redeemed(w3: Web3, clients: Clients) -> None:
-    tree = anchored_tree(clients.registry, 2)
+    tree = anchored_evidence(clients.registry, 2)
     expires_at = chain_time(w3) + 100
     voucher_id = clients.voucher.issue(
         random32(), random32(), 7, expires_at, tree.leaves[0], tree.proof(0), tree.root
@@ -195,7 +195,7 @@ def test_expired_voucher_cannot_be_redeemed(w3: Web3, clients: Clients) -> None:
 
 
 def test_pause_stops_issue_and_redeem(w3: Web3, fresh: Clients, dev_accounts: DevAccounts) -> None:
-    tree = anchored_tree(fresh.registry, 3)
+    tree = anchored_evidence(fresh.registry, 3)
     voucher_id = _issue(fresh.voucher, tree, 0)
     functions = fresh.voucher.contract.functions
     abi = fresh.voucher.abi
@@ -236,7 +236,7 @@ def test_roles_cannot_be_self_granted(w3: Web3, fresh: Clients, dev_accounts: De
     admin = TransactionSender(w3, dev_accounts.deployer)
     admin.send(functions.revokeRole(ISSUER_ROLE, dev_accounts.issuer.address), abi=abi)
     expect_revert(
-        "AccessControlUnauthorizedAccount", lambda: _issue(fresh.voucher, anchored_tree(fresh.registry, 1))
+        "AccessControlUnauthorizedAccount", lambda: _issue(fresh.voucher, anchored_evidence(fresh.registry, 1))
     )
 
 
@@ -246,6 +246,7 @@ def test_constructor_rejects_a_registry_without_code(w3: Web3, dev_accounts: Dev
     sender = TransactionSender(w3, dev_accounts.deployer)
     not_a_contract = dev_accounts.anchorer.address
     with pytest.raises(ContractRevertError) as caught:
-        sender.send(factory.constructor(not_a_contract, dev_accounts.deployer.address), abi=artifact["abi"])
+        sender.send(factory.constructor(not_a_contract, dev_accounts.deployer.address, 10_000),
+                    abi=artifact["abi"])
     assert caught.value.error_name == "CompensationVoucherInvalidAddress"
     assert caught.value.error_args == (not_a_contract.lower(),)

@@ -114,3 +114,24 @@ def test_init_db_migrates_postgresql_instead_of_create_all(new_pg_url: Callable[
     get_engine(url).dispose()
     # create_all leaves no alembic_version row; a migrated database is at head.
     assert current_revision(url) == head_revision()
+
+
+def test_batches_anchored_before_formats_read_as_format_1(tmp_path: Path) -> None:
+    # A database (PostgreSQL through the revision, an embedded SQLite file through init_db) that holds
+    # batches from before batch formats existed: they are format 1, raw milestone leaves.
+    from sqlalchemy import text
+
+    from readmodel.db import get_engine, init_db
+
+    for name, bring_up in (("migrated", upgrade_to_head), ("embedded", init_db)):
+        url = f"sqlite:///{tmp_path / f'{name}.db'}"
+        command.upgrade(alembic_config(url), "217899f9b33f")  # the schema before batch formats
+        engine = create_engine(url, poolclass=pool.NullPool)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO anchorbatch (batch_no, batch_id, root, leaf_count, status, created_at, "
+                              "reanchor_count) VALUES (1, '0x01', '0x02', 3, 'anchored', '2026-11-25', 0)"))
+        bring_up(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT format FROM anchorbatch")).scalar_one() == 1, name
+        engine.dispose()
+        get_engine(url).dispose()

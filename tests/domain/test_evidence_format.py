@@ -8,7 +8,17 @@ from datetime import UTC, datetime
 
 from eth_utils import keccak
 
-from domain.milestones import LEAF_DOMAIN, canonical_bytes, format_time, leaf_hash, new_milestone, verify_chain
+from domain.merkle import build_tree
+from domain.milestones import (
+    LEAF_DOMAIN,
+    canonical_bytes,
+    format_time,
+    kind_hash,
+    leaf_hash,
+    new_milestone,
+    tree_leaf,
+    verify_chain,
+)
 from settings import ROOT
 
 DOC = (ROOT / "docs" / "evidence-format.md").read_text(encoding="utf-8")
@@ -48,3 +58,22 @@ def test_chain_detects_edit_deletion_and_reordering() -> None:
     assert verify_chain(links[0]["subject"], edited)[0].seq == 0
     assert verify_chain(links[0]["subject"], [links[1]])  # first link deleted
     assert verify_chain(links[0]["subject"], [links[1], links[0]])  # reordered
+
+
+def _documented(label: str) -> str:
+    found = re.findall(label + r"[^`]*`(0x[0-9a-f]{64})`", DOC)
+    assert len(found) == 1, label
+    return found[0]
+
+
+def test_documented_batch_formats_give_the_documented_tree_leaves_and_roots() -> None:
+    (raw0, leaf0), (raw1, leaf1) = _examples()
+    l0, l1 = bytes.fromhex(leaf0[2:]), bytes.fromhex(leaf1[2:])
+    assert "0x" + kind_hash("opened").hex() == _documented(re.escape('`keccak256("opened")`'))
+    assert "0x" + kind_hash("sla_breach").hex() == _documented(re.escape('`keccak256("sla_breach")`'))
+    n0, n1 = tree_leaf(l0, "opened", 2), tree_leaf(l1, "sla_breach", 2)
+    assert "0x" + n0.hex() == _documented("Tree leaf 0:") == "0x" + keccak(keccak(l0 + keccak(b"opened"))).hex()
+    assert "0x" + n1.hex() == _documented("Tree leaf 1:") == "0x" + keccak(keccak(l1 + keccak(b"sla_breach"))).hex()
+    assert "0x" + build_tree([n0, n1]).root.hex() == _documented("- Root:")
+    assert "0x" + build_tree([l0, l1]).root.hex() == _documented("as format 1 the same batch has root")
+    assert tree_leaf(l0, "opened", 1) == l0  # format 1: the milestone leaf itself

@@ -51,14 +51,18 @@ def new_chain(settings: Settings) -> tuple[ChainContext, Deployment]:
 
 
 def add_milestones(db_url: str, count: int, *, subject: str | None = None,
-                   at: datetime | None = None) -> list[MilestoneView]:
-    """Persist ``count`` chained milestones of one subject, as the ticket workflow would."""
+                   at: datetime | None = None, last_kind: str = "note_added") -> list[MilestoneView]:
+    """Persist ``count`` chained milestones of one subject, as the ticket workflow would.
+
+    ``last_kind="sla_breach"`` makes the last one evidence a voucher can rest on.
+    """
     subject = subject or f"T-{uuid.uuid4().hex[:10]}"
     at = at or datetime.now(UTC)
     previous: DomainMilestone | None = None
     views: list[MilestoneView] = []
     for i in range(count):
-        m = new_milestone(subject, previous, "note_added", at + timedelta(microseconds=i), {"n": str(i)})
+        kind = last_kind if i == count - 1 else "note_added"
+        m = new_milestone(subject, previous, kind, at + timedelta(microseconds=i), {"n": str(i)})
         previous = m
         views.append(MilestoneView(seq=m.seq, kind=m.kind, at=format_time(m.at), data=m.data, prev=m.prev,
                                    leaf=m.leaf))

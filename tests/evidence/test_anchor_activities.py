@@ -28,6 +28,7 @@ from domain.evidence_types import (
     batch_id_for,
 )
 from domain.merkle import verify_proof
+from domain.milestones import CURRENT_BATCH_FORMAT, tree_leaf
 from readmodel import evidence
 from readmodel.db import session_scope
 from settings import ROOT
@@ -101,7 +102,8 @@ def test_prepare_cuts_at_size_bound_is_idempotent_and_never_shares_a_leaf(rig: R
     roots = {1: first.root, 2: second.root, 3: third.root}
     for row in rows:
         proof = [bytes.fromhex(p[2:]) for p in json.loads(row.proof or "[]")]
-        assert verify_proof(bytes.fromhex(row.leaf[2:]), proof, bytes.fromhex(roots[row.batch_no or 0][2:]))
+        node = tree_leaf(bytes.fromhex(row.leaf[2:]), row.kind, CURRENT_BATCH_FORMAT)  # new batches: format 2
+        assert verify_proof(node, proof, bytes.fromhex(roots[row.batch_no or 0][2:]))
 
 
 def test_prepare_waits_for_the_time_bound_and_returns_empty_when_idle(rig: Rig) -> None:
@@ -134,7 +136,8 @@ def test_anchor_is_sent_once_and_a_retry_only_reads(rig: Rig) -> None:
     registry = rig.chain.registry_reader()
     for row in all_milestones(rig.db_url):
         proof = [bytes.fromhex(p[2:]) for p in json.loads(row.proof or "[]")]
-        assert registry.verify_leaf(bytes.fromhex(row.leaf[2:]), proof, bytes.fromhex(first.root[2:]))
+        node = tree_leaf(bytes.fromhex(row.leaf[2:]), row.kind, CURRENT_BATCH_FORMAT)
+        assert registry.verify_leaf(node, proof, bytes.fromhex(first.root[2:]))
 
 
 def test_crash_between_anchor_tx_and_record_is_recorded_not_resent(rig: Rig) -> None:

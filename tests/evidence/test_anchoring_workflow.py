@@ -18,6 +18,7 @@ from activities.tickets import TicketActivities
 from chain.context import ChainContext
 from contracts.anvil import AnvilProcess, free_port, start_anvil
 from domain.evidence_types import AnchorBatchInput, AnchoringInput, batch_id_for
+from domain.milestones import CURRENT_BATCH_FORMAT, tree_leaf
 from domain.tickets import AnchorWait, RespondInput, TicketView, VoucherRequest
 from readmodel import evidence, vouchers
 from readmodel.db import session_scope
@@ -155,7 +156,8 @@ async def test_milestones_anchored_once_and_a_breach_gets_exactly_one_voucher(ev
         assert anchored_events(stack.chain, batch_no) == 1
     for row in rows:
         root = bytes.fromhex(batches[row.batch_no or 0].root[2:])
-        assert registry.verify_leaf(bytes.fromhex(row.leaf[2:]), _proof(row.proof), root), row.leaf
+        node = tree_leaf(bytes.fromhex(row.leaf[2:]), row.kind, CURRENT_BATCH_FORMAT)
+        assert registry.verify_leaf(node, _proof(row.proof), root), row.leaf
 
     # Running the activities again with the same input sends nothing.
     env = ActivityEnvironment()
@@ -223,7 +225,7 @@ async def test_reorg_batch_and_voucher_put_back_exactly_once(local_env: Workflow
 
                 older = tmp_path / "older-state.json"
                 node = restart_anvil(node, snapshot_to=older)  # a dump holding batch 1
-                leaf = add_milestones(settings.db_url, 3)[-1].leaf
+                leaf = add_milestones(settings.db_url, 3, last_kind="sla_breach")[-1].leaf
                 await assert_eventually(lambda: batch_anchored(2), within=30)
                 request = VoucherRequest(ticket_id="T-reorg", breach="resolution", claim_id="T-reorg:resolution",
                                          customer_ref_hash=customer_ref(), amount=2000,

@@ -18,9 +18,11 @@ from activities.compensation import CompensationActivities
 from chain.faults import FAULT_ENV
 from contracts.anvil import AnvilProcess
 from domain.evidence_types import AnchorBatchInput, PrepareBatchInput, claim_hash
+from domain.milestones import CURRENT_BATCH_FORMAT, tree_leaf
 from domain.tickets import AnchorWait, VoucherRequest
 from readmodel import vouchers
 from readmodel.db import session_scope
+from readmodel.models import AnchorBatch
 from settings import ROOT
 from tests.evidence.helpers import (
     add_milestones,
@@ -45,7 +47,7 @@ class Rig:
 
     def anchored_leaf(self) -> str:
         """A breach leaf, batched and anchored."""
-        leaf = add_milestones(self.db_url, 3)[-1].leaf
+        leaf = add_milestones(self.db_url, 3, last_kind="sla_breach")[-1].leaf
         self.batches += 1
         self.env.run(self.anchoring.prepare_batch, PrepareBatchInput(self.batches, 64, 0.0, 0.2))
         self.env.run(self.anchoring.anchor_batch, AnchorBatchInput(self.batches))
@@ -66,7 +68,8 @@ def rig(tmp_path: Path, evidence_anvil: AnvilProcess) -> Rig:
 
 
 def test_wait_for_anchor_retries_until_anchored_then_returns_the_proof(rig: Rig) -> None:
-    leaf = add_milestones(rig.db_url, 2)[-1].leaf
+    last = add_milestones(rig.db_url, 2)[-1]
+    leaf = last.leaf
     with pytest.raises(ApplicationError) as err:
         rig.env.run(rig.comp.wait_for_anchor, AnchorWait(leaf=leaf))
     assert err.value.type == "NotAnchoredYet" and not err.value.non_retryable
@@ -74,7 +77,8 @@ def test_wait_for_anchor_retries_until_anchored_then_returns_the_proof(rig: Rig)
     anchored_batch = rig.env.run(rig.anchoring.anchor_batch, AnchorBatchInput(1))
     got = rig.env.run(rig.comp.wait_for_anchor, AnchorWait(leaf=leaf))
     assert got.root == anchored_batch.root and got.tx_hash == anchored_batch.tx_hash
-    assert rig.chain.registry_reader().verify_leaf(bytes.fromhex(leaf[2:]), [bytes.fromhex(p[2:]) for p in got.proof],
+    node = tree_leaf(bytes.fromhex(leaf[2:]), last.kind, CURRENT_BATCH_FORMAT)  # the batch's tree leaf
+    assert rig.chain.registry_reader().verify_leaf(node, [bytes.fromhex(p[2:]) for p in got.proof],
                                                   bytes.fromhex(got.root[2:]))
 
 
@@ -101,6 +105,25 @@ def test_issue_voucher_for_an_unanchored_leaf_asks_to_be_retried(rig: Rig) -> No
     with pytest.raises(ApplicationError) as err:
         rig.env.run(rig.comp.issue_voucher, rig.request(leaf))
     assert err.value.type == "NotAnchoredYet" and not err.value.non_retryable
+    assert rig.issuer_txs() == before
+
+
+def test_a_breach_in_a_format_1_batch_cannot_back_a_voucher(rig: Rig) -> None:
+    # A breach anchored before batch format 2 existed: the contract could not prove its kind, so the
+    # activity says so for good instead of sending a transaction that reverts on every retry.
+    leaf = add_milestones(rig.db_url, 2, last_kind="sla_breach")[-1].leaf
+    rig.env.run(rig.anchoring.prepare_batch, PrepareBatchInput(1, 64, 0.0, 0.2))
+    with session_scope(rig.db_url) as session:
+        batch = session.get(AnchorBatch, 1)
+        assert batch is not None
+        batch.format = 1
+        session.add(batch)
+        session.commit()
+    rig.env.run(rig.anchoring.anchor_batch, AnchorBatchInput(1))
+    before = rig.issuer_txs()
+    with pytest.raises(ApplicationError) as err:
+        rig.env.run(rig.comp.issue_voucher, rig.request(leaf))
+    assert err.value.type == "EvidenceFormatTooOld" and err.value.non_retryable
     assert rig.issuer_txs() == before
 
 

@@ -55,7 +55,7 @@ def test_concurrent_claims_and_the_whole_path_on_postgres(pg_url: str, tmp_path:
                                                           evidence_anvil: AnvilProcess) -> None:
     settings = evidence_settings(tmp_path, evidence_anvil.url, database_url=pg_url)
     chain, _ = new_chain(settings)
-    leaves = [m.leaf for m in add_milestones(settings.db_url, 150)]
+    leaves = [m.leaf for m in add_milestones(settings.db_url, 150, last_kind="sla_breach")]
 
     def claim(batch_no: int) -> tuple[int, str]:
         with session_scope(settings.db_url) as session:

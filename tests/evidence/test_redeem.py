@@ -26,7 +26,7 @@ class Rig:
         self.env = ActivityEnvironment()
         self.comp = CompensationActivities(self.db_url, self.chain, currency="CNY")
         anchoring = AnchoringActivities(self.db_url, self.chain, poll_interval=0.02)
-        self.leaf = add_milestones(self.db_url, 2)[-1].leaf
+        self.leaf = add_milestones(self.db_url, 2, last_kind="sla_breach")[-1].leaf
         self.env.run(anchoring.prepare_batch, PrepareBatchInput(1, 64, 0.0, 0.2))
         self.env.run(anchoring.anchor_batch, AnchorBatchInput(1))
 

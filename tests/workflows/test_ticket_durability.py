@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.worker import Replayer
 
+from domain.milestones import customer_match_hash, customer_ref_hash
 from domain.tickets import ResolveInput, RespondInput
+from readmodel.crud import get_ticket
+from readmodel.db import session_scope
 from tests.helpers import ticket_input
 from tests.workflows.desk import Desk, H, alerts
 from worker import SANDBOX, WORKFLOWS
@@ -56,6 +60,31 @@ async def test_repeat_complaint_is_flagged_and_alerted(desk: Desk) -> None:
     repeat_alerts = [a for a in desk.notifier.sent if a.kind == "repeat_flagged"]
     assert [a.subject_id for a in repeat_alerts] == [second.id]
     assert repeat_alerts[0].recipient == "after-sales-head"
+
+
+async def test_public_customer_hash_is_per_ticket_and_repeats_are_still_found(desk: Desk) -> None:
+    # What the API derives (api/routes/tickets.py): a per-ticket public hash, a server-side match key.
+    secret, customer = b"operator-secret", "+86 138 0013 8000"
+    ids = [f"T-{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    inputs = [ticket_input(ticket_id, category="billing", customer=customer_ref_hash(secret, ticket_id, customer))
+              for ticket_id in ids]
+    for ticket in inputs:
+        ticket.customer_match_hash = customer_match_hash(secret, customer)
+    async with desk.worker():
+        first = await desk.start(inputs[0])
+        await desk.sleep(3600)
+        second = await desk.start(inputs[1])
+        await desk.sleep(60)  # the repeat check is an activity after the first task
+        views = [await desk.state(h) for h in (first, second)]
+    assert views[1].repeat_of == first.id
+    public = [v.milestones[0].data["customer_ref_hash"] for v in views]
+    assert public[0] != public[1]  # two tickets of one customer cannot be linked by their evidence
+    match_key = customer_match_hash(secret, customer)
+    for view in views:
+        assert match_key not in json.dumps([m.data for m in view.milestones])
+    with session_scope(desk.db_url) as session:
+        rows = [get_ticket(session=session, ticket_id=t) for t in ids]
+        assert [row.customer_ref_hash if row else None for row in rows] == [match_key, match_key]  # server only
 
 
 async def test_recorded_histories_replay_without_nondeterminism() -> None:
