@@ -21,6 +21,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import re
+from dataclasses import replace
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -117,10 +118,11 @@ def _no_match(as_json: bool, view: PageView) -> Response:
     if as_json:
         return JSONResponse({"detail": NO_MATCH_DETAIL}, status_code=status.HTTP_404_NOT_FOUND,
                             headers={"Cache-Control": "no-store"})
-    # The page does not echo the ticket id: its bytes are the same whatever the link named.
+    # The page echoes nothing of the link (not the ticket id, not the query its language switch would
+    # keep): its bytes are the same whatever the link named, in each language.
     page = _failed_page("qr", Check("qr", "Matches the QR code", CheckStatus.FAIL, _NO_MATCH_TEXT),
                         http_status=status.HTTP_404_NOT_FOUND)
-    return _html(page, view, page.http_status, no_store=True)
+    return _html(page, replace(view, query={}), page.http_status, no_store=True)
 
 
 def _unavailable(ticket_id: str, as_json: bool, view: PageView) -> Response:

@@ -7,10 +7,17 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from eth_account import Account
+from web3 import Web3
 
+from chain.deployment import LEGACY_ARTIFACTS
+from chain.keys import DEV_PRIVATE_KEYS
+from chain.sender import TransactionSender
 from contracts.anvil import AnvilProcess, free_port, start_anvil
+from contracts.compile import load_artifact
 from settings import ROOT
 from tests.certificates.world import World, build_world
 
@@ -47,3 +54,19 @@ def run_audit() -> AuditRunner:
 @pytest.fixture
 def auditor_key(tmp_path: Path) -> Path:
     return tmp_path / "auditor.key"
+
+
+def deploy_legacy(w3: Web3, name: str, *args: Any) -> str:
+    """Deploy a contract of the release before batch format 2 and grant its role to the dev account."""
+    artifact = load_artifact(LEGACY_ARTIFACTS[name])
+    sender = TransactionSender(w3, Account.from_key(DEV_PRIVATE_KEYS[0]))
+    receipt = sender.send(w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"]).constructor(*args),
+                          abi=artifact["abi"])
+    assert receipt["contractAddress"] is not None
+    address = Web3.to_checksum_address(receipt["contractAddress"])
+    contract = w3.eth.contract(address=address, abi=artifact["abi"])
+    role, holder = ("ANCHOR_ROLE", 1) if name == "EvidenceRegistry" else ("ISSUER_ROLE", 2)
+    grantee = Account.from_key(DEV_PRIVATE_KEYS[holder]).address
+    sender.send(contract.functions.grantRole(getattr(contract.functions, role)().call(), grantee),
+                abi=artifact["abi"])
+    return address

@@ -30,6 +30,7 @@ from certificates.verify import verify_certificate
 from chain.rpc import connect
 from domain.certificate import certificate_body, certificate_digest, typed_data
 from domain.certificate_checks import CheckStatus, overall_verdict, verify_certificate_offline
+from domain.policy import load_policy
 from readmodel.db import get_engine
 from settings import get_settings
 from tests.certificates.conftest import AuditRunner
@@ -141,6 +142,7 @@ def upload(world: World) -> Iterator[httpx.Client]:
     app.include_router(verify_routes.router)
     settings = world.settings()
     app.dependency_overrides[get_settings] = lambda: settings
+    app.state.policy = load_policy(settings.policy_file)  # the real app's lifespan loads it
     with serve(app) as url, httpx.Client(base_url=url, timeout=60) as client:
         yield client
 

@@ -20,13 +20,10 @@ from web3 import Web3
 
 from certificates.issue import CertificateSigner, build_certificate
 from certificates.verify import verify_certificate
-from chain.deployment import LEGACY_ARTIFACTS
 from chain.keys import DEV_PRIVATE_KEYS
 from chain.registry import EvidenceRegistryClient
-from chain.sender import TransactionSender
 from chain.voucher import VoucherClient
 from contracts.anvil import AnvilProcess
-from contracts.compile import load_artifact
 from domain.certificate import CERTIFICATE_FORMAT_V1
 from domain.certificate_checks import CheckStatus
 from domain.evidence_types import claim_hash, customer_ref_bytes
@@ -34,33 +31,19 @@ from domain.milestones import BATCH_FORMAT_V1
 from domain.milestones import MilestoneKind as K
 from readmodel.db import init_db
 from readmodel.models import Milestone, Ticket, Voucher
+from tests.certificates.conftest import deploy_legacy
 from tests.certificates.world import SIGNER, SIGNER_KEY, _anchor_pending, _Chains
 
 TICKET = "T-LEGACY-0001"
 V1_BATCH_KEYS = {"batch_no", "batch_id", "root", "leaf_count", "tx_hash", "block_number", "block_hash"}
 
 
-def _deploy_legacy(w3: Web3, name: str, *args: Any) -> str:
-    artifact = load_artifact(LEGACY_ARTIFACTS[name])
-    sender = TransactionSender(w3, Account.from_key(DEV_PRIVATE_KEYS[0]))
-    receipt = sender.send(w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"]).constructor(*args),
-                          abi=artifact["abi"])
-    assert receipt["contractAddress"] is not None
-    address = Web3.to_checksum_address(receipt["contractAddress"])
-    contract = w3.eth.contract(address=address, abi=artifact["abi"])
-    role, holder = ("ANCHOR_ROLE", 1) if name == "EvidenceRegistry" else ("ISSUER_ROLE", 2)
-    grantee = Account.from_key(DEV_PRIVATE_KEYS[holder]).address
-    sender.send(contract.functions.grantRole(getattr(contract.functions, role)().call(), grantee),
-                abi=artifact["abi"])
-    return address
-
-
 @pytest.fixture(scope="module")
 def legacy_cert(cert_anvil: AnvilProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     w3 = Web3(Web3.HTTPProvider(cert_anvil.url))
     admin = Account.from_key(DEV_PRIVATE_KEYS[0]).address
-    registry_address = _deploy_legacy(w3, "EvidenceRegistry", admin)
-    voucher_address = _deploy_legacy(w3, "CompensationVoucher", registry_address, admin)
+    registry_address = deploy_legacy(w3, "EvidenceRegistry", admin)
+    voucher_address = deploy_legacy(w3, "CompensationVoucher", registry_address, admin)
     registry = EvidenceRegistryClient(w3, registry_address, Account.from_key(DEV_PRIVATE_KEYS[1]))
     vouchers = VoucherClient(w3, voucher_address, Account.from_key(DEV_PRIVATE_KEYS[2]))
     tmp: Path = tmp_path_factory.mktemp("legacy")

@@ -1,10 +1,12 @@
 """A voucher in a certificate must rest on an SLA-breach milestone: every other kind is refused.
 
-The voucher contract only checks that its evidence leaf is anchored; it cannot tell a breach from
-an ``opened`` leaf. So the verifier must. Here one ticket's chain holds a milestone of every kind,
-all anchored in one batch on fresh contracts, and a voucher is really issued on chain against each
-of them: everything the chain can confirm about these vouchers is true, and only the kind of the
-milestone they rest on differs. The certificates are signed with the operator's key.
+The contracts released before batch format 2, which still hold vouchers, only check that the
+evidence leaf is anchored; they cannot tell a breach from an ``opened`` leaf. So the verifier must
+(the current contract refuses such a voucher itself: tests/contracts/test_voucher_evidence.py). Here
+one ticket's chain holds a milestone of every kind, all anchored in one batch on freshly deployed
+contracts of that release, and a voucher is really issued on chain against each of them: everything
+the chain can confirm about these vouchers is true, and only the kind of the milestone they rest on
+differs. The certificates are signed with the operator's key.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from web3 import Web3
 
 from certificates.issue import write_certificate
 from certificates.verify import verify_certificate
-from chain.deployment import Deployment, deploy_contracts
+from chain.deployment import Deployment
 from chain.keys import DEV_PRIVATE_KEYS
 from chain.registry import EvidenceRegistryClient
 from chain.rpc import connect
@@ -31,7 +33,7 @@ from domain.certificate_checks import CheckStatus, overall_verdict
 from domain.evidence_types import batch_id_for, claim_hash, customer_ref_bytes
 from domain.merkle import build_tree
 from domain.milestones import Milestone, MilestoneKind, format_time, new_milestone
-from tests.certificates.conftest import AuditRunner
+from tests.certificates.conftest import AuditRunner, deploy_legacy
 from tests.certificates.world import SIGNER, SIGNER_KEY
 
 TICKET = "T-KINDS-0001"
@@ -53,11 +55,11 @@ class Evidence:
 @pytest.fixture(scope="module")
 def evidence(cert_anvil: AnvilProcess, tmp_path_factory: pytest.TempPathFactory) -> Evidence:
     w3 = Web3(Web3.HTTPProvider(cert_anvil.url))
-    deployer, anchorer, issuer, redeemer = (Account.from_key(k) for k in DEV_PRIVATE_KEYS)
+    deployer, anchorer, issuer, _ = (Account.from_key(k) for k in DEV_PRIVATE_KEYS)
     # Contracts of their own, so this batch numbering does not meet the shared world's.
-    deployment = deploy_contracts(w3, deployer, anchorer=anchorer.address, issuer=issuer.address,
-                                  redeemer=redeemer.address,
-                                  record_dir=tmp_path_factory.mktemp("kinds") / "deployments")
+    registry_address = deploy_legacy(w3, "EvidenceRegistry", deployer.address)
+    voucher_address = deploy_legacy(w3, "CompensationVoucher", registry_address, deployer.address)
+    deployment = Deployment(31337, registry_address, voucher_address, "", 0)
     at = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
     chain: list[Milestone] = []
     # "opened" first, as every chain starts; then one of each other kind.
