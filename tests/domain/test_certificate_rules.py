@@ -233,7 +233,7 @@ def test_qr_digest_mismatch_fails() -> None:
 
 
 @pytest.mark.parametrize(("edit", "problem"), [
-    (lambda c: c.update(format="qualitrail.certificate.v2"), "format must be"),
+    (lambda c: c.update(format="qualitrail.certificate.v9"), "format must be"),
     (lambda c: c.update(ticket_id=""), "ticket_id must be a string"),
     (lambda c: c.update(chain_id=0), "chain_id must be a positive integer"),
     (lambda c: c.update(chain_id=True), "chain_id must be a positive integer"),
