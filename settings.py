@@ -7,6 +7,8 @@ by ``QT_POLICY_FILE``.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +18,10 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent
 DEV_SECRET = "dev-only-secret-change-me"
+# The interpreter's recursion limit once every library is imported: py_ecc raises it to 100,000,
+# deep enough that a C-recursive parser (json.loads of nested arrays) overflows the C stack and the
+# process dies. Python's default is 1,000; nothing of ours recurses anywhere near this.
+RECURSION_LIMIT = 2000
 DEV_API_KEYS = ("dev-agent:agent,dev-supervisor:supervisor,dev-quality:quality,"
                 "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager")
 
@@ -59,6 +65,8 @@ class Settings(BaseSettings):
     # Derives per-ticket customer tokens and salts customer references; rotate with care.
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     max_body_bytes: int = 64 * 1024
+    # JSON bodies nested deeper are refused before parsing (a certificate or a codec body needs 4).
+    max_json_depth: int = Field(32, ge=4, le=200)
 
     # Issue a voucher through the compensation contract when a ticket breaches its SLA.
     compensation_enabled: bool = True
@@ -120,3 +128,20 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def bound_recursion_limit() -> int:
+    """Put the recursion limit back to :data:`RECURSION_LIMIT`; call once the entry point's imports are done.
+
+    py_ecc raises the limit when it is first imported, so it is imported here first: a later lazy
+    import of the eth libraries then finds it loaded and cannot raise the limit again.
+
+    Returns:
+        The limit now in force.
+    """
+    try:
+        importlib.import_module("py_ecc")
+    except ImportError:  # not installed: nothing can raise the limit behind our back
+        pass
+    sys.setrecursionlimit(RECURSION_LIMIT)
+    return sys.getrecursionlimit()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from settings import ROOT, get_settings
+from settings import ROOT, bound_recursion_limit, get_settings
 
 app = typer.Typer(help="Qualitrail: service-quality supervision engine.", no_args_is_help=True)
 chain_app = typer.Typer(help="Contracts on the configured EVM chain.", no_args_is_help=True)
@@ -128,6 +128,8 @@ def _add_audit() -> None:
 
 
 _add_audit()
+# Commands import what they need lazily; the bound imports py_ecc first, so none can raise it later.
+bound_recursion_limit()
 
 if __name__ == "__main__":
     app()

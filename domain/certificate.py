@@ -30,6 +30,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
 from domain.hashing import keccak256
+from domain.json_limits import json_depth
 
 __all__ = [
     "CERTIFICATE_FORMAT",
@@ -51,6 +52,9 @@ EIP712_NAME = "Qualitrail Certificate"
 EIP712_VERSION = "1"
 # Fields that are not covered by the digest: the digest itself and the signature over it.
 UNSIGNED_FIELDS = ("digest", "signature")
+# A certificate nests four levels (milestones -> milestone -> data or proof); a file nested deeper
+# than this is refused before it is parsed.
+MAX_DEPTH = 8
 
 _HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -217,9 +221,14 @@ def parse_certificate(raw: bytes | str) -> dict[str, Any]:
         CertificateFormatError: If it is not JSON or not shaped like a version 1 certificate; the
             message says what is wrong.
     """
+    # Depth first, on the raw text: a parser recursing into 200,000 nested arrays can crash the process.
+    if json_depth(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw) > MAX_DEPTH:
+        raise CertificateFormatError(f"nested deeper than {MAX_DEPTH} levels")
     try:
         cert = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        # Lone surrogates ("\ud800") parse but cannot be encoded again, so no page could show them.
+        json.dumps(cert, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError) as exc:
         raise CertificateFormatError(f"not valid JSON: {exc}") from exc
     problems = shape_problems(cert)
     if problems:

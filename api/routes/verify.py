@@ -65,6 +65,8 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the verification page", "content": _HTML},
     400: {"description": "not a readable certificate (the page says why)", "content": _HTML},
     413: {"description": "larger than 1 MiB", "content": {**_PROBLEM, **_HTML}},
+    422: {"description": "JSON nested too deeply (refused before parsing)",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}},
 }
 # The body is read by hand (JSON or a form upload), so FastAPI cannot describe it itself.
 UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.json_limits import has_lone_surrogate
 from domain.tickets import Channel, Priority, TicketView
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$"
@@ -25,9 +26,12 @@ class RequestBody(BaseModel):
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
         # PostgreSQL cannot store NUL in text: the read-model write would fail and retry forever.
+        # A lone surrogate (JSON "\ud800") cannot be encoded as UTF-8 at all: not stored, not shown.
         texts = value if isinstance(value, list) else [value]
         if any(isinstance(t, str) and "\x00" in t for t in texts):
             raise ValueError("must not contain NUL characters")
+        if any(isinstance(t, str) and has_lone_surrogate(t) for t in texts):
+            raise ValueError("must not contain lone UTF-16 surrogates (not encodable as UTF-8)")
         return value
 
 
