@@ -118,7 +118,7 @@ async def validation_failed(request: Request, exc: Exception) -> Response:
     """FastAPI's 422, with echoed input made encodable: a lone surrogate (JSON ``"\\ud800"``) in
     the input made the answer itself fail with 500."""
     assert isinstance(exc, RequestValidationError)
-    errors = replace_lone_surrogates(jsonable_encoder(exc.errors()))
+    errors = jsonable_encoder(replace_lone_surrogates(list(exc.errors())))
     return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 

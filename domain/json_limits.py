@@ -60,8 +60,11 @@ def has_lone_surrogate(text: str) -> bool:
 def replace_lone_surrogates(value: Any) -> Any:
     """Return ``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD.
 
+    Bytes become text the same way (invalid UTF-8 replaced), so the result can always be encoded.
     Recurses through dicts, lists and tuples; other values are returned as they are.
     """
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
     if isinstance(value, str):
         return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, dict):

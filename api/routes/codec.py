@@ -96,8 +96,9 @@ async def read_payloads(request: Request, caller: CodecCallerDep, codec: CodecDe
     try:
         return Payloads.model_validate_json(await request.body())
     except ValidationError as exc:
-        # FastAPI's own 422 shape, located in the body as for a declared body parameter.
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
+        # FastAPI's own 422 shape, located in the body as for a declared body parameter; a body that
+        # is not JSON at all is not echoed back (it may be a megabyte), as FastAPI does.
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"]), **({} if e["loc"] else {"input": {}})}
                                       for e in exc.errors(include_url=False)]) from None
 
 
