@@ -11,6 +11,7 @@ import importlib
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,7 +24,17 @@ DEV_SECRET = "dev-only-secret-change-me"
 # process dies. Python's default is 1,000; nothing of ours recurses anywhere near this.
 RECURSION_LIMIT = 2000
 DEV_API_KEYS = ("dev-agent:agent,dev-supervisor:supervisor,dev-quality:quality,"
-                "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager")
+                "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager:*")
+
+
+SUPPLIER_MANAGER = "supplier_manager"
+
+
+class ApiKeyEntry(NamedTuple):
+    key: str
+    role: str
+    # The suppliers a supplier_manager key may see; None: no restriction (every other role, or "*").
+    suppliers: frozenset[str] | None
 
 
 class Settings(BaseSettings):
@@ -60,7 +71,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
-    # "key:role,key:role"; roles: agent, supervisor, quality, auditor, admin, merchant.
+    # "key:role,key:role"; roles: agent, supervisor, quality, auditor, admin, merchant, supplier_manager.
+    # A supplier manager's key names its suppliers: "key:supplier_manager:sup-a|sup-b" (decision 009).
     api_keys: SecretStr = SecretStr(DEV_API_KEYS)
     # Derives per-ticket customer tokens and salts customer references; rotate with care.
     secret_key: SecretStr = SecretStr(DEV_SECRET)
@@ -116,13 +128,26 @@ class Settings(BaseSettings):
             return self.database_url
         return make_url(self.database_url).set(password=password).render_as_string(hide_password=False)
 
-    def api_key_roles(self) -> dict[str, str]:
-        pairs = [p.strip() for p in self.api_keys.get_secret_value().split(",") if p.strip()]
-        out: dict[str, str] = {}
-        for pair in pairs:
-            key, _, role = pair.partition(":")
-            out[key] = role
+    def api_key_entries(self) -> list[ApiKeyEntry]:
+        """Every configured key: ``key:role`` or ``key:supplier_manager:sup-a|sup-b``.
+
+        A supplier manager sees only the suppliers its key names (``*``: all, for development); one
+        without a list sees none. Other roles take no list (decision 009).
+        """
+        out: list[ApiKeyEntry] = []
+        for entry in (e.strip() for e in self.api_keys.get_secret_value().split(",")):
+            if not entry:
+                continue
+            key, _, rest = entry.partition(":")
+            role, _, scope = rest.partition(":")
+            suppliers: frozenset[str] | None = None
+            if role == SUPPLIER_MANAGER and scope != "*":
+                suppliers = frozenset(s.strip() for s in scope.split("|") if s.strip())
+            out.append(ApiKeyEntry(key, role, suppliers))
         return out
+
+    def api_key_roles(self) -> dict[str, str]:
+        return {entry.key: entry.role for entry in self.api_key_entries()}
 
 
 @lru_cache

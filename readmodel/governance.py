@@ -183,9 +183,13 @@ def get_supplier(*, session: Session, supplier_id: str) -> Supplier | None:
 
 
 def list_suppliers(*, session: Session, status: str | None = None, offset: int = 0,
-                   limit: int = 50) -> tuple[list[Supplier], int]:
+                   limit: int = 50, only: frozenset[str] | None = None) -> tuple[list[Supplier], int]:
+    """A page of suppliers by id; ``only`` restricts it to those ids (a supplier manager's scope)."""
     query = select(Supplier)
     count = select(func.count()).select_from(Supplier)
+    if only is not None:
+        query = query.where(col(Supplier.id).in_(sorted(only)))
+        count = count.where(col(Supplier.id).in_(sorted(only)))
     if status is not None:
         query = query.where(Supplier.status == status)
         count = count.where(Supplier.status == status)

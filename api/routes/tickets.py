@@ -80,8 +80,14 @@ COMMAND = problems(*AUTH, *WORKFLOW)
 BODY_COMMAND = problems(*AUTH, *WORKFLOW, *BODY)
 
 
-def _request_hash(body: TicketCreate) -> str:
+def _request_hash(body: TicketCreate, caller_fingerprint: str = "") -> str:
+    """The create request's identity: its body and, since decision 009, the key that sent it.
+
+    Tickets created before then carry the hash without a caller (``caller_fingerprint=""``).
+    """
     canonical = json.dumps(body.model_dump(exclude={"ticket_id"}), sort_keys=True, separators=(",", ":"))
+    if caller_fingerprint:
+        canonical += "\x00" + caller_fingerprint
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -122,7 +128,7 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
         ticket_id = "T-" + uuid.uuid4().hex[:20]
     if body.supplier and not supplier_accepts_tickets(session, body.supplier):
         raise HTTPException(status.HTTP_409_CONFLICT, f"supplier {body.supplier} has exited and takes no new tickets")
-    request_hash = _request_hash(body)
+    request_hash = _request_hash(body, caller.fingerprint)
     secret = settings.secret_key.get_secret_value().encode()
     ticket = TicketInput(
         ticket_id=ticket_id, customer_ref_hash=salted_hash(secret, body.customer_ref, "customer"),
@@ -146,12 +152,18 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
         if not created and exc.status_code == status.HTTP_404_NOT_FOUND:
             raise used from exc  # the id names a workflow of another kind (a meeting, say)
         raise
+    same_caller = view.request_hash == request_hash
     if not created:
-        if view.request_hash != request_hash:
+        # A replay by another key is "a different request"; one of a ticket created before the
+        # caller was part of the hash is accepted, but cannot prove its caller (decision 009).
+        if not same_caller and view.request_hash != _request_hash(body):
             raise used
         response.status_code = status.HTTP_200_OK
-    return TicketCreated(ticket=view, customer_token=customer_token(settings, ticket_id, view.token_version),
-                         created=created)
+    # The token goes only to the key that created the ticket, and only while it is the first one:
+    # after a revoke the new token is handed out by the revoke alone, never by a replayed create.
+    token = customer_token(settings, ticket_id, view.token_version) if (
+        created or (same_caller and view.token_version == 1)) else None
+    return TicketCreated(ticket=view, customer_token=token, created=created)
 
 
 @router.get("", response_model=TicketPage, responses=problems(*AUTH))

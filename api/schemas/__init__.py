@@ -49,7 +49,9 @@ class TicketCreate(RequestBody):
 
 class TicketCreated(BaseModel):
     ticket: TicketView
-    customer_token: str = Field(description="give to the customer: confirms, rates, asks to reopen")
+    customer_token: str | None = Field(description=(
+        "give to the customer: confirms, rates, asks to reopen; null on a replayed create once the token "
+        "was revoked, or from a ticket created before decision 009 (the revoke hands out the current one)"))
     created: bool
 
 
