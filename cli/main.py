@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
+import threading
 from pathlib import Path
 
 import typer
@@ -55,11 +55,8 @@ Qualitrail is running (state in {config.var_dir}):
 Dev API keys: dev-agent, dev-supervisor, dev-quality, dev-auditor, dev-admin (header X-API-Key).
 Try:  .venv/bin/qualitrail demo      Stop: Ctrl-C
 """)
-        while all(p.poll() is None for p in stack.procs.values()):
-            time.sleep(0.5)
-        dead = [n for n, p in stack.procs.items() if p.poll() is not None]
-        typer.echo(f"component(s) exited: {', '.join(dead)}; see {stack.logs}", err=True)
-        code = 1
+        # Until Ctrl-C: a component that dies is restarted with backoff while the others keep running.
+        stack.supervise(threading.Event(), echo=lambda line: typer.echo(line, err=True))
     except KeyboardInterrupt:
         typer.echo("\nstopping ...")
     except RuntimeError as exc:
