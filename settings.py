@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     # JSON bodies nested deeper are refused before parsing (a certificate or a codec body needs 4).
     max_json_depth: int = Field(32, ge=4, le=200)
+    # Longest lists an uploaded certificate may hold (POST /verify; 422 naming the list). A ticket
+    # has at most one voucher per breach kind; hundreds of steps is a very long ticket.
+    certificate_max_milestones: int = Field(2000, ge=1, le=100_000)
+    certificate_max_batches: int = Field(2000, ge=1, le=100_000)
+    certificate_max_vouchers: int = Field(16, ge=1, le=1000)
+    # Public routes (/verify*, the certificate routes): requests per client address, in the
+    # notation of the `limits` library ("60/minute;1000/hour"); empty turns the limit off.
+    public_rate_limit: str = "60/minute"
 
     # Issue a voucher through the compensation contract when a ticket breaches its SLA.
     compensation_enabled: bool = True
@@ -145,6 +153,10 @@ class Settings(BaseSettings):
                 suppliers = frozenset(s.strip() for s in scope.split("|") if s.strip())
             out.append(ApiKeyEntry(key, role, suppliers))
         return out
+
+    def certificate_max_items(self) -> dict[str, int]:
+        return {"milestones": self.certificate_max_milestones, "batches": self.certificate_max_batches,
+                "vouchers": self.certificate_max_vouchers}
 
     def api_key_roles(self) -> dict[str, str]:
         return {entry.key: entry.role for entry in self.api_key_entries()}

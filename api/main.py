@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client, WorkflowQueryFailedError
 
+from api.ratelimit import PublicRateLimitMiddleware
 from api.routes import certificates, codec, meetings, suppliers, tickets, verify, vouchers
 from api.schemas import Health
 from domain.json_limits import json_depth, replace_lone_surrogates
@@ -185,6 +186,8 @@ def create_app() -> FastAPI:
     app.include_router(vouchers.router)
     app.include_router(codec.router)
     app.add_middleware(codec.CodecCORSMiddleware, origin=settings.temporal_ui_origin)
+    # Outside the body checks: a client over its limit is answered before its body is read.
+    app.add_middleware(PublicRateLimitMiddleware, limit=settings.public_rate_limit)
     install_metrics(app)  # last: it also times what the other middleware answers
     return app
 

@@ -208,18 +208,29 @@ def recover_signer(cert: Mapping[str, Any], digest: str | None = None) -> str:
 # ---------------------------------------------------------------------------- parsing
 
 
-def parse_certificate(raw: bytes | str) -> dict[str, Any]:
+class CertificateTooLarge(CertificateFormatError):
+    """A list of the certificate is longer than the verifier accepts; ``field`` names it."""
+
+    def __init__(self, field: str, limit: int) -> None:
+        super().__init__(f"{field}: at most {limit} entries")
+        self.field = field
+        self.limit = limit
+
+
+def parse_certificate(raw: bytes | str, max_items: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Parse a certificate file and check its shape (not its truth: see the verify functions).
 
     Args:
         raw: The file's bytes or text (UTF-8 JSON).
+        max_items: The longest ``milestones``, ``batches`` and ``vouchers`` lists accepted, checked
+            before any other work (a public verifier bounds what one upload can cost).
 
     Returns:
         The certificate.
 
     Raises:
         CertificateFormatError: If it is not JSON or not shaped like a version 1 certificate; the
-            message says what is wrong.
+            message says what is wrong (:class:`CertificateTooLarge` for a list over ``max_items``).
     """
     # Depth first, on the raw text: a parser recursing into 200,000 nested arrays can crash the process.
     if json_depth(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw) > MAX_DEPTH:
@@ -230,6 +241,10 @@ def parse_certificate(raw: bytes | str) -> dict[str, Any]:
         json.dumps(cert, ensure_ascii=False).encode("utf-8")
     except (ValueError, UnicodeError) as exc:
         raise CertificateFormatError(f"not valid JSON: {exc}") from exc
+    for field, limit in (max_items or {}).items():
+        items = cert.get(field) if isinstance(cert, dict) else None
+        if isinstance(items, list) and len(items) > limit:
+            raise CertificateTooLarge(field, limit)
     problems = shape_problems(cert)
     if problems:
         raise CertificateFormatError("; ".join(problems[:5]))

@@ -39,7 +39,12 @@ from certificates.issue import (
 )
 from certificates.verify import verify_certificate
 from chain.rpc import connect
-from domain.certificate import CertificateFormatError, certificate_digest, parse_certificate
+from domain.certificate import (
+    CertificateFormatError,
+    CertificateTooLarge,
+    certificate_digest,
+    parse_certificate,
+)
 from domain.certificate_checks import Check, CheckStatus, Verdict, overall_verdict
 from domain.sla_clock import FIRST_RESPONSE, RESOLUTION
 from settings import Settings
@@ -60,13 +65,18 @@ QR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "no certificate with that digest (JSON only; the page shows the difference)",
           "content": _PROBLEM},
     503: {"description": "the chain cannot be reached; nothing was verified", "content": {**_PROBLEM, **_HTML}},
+    429: {"description": "too many requests from this address (Retry-After says when to try again)",
+          "content": _PROBLEM},
 }
 UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the verification page", "content": _HTML},
     400: {"description": "not a readable certificate (the page says why)", "content": _HTML},
     413: {"description": "larger than 1 MiB", "content": {**_PROBLEM, **_HTML}},
-    422: {"description": "JSON nested too deeply (refused before parsing)",
-          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}},
+    429: {"description": "too many requests from this address (Retry-After says when to try again)",
+          "content": _PROBLEM},
+    422: {"description": "JSON nested too deeply (refused before parsing), or a list longer than a "
+                         "certificate holds (the page names it)",
+          "content": {**_HTML, "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}},
 }
 # The body is read by hand (JSON or a form upload), so FastAPI cannot describe it itself.
 UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
@@ -131,11 +141,11 @@ def _signer(settings: Settings) -> CertificateSigner | None:
 
 
 def _run_checks(settings: Settings, cert: Any, signer: CertificateSigner | None,
-                expected_digest: str | None) -> list[Check]:
+                expected_digest: str | None, stop_at_failure: bool = False) -> list[Check]:
     return verify_certificate(
         cert, w3=connect(settings.rpc_url), trusted_signer=signer.address if signer else None,
         expected_digest=expected_digest, min_confirmations=max(1, settings.chain_confirmations),
-        trusted_registry=signer.registry if signer else None)
+        trusted_registry=signer.registry if signer else None, stop_at_failure=stop_at_failure)
 
 
 def _page_for_qr(settings: Settings, session: Any, ticket_id: str, digest: str | None) -> PageModel:
@@ -212,7 +222,7 @@ def _certificate_json(settings: Settings, session: Any, ticket_id: str, digest: 
     return JSONResponse(found[0], headers={"Cache-Control": "no-store"})
 
 
-@router.get("/verify", response_class=HTMLResponse)
+@router.get("/verify", response_class=HTMLResponse, responses={429: QR_RESPONSES[429]})
 def upload_form() -> HTMLResponse:
     """Public page to check a certificate file."""
     return HTMLResponse(render_page(None))
@@ -242,14 +252,22 @@ async def verify_upload(request: Request, session: SessionDep, settings: Setting
             http_status=status.HTTP_413_CONTENT_TOO_LARGE)
         return HTMLResponse(render_page(page), status_code=page.http_status)
     try:
-        cert = parse_certificate(_extract_upload(request.headers.get("content-type", ""), body))
+        cert = parse_certificate(_extract_upload(request.headers.get("content-type", ""), body),
+                                 settings.certificate_max_items())
+    except CertificateTooLarge as exc:
+        page = _failed_page("Certificate file check", Check(
+            exc.field, "Readable certificate", CheckStatus.FAIL,
+            f"This file lists more {exc.field} than any certificate holds ({exc}); it was not checked."),
+            http_status=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return HTMLResponse(render_page(page), status_code=page.http_status)
     except CertificateFormatError as exc:
         page = _failed_page("Certificate file check", Check(
             "format", "Readable certificate", CheckStatus.FAIL,
             f"This is not a readable Qualitrail certificate: {exc}."), http_status=status.HTTP_400_BAD_REQUEST)
         return HTMLResponse(render_page(page), status_code=page.http_status)
     signer = await run_in_threadpool(_signer, settings)
-    checks = await run_in_threadpool(_run_checks, settings, cert, signer, None)
+    # An upload is anyone's file: stop at its first failed check, before any call to the chain.
+    checks = await run_in_threadpool(_run_checks, settings, cert, signer, None, True)
     page = PageModel("Certificate file check", checks, overall_verdict(checks), str(cert["ticket_id"]), cert)
     return HTMLResponse(render_page(page), headers={"Cache-Control": "no-store"})
 

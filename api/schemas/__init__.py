@@ -152,6 +152,7 @@ ERROR_TEXT: dict[int, str] = {
     404: "no such ticket, meeting, supplier or voucher",
     409: "conflicts with the current state: a step the workflow refuses, an id already used",
     413: "request body larger than the limit (64 KiB; 1 MiB for /verify and /codec)",
+    429: "too many requests from this address on a public route; retry after Retry-After seconds",
     503: "a service behind the API (Temporal, the chain) cannot answer now; retry later",
 }
 
