@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
     # "key:role,key:role"; roles: agent, supervisor, quality, auditor, admin, merchant, supplier_manager.
-    # A supplier manager's key names its suppliers: "key:supplier_manager:sup-a|sup-b" (decision 009).
+    # A supplier manager's key names its suppliers: "key:supplier_manager:sup-a|sup-b" (decision 010).
     api_keys: SecretStr = SecretStr(DEV_API_KEYS)
     # Derives per-ticket customer tokens and salts customer references; rotate with care.
     secret_key: SecretStr = SecretStr(DEV_SECRET)
@@ -140,7 +140,7 @@ class Settings(BaseSettings):
         """Every configured key: ``key:role`` or ``key:supplier_manager:sup-a|sup-b``.
 
         A supplier manager sees only the suppliers its key names (``*``: all, for development); one
-        without a list sees none. Other roles take no list (decision 009).
+        without a list sees none. Other roles take no list (decision 010).
         """
         out: list[ApiKeyEntry] = []
         for entry in (e.strip() for e in self.api_keys.get_secret_value().split(",")):

@@ -64,7 +64,7 @@ class Caller:
         self.fingerprint = fingerprint  # keyed hash of the key itself: tells callers apart, reveals nothing
 
     def check_supplier(self, supplier_id: str) -> None:
-        """404 for a supplier outside the key's scope, as for one that does not exist (decision 009)."""
+        """404 for a supplier outside the key's scope, as for one that does not exist (decision 010)."""
         if self.suppliers is None or supplier_id in self.suppliers:
             return
         if not self.suppliers:

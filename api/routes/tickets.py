@@ -81,7 +81,7 @@ BODY_COMMAND = problems(*AUTH, *WORKFLOW, *BODY)
 
 
 def _request_hash(body: TicketCreate, caller_fingerprint: str = "") -> str:
-    """The create request's identity: its body and, since decision 009, the key that sent it.
+    """The create request's identity: its body and, since decision 010, the key that sent it.
 
     Tickets created before then carry the hash without a caller (``caller_fingerprint=""``).
     """
@@ -155,7 +155,7 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
     same_caller = view.request_hash == request_hash
     if not created:
         # A replay by another key is "a different request"; one of a ticket created before the
-        # caller was part of the hash is accepted, but cannot prove its caller (decision 009).
+        # caller was part of the hash is accepted, but cannot prove its caller (decision 010).
         if not same_caller and view.request_hash != _request_hash(body):
             raise used
         response.status_code = status.HTTP_200_OK

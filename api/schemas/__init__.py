@@ -51,7 +51,7 @@ class TicketCreated(BaseModel):
     ticket: TicketView
     customer_token: str | None = Field(description=(
         "give to the customer: confirms, rates, asks to reopen; null on a replayed create once the token "
-        "was revoked, or from a ticket created before decision 009 (the revoke hands out the current one)"))
+        "was revoked, or from a ticket created before decision 010 (the revoke hands out the current one)"))
     created: bool
 
 

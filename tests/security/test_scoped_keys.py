@@ -1,4 +1,4 @@
-"""Roles no wider than needed (issue 12, item 9; decision 009).
+"""Roles no wider than needed (issue 12, item 9; decision 010).
 
 A supplier manager's key names its suppliers and sees nothing else (404, as for an unknown id); a
 replayed ticket creation hands the customer token only to the key that created the ticket, and
