@@ -7,9 +7,11 @@ by ``QT_POLICY_FILE``.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,13 +19,27 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent
 DEV_SECRET = "dev-only-secret-change-me"
+# The interpreter's recursion limit once every library is imported: py_ecc raises it to 100,000,
+# deep enough that a C-recursive parser (json.loads of nested arrays) overflows the C stack and the
+# process dies. Python's default is 1,000; nothing of ours recurses anywhere near this.
+RECURSION_LIMIT = 2000
 DEV_API_KEYS = ("dev-agent:agent,dev-supervisor:supervisor,dev-quality:quality,"
-                "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager")
+                "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager:*")
 ENVIRONMENTS = ("development", "test", "staging", "production")
 # Only these may run on the public development secret and keys: anywhere else they let anyone forge
 # customer tokens and test guesses against customer hashes.
 DEV_ENVIRONMENTS = frozenset({"development", "test"})
 Environment = Literal["development", "test", "staging", "production"]
+
+
+SUPPLIER_MANAGER = "supplier_manager"
+
+
+class ApiKeyEntry(NamedTuple):
+    key: str
+    role: str
+    # The suppliers a supplier_manager key may see; None: no restriction (every other role, or "*").
+    suppliers: frozenset[str] | None
 
 
 class Settings(BaseSettings):
@@ -64,11 +80,22 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
-    # "key:role,key:role"; roles: agent, supervisor, quality, auditor, admin, merchant.
+    # "key:role,key:role"; roles: agent, supervisor, quality, auditor, admin, merchant, supplier_manager.
+    # A supplier manager's key names its suppliers: "key:supplier_manager:sup-a|sup-b" (decision 010).
     api_keys: SecretStr = SecretStr(DEV_API_KEYS)
     # Derives per-ticket customer tokens and salts customer references; rotate with care.
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     max_body_bytes: int = 64 * 1024
+    # JSON bodies nested deeper are refused before parsing (a certificate or a codec body needs 4).
+    max_json_depth: int = Field(32, ge=4, le=200)
+    # Longest lists an uploaded certificate may hold (POST /verify; 422 naming the list). A ticket
+    # has at most one voucher per breach kind; hundreds of steps is a very long ticket.
+    certificate_max_milestones: int = Field(2000, ge=1, le=100_000)
+    certificate_max_batches: int = Field(2000, ge=1, le=100_000)
+    certificate_max_vouchers: int = Field(16, ge=1, le=1000)
+    # Public routes (/verify*, the certificate routes): requests per client address, in the
+    # notation of the `limits` library ("60/minute;1000/hour"); empty turns the limit off.
+    public_rate_limit: str = "60/minute"
 
     # Issue a voucher through the compensation contract when a ticket breaches its SLA.
     compensation_enabled: bool = True
@@ -130,15 +157,49 @@ class Settings(BaseSettings):
             return self.database_url
         return make_url(self.database_url).set(password=password).render_as_string(hide_password=False)
 
-    def api_key_roles(self) -> dict[str, str]:
-        pairs = [p.strip() for p in self.api_keys.get_secret_value().split(",") if p.strip()]
-        out: dict[str, str] = {}
-        for pair in pairs:
-            key, _, role = pair.partition(":")
-            out[key] = role
+    def api_key_entries(self) -> list[ApiKeyEntry]:
+        """Every configured key: ``key:role`` or ``key:supplier_manager:sup-a|sup-b``.
+
+        A supplier manager sees only the suppliers its key names (``*``: all, for development); one
+        without a list sees none. Other roles take no list (decision 010).
+        """
+        out: list[ApiKeyEntry] = []
+        for entry in (e.strip() for e in self.api_keys.get_secret_value().split(",")):
+            if not entry:
+                continue
+            key, _, rest = entry.partition(":")
+            role, _, scope = rest.partition(":")
+            suppliers: frozenset[str] | None = None
+            if role == SUPPLIER_MANAGER and scope != "*":
+                suppliers = frozenset(s.strip() for s in scope.split("|") if s.strip())
+            out.append(ApiKeyEntry(key, role, suppliers))
         return out
+
+    def certificate_max_items(self) -> dict[str, int]:
+        return {"milestones": self.certificate_max_milestones, "batches": self.certificate_max_batches,
+                "vouchers": self.certificate_max_vouchers}
+
+    def api_key_roles(self) -> dict[str, str]:
+        return {entry.key: entry.role for entry in self.api_key_entries()}
 
 
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def bound_recursion_limit() -> int:
+    """Put the recursion limit back to :data:`RECURSION_LIMIT`; call once the entry point's imports are done.
+
+    py_ecc raises the limit when it is first imported, so it is imported here first: a later lazy
+    import of the eth libraries then finds it loaded and cannot raise the limit again.
+
+    Returns:
+        The limit now in force.
+    """
+    try:
+        importlib.import_module("py_ecc")
+    except ImportError:  # not installed: nothing can raise the limit behind our back
+        pass
+    sys.setrecursionlimit(RECURSION_LIMIT)
+    return sys.getrecursionlimit()

@@ -23,7 +23,7 @@ from domain.policy import load_policy
 from observability.json_logs import configure_json_logging
 from observability.worker_metrics import start_worker_metrics
 from readmodel.db import init_db
-from settings import Settings, get_settings
+from settings import Settings, bound_recursion_limit, get_settings
 from temporal.client import connect_temporal
 from temporal.runtime import temporal_runtime
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
@@ -80,6 +80,7 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
+    bound_recursion_limit()  # every module the worker runs is imported by now
     settings = get_settings()
     if settings.log_format == "json":
         configure_json_logging(settings.log_level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -55,9 +56,21 @@ PolicyDep = Annotated[Policy, Depends(get_policy)]
 
 
 class Caller:
-    def __init__(self, role: str, key_id: str) -> None:
+    def __init__(self, role: str, key_id: str, suppliers: frozenset[str] | None = None,
+                 fingerprint: str = "") -> None:
         self.role = role
         self.key_id = key_id  # a non-secret name for logs and milestones: "<role>#<n>"
+        self.suppliers = suppliers  # a supplier manager's suppliers; None: not restricted
+        self.fingerprint = fingerprint  # keyed hash of the key itself: tells callers apart, reveals nothing
+
+    def check_supplier(self, supplier_id: str) -> None:
+        """404 for a supplier outside the key's scope, as for one that does not exist (decision 010)."""
+        if self.suppliers is None or supplier_id in self.suppliers:
+            return
+        if not self.suppliers:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this supplier_manager key names no supplier: "
+                                "configure it as key:supplier_manager:<supplier-id>|...")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no supplier {supplier_id}")
 
 
 def current_caller(settings: SettingsDep,
@@ -65,9 +78,11 @@ def current_caller(settings: SettingsDep,
     if not x_api_key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-API-Key header",
                             headers={"WWW-Authenticate": "ApiKey"})
-    for index, (key, role) in enumerate(settings.api_key_roles().items()):
-        if hmac.compare_digest(key.encode(), x_api_key.encode()):
-            return Caller(role, f"{role}#{index}")
+    for index, entry in enumerate(settings.api_key_entries()):
+        if hmac.compare_digest(entry.key.encode(), x_api_key.encode()):
+            fingerprint = hmac.new(settings.secret_key.get_secret_value().encode(),
+                                   b"api-key\x00" + entry.key.encode(), hashlib.sha256).hexdigest()[:32]
+            return Caller(entry.role, f"{entry.role}#{index}", entry.suppliers, fingerprint)
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key",
                         headers={"WWW-Authenticate": "ApiKey"})
 

@@ -9,21 +9,27 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI, HTTPException, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client, WorkflowQueryFailedError
 
 from api.assets import install_web
+from api.ratelimit import PublicRateLimitMiddleware
 from api.routes import certificates, codec, meetings, suppliers, tickets, verify, vouchers
 from api.schemas import Health
+from domain.json_limits import json_depth, replace_lone_surrogates
 from domain.policy import load_policy
 from observability.api_metrics import install_metrics
 from observability.json_logs import configure_json_logging
 from readmodel.db import get_engine, init_db
-from settings import get_settings
+from settings import bound_recursion_limit, get_settings
 from temporal.client import connect_temporal
 
 log = logging.getLogger("qualitrail.api")
@@ -31,18 +37,27 @@ log = logging.getLogger("qualitrail.api")
 VERIFY_UPLOAD_BYTES = 1024 * 1024
 
 
+# Bodies that are not JSON text; every other body is parsed as JSON by FastAPI or by /verify.
+FORM_TYPES = ("multipart/", "application/x-www-form-urlencoded")
+
+
 class BodyLimitMiddleware:
-    """Refuses request bodies over the limit with 413 ``{"detail": ...}``, declared or chunked.
+    """Refuses request bodies over the limit with 413, and JSON nested too deep with 422.
 
     A declared Content-Length over the limit is answered before the body is read. A body without
     one (chunked) is counted while the app reads it; the HTTPException raised from ``receive``
     reaches FastAPI's handler like any other, so the answer has the same JSON shape. (FastAPI's own
     ``max_body_size`` answers a declared oversize in plain text, which is why it is not used.)
+
+    The nesting depth is measured on the raw bytes when the app has read the last chunk, before
+    anything parses them: nothing is read that the app would not read, so a route that checks its
+    caller before its body (``/codec``) still refuses a stranger without reading a byte.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, max_depth: int) -> None:
         self.app = app
         self.limit = limit
+        self.max_depth = max_depth
 
     def limit_for(self, path: str) -> int:
         # The Temporal UI sends a whole history's payloads to /codec/decode in one request.
@@ -60,14 +75,23 @@ class BodyLimitMiddleware:
                 scope, receive, send)
             return
         received = 0
+        check_depth = not Headers(scope=scope).get("content-type", "").lower().startswith(FORM_TYPES)
+        chunks: list[bytes] = []
 
         async def counting_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > limit:
                     raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail)
+                if check_depth:
+                    chunks.append(chunk)
+                    if not message.get("more_body", False) and json_depth(b"".join(chunks)) > self.max_depth:
+                        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+                            "loc": ["body"], "type": "json_too_deep",
+                            "msg": f"JSON nested deeper than {self.max_depth} levels"}])
             return message
 
         await self.app(scope, counting_receive, send)
@@ -92,6 +116,21 @@ async def query_failed(request: Request, exc: Exception) -> JSONResponse:
                         status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
+async def validation_failed(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, with echoed input made encodable: a lone surrogate (JSON ``"\\ud800"``) in
+    the input made the answer itself fail with 500."""
+    assert isinstance(exc, RequestValidationError)
+    errors = jsonable_encoder(replace_lone_surrogates(list(exc.errors())))
+    return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def http_failed(request: Request, exc: Exception) -> Response:
+    """Starlette's HTTPException answer, with any echoed text in ``detail`` made encodable."""
+    assert isinstance(exc, StarletteHTTPException)
+    exc.detail = replace_lone_surrogates(exc.detail)
+    return await http_exception_handler(request, exc)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
@@ -103,8 +142,10 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, max_depth=settings.max_json_depth)
     app.add_exception_handler(WorkflowQueryFailedError, query_failed)
+    app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_exception_handler(StarletteHTTPException, http_failed)
 
     @app.get("/health", tags=["health"], responses={200: {"model": Health},
                                                     503: {"model": Health, "description": "not ready"}})
@@ -149,9 +190,12 @@ def create_app() -> FastAPI:
     app.include_router(vouchers.router)
     app.include_router(codec.router)
     app.add_middleware(codec.CodecCORSMiddleware, origin=settings.temporal_ui_origin)
+    # Outside the body checks: a client over its limit is answered before its body is read.
+    app.add_middleware(PublicRateLimitMiddleware, limit=settings.public_rate_limit)
     install_web(app)  # security headers outside the other middleware, so its answers carry them too
     install_metrics(app)  # last: it also times what the other middleware answers
     return app
 
 
 app = create_app()
+bound_recursion_limit()  # last: every library the app uses is imported by now

@@ -302,7 +302,7 @@ def verify_on_chain(cert: Mapping[str, Any], w3: Web3, *, min_confirmations: int
 
 def verify_certificate(cert: Any, *, w3: Web3 | None, trusted_signer: str | None = None,
                        expected_digest: str | None = None, min_confirmations: int = 1,
-                       trusted_registry: str | None = None) -> list[Check]:
+                       trusted_registry: str | None = None, stop_at_failure: bool = False) -> list[Check]:
     """Run every check: the offline ones, then (with ``w3``) the on-chain ones.
 
     Args:
@@ -312,13 +312,19 @@ def verify_certificate(cert: Any, *, w3: Web3 | None, trusted_signer: str | None
         expected_digest: The digest from the QR code, if any.
         min_confirmations: Blocks required on top of each anchor.
         trusted_registry: The registry address the verifier trusts, if any.
+        stop_at_failure: Stop at the first failed offline check and ask the chain nothing (the
+            public upload page: a forged file must not cost a round of chain calls).
 
     Returns:
         All checks, in display order.
     """
-    checks = verify_certificate_offline(cert, trusted_signer=trusted_signer, expected_digest=expected_digest)
+    checks = verify_certificate_offline(cert, trusted_signer=trusted_signer, expected_digest=expected_digest,
+                                        stop_at_failure=stop_at_failure)
     if any(c.name == "format" for c in checks):
         return checks
+    if stop_at_failure and any(c.status == CheckStatus.FAIL for c in checks):
+        return [*checks, Check("root_on_chain", "Recorded on the blockchain", CheckStatus.SKIP,
+                               "Not checked: the certificate already failed a check above.")]
     if w3 is None:
         return [*checks, Check("root_on_chain", "Recorded on the blockchain", CheckStatus.SKIP,
                                "Not checked: no blockchain node was given.")]

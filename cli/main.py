@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
+import threading
 from pathlib import Path
 
 import typer
 
-from settings import ROOT, get_settings
+from settings import ROOT, bound_recursion_limit, get_settings
 
 app = typer.Typer(help="Qualitrail: service-quality supervision engine.", no_args_is_help=True)
 chain_app = typer.Typer(help="Contracts on the configured EVM chain.", no_args_is_help=True)
@@ -60,11 +60,8 @@ Qualitrail is running (state in {config.var_dir}, policy {config.policy_file}):
 Dev API keys: dev-agent, dev-supervisor, dev-quality, dev-auditor, dev-admin (header X-API-Key).
 Try:  .venv/bin/qualitrail demo      Stop: Ctrl-C
 """)
-        while all(p.poll() is None for p in stack.procs.values()):
-            time.sleep(0.5)
-        dead = [n for n, p in stack.procs.items() if p.poll() is not None]
-        typer.echo(f"component(s) exited: {', '.join(dead)}; see {stack.logs}", err=True)
-        code = 1
+        # Until Ctrl-C: a component that dies is restarted with backoff while the others keep running.
+        stack.supervise(threading.Event(), echo=lambda line: typer.echo(line, err=True))
     except KeyboardInterrupt:
         typer.echo("\nstopping ...")
     except RuntimeError as exc:
@@ -133,6 +130,8 @@ def _add_audit() -> None:
 
 
 _add_audit()
+# Commands import what they need lazily; the bound imports py_ecc first, so none can raise it later.
+bound_recursion_limit()
 
 if __name__ == "__main__":
     app()

@@ -13,8 +13,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,11 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     # More `temporal server start-dev` flags, e.g. ("--sqlite-pragma", "journal_mode=wal") (bench/api_load.py).
     temporal_args: tuple[str, ...] = ()
+    # Supervision (`qualitrail run`): a component that dies is restarted after this delay, doubled
+    # after each failed or short-lived run up to the maximum; a run this long resets it.
+    restart_delay_seconds: float = 1.0
+    restart_delay_max_seconds: float = 30.0
+    restart_reset_after_seconds: float = 60.0
 
     @classmethod
     def ephemeral(cls, var_dir: Path, **kw: object) -> StackConfig:
@@ -162,7 +168,9 @@ class Stack:
             time.sleep(0.2)
         raise RuntimeError(f"{name} not polling after 60 s: see {log}")
 
-    def start_api(self) -> None:
+    def start_api(self, ready_path: str = "/health") -> None:
+        """Start the API and return once ``ready_path`` answers 200 (``/health``: Temporal, the
+        database and the chain too; a restart by the supervisor waits only for ``/health/live``)."""
         c = self.config
         proc = self._spawn("api", [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
                                    "--port", str(c.api_port), "--no-access-log"])
@@ -171,7 +179,7 @@ class Stack:
             if proc.poll() is not None:
                 raise RuntimeError(f"API exited with {proc.returncode}: see {self.logs / 'api.log'}")
             try:
-                if httpx.get(f"{c.api_url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{c.api_url}{ready_path}", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -189,6 +197,71 @@ class Stack:
             self.stop()
             raise
         return self
+
+    # ------------------------------------------------------------------ supervision
+
+    def dead(self) -> list[str]:
+        """The components whose process has exited (Anvil included)."""
+        gone = [name for name, proc in self.procs.items() if proc.poll() is not None]
+        if self.anvil is None or not self.anvil.is_running():
+            gone.append("anvil")
+        return gone
+
+    def restart(self, name: str) -> None:
+        """Start one component again (the others keep running); raises RuntimeError if it fails."""
+        if name == "anvil":
+            self.kill("anvil")  # reap it; the state file brings the chain back
+            self.start_anvil()
+        elif name == "temporal":
+            self.kill(name)
+            self.start_temporal()
+        elif name.startswith("worker"):
+            self.kill(name)
+            self.start_worker(name)
+        elif name == "api":
+            self.kill(name)
+            self.start_api(ready_path="/health/live")
+        else:
+            raise ValueError(f"unknown component {name!r}")
+
+    def supervise(self, stop: threading.Event, echo: Callable[[str], None] = print) -> None:
+        """Restart each component that dies, with backoff, until ``stop`` is set.
+
+        One crash must not end the stack: the others keep running while the dead one is restarted
+        after ``restart_delay_seconds``, doubled after each failure up to the maximum.
+        """
+        c = self.config
+
+        def log(line: str) -> None:  # to the caller and to logs/supervisor.log, with the time
+            echo(line)
+            with open(self.logs / "supervisor.log", "a", encoding="utf-8") as f:
+                f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+
+        delay = dict.fromkeys([*self.procs, "anvil"], c.restart_delay_seconds)
+        started = dict.fromkeys(delay, time.monotonic())
+        due: dict[str, float] = {}
+        while not stop.is_set():
+            now = time.monotonic()
+            for name in self.dead():
+                if name in due:
+                    continue
+                ran = now - started.get(name, now)
+                if ran >= c.restart_reset_after_seconds:
+                    delay[name] = c.restart_delay_seconds
+                due[name] = now + delay.get(name, c.restart_delay_seconds)
+                log(f"supervisor: {name} exited after {ran:.0f} s; restarting in {due[name] - now:.1f} s")
+            for name, at in sorted(due.items(), key=lambda item: item[1]):
+                if time.monotonic() < at or stop.is_set():
+                    continue
+                del due[name]
+                try:
+                    self.restart(name)
+                    log(f"supervisor: {name} restarted")
+                except RuntimeError as exc:
+                    log(f"supervisor: restarting {name} failed: {exc}")
+                started[name] = time.monotonic()
+                delay[name] = min(delay.get(name, c.restart_delay_seconds) * 2, c.restart_delay_max_seconds)
+            stop.wait(0.2)
 
     # ------------------------------------------------------------------ chaos and shutdown
 

@@ -36,6 +36,7 @@ from eth_utils import to_checksum_address
 
 from domain.encoding import from_hex, to_hex
 from domain.hashing import keccak256
+from domain.json_limits import json_depth
 
 __all__ = [
     "CERTIFICATE_FORMAT",
@@ -61,6 +62,9 @@ EIP712_NAME = "Qualitrail Certificate"
 EIP712_VERSION = "1"
 # Fields that are not covered by the digest: the digest itself and the signature over it.
 UNSIGNED_FIELDS = ("digest", "signature")
+# A certificate nests four levels (milestones -> milestone -> data or proof); a file nested deeper
+# than this is refused before it is parsed.
+MAX_DEPTH = 8
 
 _HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -278,23 +282,43 @@ def recover_signer(cert: Mapping[str, Any], digest: str | None = None) -> str:
 # ---------------------------------------------------------------------------- parsing
 
 
-def parse_certificate(raw: bytes | str) -> dict[str, Any]:
+class CertificateTooLarge(CertificateFormatError):
+    """A list of the certificate is longer than the verifier accepts; ``field`` names it."""
+
+    def __init__(self, field: str, limit: int) -> None:
+        super().__init__(f"{field}: at most {limit} entries")
+        self.field = field
+        self.limit = limit
+
+
+def parse_certificate(raw: bytes | str, max_items: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Parse a certificate file and check its shape (not its truth: see the verify functions).
 
     Args:
         raw: The file's bytes or text (UTF-8 JSON).
+        max_items: The longest ``milestones``, ``batches`` and ``vouchers`` lists accepted, checked
+            before any other work (a public verifier bounds what one upload can cost).
 
     Returns:
         The certificate.
 
     Raises:
         CertificateFormatError: If it is not JSON or not shaped like a version 1 certificate; the
-            message says what is wrong.
+            message says what is wrong (:class:`CertificateTooLarge` for a list over ``max_items``).
     """
+    # Depth first, on the raw text: a parser recursing into 200,000 nested arrays can crash the process.
+    if json_depth(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw) > MAX_DEPTH:
+        raise CertificateFormatError(f"nested deeper than {MAX_DEPTH} levels")
     try:
         cert = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        # Lone surrogates ("\ud800") parse but cannot be encoded again, so no page could show them.
+        json.dumps(cert, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError) as exc:
         raise CertificateFormatError(f"not valid JSON: {exc}") from exc
+    for field, limit in (max_items or {}).items():
+        items = cert.get(field) if isinstance(cert, dict) else None
+        if isinstance(items, list) and len(items) > limit:
+            raise CertificateTooLarge(field, limit)
     problems = shape_problems(cert)
     if problems:
         raise CertificateFormatError("; ".join(problems[:5]))

@@ -7,7 +7,7 @@ chain is checked by :py:mod:`certificates.verify`. Pure code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -226,7 +226,7 @@ def _check_inclusion(cert: Mapping[str, Any]) -> Check:
 
 
 def verify_certificate_offline(cert: Any, *, trusted_signer: str | None = None,
-                               expected_digest: str | None = None) -> list[Check]:
+                               expected_digest: str | None = None, stop_at_failure: bool = False) -> list[Check]:
     """Run every check that needs nothing but the certificate (no network, no database).
 
     Checks: shape, QR digest (if ``expected_digest``), digest, signature, hash chain, Merkle
@@ -238,6 +238,8 @@ def verify_certificate_offline(cert: Any, *, trusted_signer: str | None = None,
         trusted_signer: The operator address the verifier trusts. Without it the signature is only
             compared with the signer the certificate lists, which a forger could list too (a warning).
         expected_digest: The digest the QR code carries, if the certificate came from a QR code.
+        stop_at_failure: Skip every check after the first failed one (a public verifier: an
+            upload that fails its digest costs no hash chain or Merkle work).
 
     Returns:
         The checks, in the order they should be shown.
@@ -247,14 +249,18 @@ def verify_certificate_offline(cert: Any, *, trusted_signer: str | None = None,
         return [Check("format", "Readable certificate", CheckStatus.FAIL,
                       "This is not a readable Qualitrail certificate.", tuple(problems[:20]))]
     digest = certificate_digest(cert)
-    checks: list[Check] = []
-    if expected_digest is not None:
-        checks.append(_check_qr(cert, expected_digest))
-    checks += [
-        _check_digest(cert, digest),
-        _check_signature(cert, digest, trusted_signer),
-        _check_hash_chain(cert),
-        _check_inclusion(cert),
+    steps: list[Callable[[], Check]] = [
+        lambda: _check_digest(cert, digest),
+        lambda: _check_signature(cert, digest, trusted_signer),
+        lambda: _check_hash_chain(cert),
+        lambda: _check_inclusion(cert),
     ]
+    if expected_digest is not None:
+        steps.insert(0, lambda: _check_qr(cert, expected_digest))
+    checks: list[Check] = []
+    for step in steps:
+        if stop_at_failure and checks and checks[-1].status == CheckStatus.FAIL:
+            break
+        checks.append(step())
     return checks
 

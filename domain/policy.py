@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -22,13 +22,25 @@ class PolicyError(ValueError):
     """The policy file cannot be used; the message names the bad key."""
 
 
+# Upper bounds on every duration and count: a policy is applied to running tickets (PUT
+# /tickets/{id}/policy), and an infinite or astronomically large number would make the workflow's
+# deadline arithmetic overflow on every replay. Ten years is far beyond any real service promise.
+MAX_DAYS = 10 * 366
+MAX_HOURS = MAX_DAYS * 24
+MAX_MINUTES = MAX_HOURS * 60
+MAX_COUNT = 1_000_000
+# Voucher amounts are minor units; the same ceiling as a supplier's contract value.
+MAX_AMOUNT = 10**15
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf or nan anywhere: TOML spells them `inf` and `nan`, and both pass `gt=0`.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TargetsModel(_Strict):
-    first_response_minutes: float = Field(gt=0)
-    resolution_hours: float = Field(gt=0)
+    first_response_minutes: float = Field(gt=0, le=MAX_MINUTES)
+    resolution_hours: float = Field(gt=0, le=MAX_HOURS)
 
     def to_targets(self) -> Targets:
         return Targets(self.first_response_minutes * 60, self.resolution_hours * 3600)
@@ -37,9 +49,9 @@ class TargetsModel(_Strict):
 class SlaModel(_Strict):
     warning_levels: list[int] = Field(min_length=0, max_length=5)
     pause_statuses: list[str]
-    reopen_window_hours: float = Field(ge=0)
-    auto_close_hours: float = Field(gt=0)
-    repeat_complaint_days: float = Field(ge=0)
+    reopen_window_hours: float = Field(ge=0, le=MAX_HOURS)
+    auto_close_hours: float = Field(gt=0, le=MAX_HOURS)
+    repeat_complaint_days: float = Field(ge=0, le=MAX_DAYS)
     priorities: dict[str, TargetsModel]
     categories: dict[str, dict[str, TargetsModel]] = Field(default_factory=dict)
 
@@ -112,7 +124,7 @@ class DepartmentsModel(_Strict):
 
 class CompensationModel(_Strict):
     currency: str = Field(min_length=3, max_length=3)
-    voucher_valid_days: float = Field(gt=0)
+    voucher_valid_days: float = Field(gt=0, le=MAX_DAYS)
     amounts: dict[ClockName, dict[str, int]]
     # The voucher contract's cap (CompensationVoucher.maxAmount, set at deployment): no voucher above
     # it can be issued on chain, whatever a ticket's policy says. Unset: the largest amount above.
@@ -140,8 +152,8 @@ class CompensationModel(_Strict):
             for priority, amount in by_priority.items():
                 if priority not in PRIORITIES:
                     raise ValueError(f"{kind}.{priority}: unknown priority")
-                if amount <= 0:
-                    raise ValueError(f"{kind}.{priority}: amount must be positive")
+                if not 0 < amount <= MAX_AMOUNT:
+                    raise ValueError(f"{kind}.{priority}: amount must be between 1 and {MAX_AMOUNT}")
         return amounts
 
 
@@ -151,20 +163,20 @@ class SpotCheckModel(_Strict):
 
 
 class PerformanceModel(_Strict):
-    veto_major_complaints_per_year: int = Field(ge=1)
+    veto_major_complaints_per_year: int = Field(ge=1, le=MAX_COUNT)
     points_top_percent: float = Field(gt=0, le=100)
 
 
 class JointMeetingModel(_Strict):
-    solution_due_hours: float = Field(gt=0)
-    reminder_hours: list[float]
-    verification_days: float = Field(ge=0)
+    solution_due_hours: float = Field(gt=0, le=MAX_HOURS)
+    reminder_hours: list[Annotated[float, Field(ge=0, le=MAX_HOURS)]] = Field(max_length=20)
+    verification_days: float = Field(ge=0, le=MAX_DAYS)
 
 
 class SupplierModel(_Strict):
     exit_threshold_percent: float = Field(gt=0, le=100)
-    appeal_window_business_days: int = Field(ge=0)
-    deduction_percent_by_severity: dict[str, float]
+    appeal_window_business_days: int = Field(ge=0, le=MAX_DAYS)
+    deduction_percent_by_severity: dict[str, Annotated[float, Field(ge=0, le=100)]]
     breach_severity: str = "major"
 
     @model_validator(mode="after")

@@ -174,8 +174,11 @@ def get_supplier(*, session: Session, supplier_id: str) -> Supplier | None:
 
 
 def list_suppliers(*, session: Session, status: str | None = None, offset: int = 0,
-                   limit: int = 50) -> tuple[list[Supplier], int]:
-    filters = [] if status is None else [Supplier.status == status]
+                   limit: int = 50, only: frozenset[str] | None = None) -> tuple[list[Supplier], int]:
+    """A page of suppliers by id; ``only`` restricts it to those ids (a supplier manager's scope)."""
+    filters: list[Any] = [] if status is None else [Supplier.status == status]
+    if only is not None:
+        filters.append(col(Supplier.id).in_(sorted(only)))
     return page(session, Supplier, filters, [col(Supplier.id)], offset=offset, limit=limit)
 
 

@@ -12,6 +12,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from cli.stack import Stack, StackConfig
 
+# The suite calls the public routes from one address far faster than any client should: the stack
+# and in-process apps get a limit no test reaches (tests/security/test_public_limits.py sets its own).
+os.environ.setdefault("QT_PUBLIC_RATE_LIMIT", "100000/minute")
+
 
 @pytest.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:

@@ -77,8 +77,9 @@ def _certificate(settings: Settings, session: Any, ticket_id: str) -> dict[str, 
 
 
 _NO_STORE = {"Cache-Control": "private, no-store"}
-# 409: the ticket has nothing anchored yet; 503: the chain or the deployment is not ready.
-ERRORS = problems(*AUTH, 404, 409, 503)
+# 409: the ticket has nothing anchored yet; 503: the chain or the deployment is not ready;
+# 429: too many requests from one address (api/ratelimit.py).
+ERRORS = problems(*AUTH, 404, 409, 429, 503)
 
 
 @router.get("/tickets/{ticket_id}/certificate", responses=ERRORS)

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from google.protobuf import json_format
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
@@ -87,14 +88,34 @@ async def _run(step: Callable[[Sequence[Payload]], Awaitable[list[Payload]]], bo
     return Payloads(payloads=[json_format.MessageToDict(p) for p in done])
 
 
-@router.post("/decode", response_model=Payloads, responses=ERRORS)
-async def decode(body: Payloads, caller: CodecCallerDep, codec: CodecDep) -> Payloads:
+async def read_payloads(request: Request, caller: CodecCallerDep, codec: CodecDep) -> Payloads:
+    """The body, read only once the caller's key is checked (FastAPI reads a declared body first).
+
+    A stranger's request is refused without a byte of its body read or parsed.
+    """
+    try:
+        return Payloads.model_validate_json(await request.body())
+    except ValidationError as exc:
+        # FastAPI's own 422 shape, located in the body as for a declared body parameter; a body that
+        # is not JSON at all is not echoed back (it may be a megabyte), as FastAPI does.
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"]), **({} if e["loc"] else {"input": {}})}
+                                      for e in exc.errors(include_url=False)]) from None
+
+
+PayloadsBody = Annotated[Payloads, Depends(read_payloads)]
+# The body is read by hand (after the key check), so FastAPI cannot describe it itself.
+BODY_SCHEMA: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/Payloads"}}}}}
+
+
+@router.post("/decode", response_model=Payloads, responses=ERRORS, openapi_extra=BODY_SCHEMA)
+async def decode(caller: CodecCallerDep, codec: CodecDep, body: PayloadsBody) -> Payloads:
     """Decrypts payloads (unencrypted ones pass through unchanged)."""
     return await _run(codec.decode, body)
 
 
-@router.post("/encode", response_model=Payloads, responses=ERRORS)
-async def encode(body: Payloads, caller: CodecCallerDep, codec: CodecDep) -> Payloads:
+@router.post("/encode", response_model=Payloads, responses=ERRORS, openapi_extra=BODY_SCHEMA)
+async def encode(caller: CodecCallerDep, codec: CodecDep, body: PayloadsBody) -> Payloads:
     """Encrypts payloads with the current key (the UI uses it for signal and query arguments)."""
     return await _run(codec.encode, body)
 

@@ -89,8 +89,9 @@ def list_suppliers(session: SessionDep, caller: SupplierReaderDep,
                    status_: Annotated[str | None, Query(alias="status", max_length=16, pattern=NO_NUL)] = None,
                    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
                    limit: Annotated[int, Query(ge=1, le=200)] = 50) -> SupplierPage:
-    """List suppliers from the read model."""
-    rows, total = gov.list_suppliers(session=session, status=status_, offset=offset, limit=limit)
+    """List suppliers from the read model (a supplier manager sees only the suppliers its key names)."""
+    rows, total = gov.list_suppliers(session=session, status=status_, offset=offset, limit=limit,
+                                     only=caller.suppliers)
     data = [SupplierRow.model_validate(r, from_attributes=True) for r in rows]
     return SupplierPage(data=data, count=total, offset=offset, limit=limit)
 
@@ -98,12 +99,14 @@ def list_suppliers(session: SessionDep, caller: SupplierReaderDep,
 @router.get("/{supplier_id}", response_model=SupplierView, responses=problems(*AUTH, 404, 503))
 async def get_supplier(supplier_id: SupplierId, caller: SupplierReaderDep, client: TemporalDep) -> SupplierView:
     """The live ledger: total, exit state, this run's milestones."""
+    caller.check_supplier(supplier_id)
     return await SUPPLIERS.state(client, supplier_id)
 
 
-@router.get("/{supplier_id}/deductions", response_model=list[DeductionRow], responses=problems(*AUTH))
+@router.get("/{supplier_id}/deductions", response_model=list[DeductionRow], responses=problems(*AUTH, 404))
 def list_deductions(supplier_id: SupplierId, session: SessionDep, caller: SupplierReaderDep) -> list[DeductionRow]:
     """Every deduction of the supplier from the read model, oldest first."""
+    caller.check_supplier(supplier_id)
     return [DeductionRow.model_validate(d, from_attributes=True)
             for d in gov.deductions_of(session=session, supplier_id=supplier_id)]
 
@@ -133,7 +136,8 @@ async def record_deduction(supplier_id: SupplierId, body: DeductionBody, respons
 @router.post("/{supplier_id}/appeal", response_model=SupplierView, responses=BODY_COMMAND)
 async def file_appeal(supplier_id: SupplierId, body: AppealBody, caller: SupplierManagerDep,
                       client: TemporalDep) -> SupplierView:
-    """The supplier manager appeals an exit notice inside the appeal window."""
+    """The supplier manager appeals an exit notice inside the appeal window (its own suppliers only)."""
+    caller.check_supplier(supplier_id)
     view: SupplierView = await SUPPLIERS.update(client, supplier_id, SupplierWorkflow.file_appeal,
                                        AppealInput(body.reason, caller.key_id))
     return view

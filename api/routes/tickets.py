@@ -83,8 +83,14 @@ COMMAND = problems(*AUTH, *WORKFLOW)
 BODY_COMMAND = problems(*AUTH, *WORKFLOW, *BODY)
 
 
-def _request_hash(body: TicketCreate) -> str:
+def _request_hash(body: TicketCreate, caller_fingerprint: str = "") -> str:
+    """The create request's identity: its body and, since decision 010, the key that sent it.
+
+    Tickets created before then carry the hash without a caller (``caller_fingerprint=""``).
+    """
     canonical = json.dumps(body.model_dump(exclude={"ticket_id"}), sort_keys=True, separators=(",", ":"))
+    if caller_fingerprint:
+        canonical += "\x00" + caller_fingerprint
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -125,7 +131,7 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
         ticket_id = "T-" + uuid.uuid4().hex[:20]
     if body.supplier and not supplier_accepts_tickets(session, body.supplier):
         raise HTTPException(status.HTTP_409_CONFLICT, f"supplier {body.supplier} has exited and takes no new tickets")
-    request_hash = _request_hash(body)
+    request_hash = _request_hash(body, caller.fingerprint)
     secret = settings.secret_key.get_secret_value().encode()
     opened_at = datetime.now(UTC)
     ticket = TicketInput(
@@ -147,7 +153,7 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL, search_attributes=search)
     except WorkflowAlreadyStartedError:
-        return await _created_before(client, settings, ticket_id, request_hash, response)
+        return await _created_before(client, settings, ticket_id, request_hash, _request_hash(body), response)
     # The workflow holds exactly this once its first task runs: no need to wait for that task.
     view = opening_view(ticket, opened_at)
     return TicketCreated(ticket=view, customer_token=customer_token(settings, ticket_id, view.token_version),
@@ -155,7 +161,7 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
 
 
 async def _created_before(client: Client, settings: Settings, ticket_id: str, request_hash: str,
-                          response: Response) -> TicketCreated:
+                          legacy_hash: str, response: Response) -> TicketCreated:
     """A retried create: the same request answers the ticket as it is now (200); another request is 409."""
     used = HTTPException(status.HTTP_409_CONFLICT, f"ticket_id {ticket_id} already used by a different request")
     try:
@@ -164,11 +170,17 @@ async def _created_before(client: Client, settings: Settings, ticket_id: str, re
         if exc.status_code == status.HTTP_404_NOT_FOUND:
             raise used from exc  # the id names a workflow of another kind (a meeting, say)
         raise
-    if view.request_hash != request_hash:
+    same_caller = view.request_hash == request_hash
+    # A replay by another key is "a different request"; one of a ticket created before the caller
+    # was part of the hash is accepted, but cannot prove its caller (decision 010).
+    if not same_caller and view.request_hash != legacy_hash:
         raise used
     response.status_code = status.HTTP_200_OK
-    return TicketCreated(ticket=view, customer_token=customer_token(settings, ticket_id, view.token_version),
-                         created=False)
+    # The token goes only to the key that created the ticket, and only while it is the first one:
+    # after a revoke the new token is handed out by the revoke alone, never by a replayed create.
+    token = customer_token(settings, ticket_id, view.token_version) if (
+        same_caller and view.token_version == 1) else None
+    return TicketCreated(ticket=view, customer_token=token, created=False)
 
 
 @router.get("", response_model=TicketPage, responses=problems(*AUTH))

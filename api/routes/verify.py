@@ -36,7 +36,7 @@ from api.verify_page import Note, PageModel, PageView, render_page
 from certificates.issue import CertificateSigner, NotCertifiable, find_certificate, pending_count, signer_for
 from certificates.verify import verify_certificate
 from chain.rpc import connect
-from domain.certificate import CertificateFormatError, parse_certificate
+from domain.certificate import CertificateFormatError, CertificateTooLarge, parse_certificate
 from domain.certificate_checks import Check, CheckStatus
 from domain.policy import Policy
 from settings import Settings
@@ -58,11 +58,18 @@ QR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "no certificate matches this link: unknown ticket, nothing anchored yet, or a "
                           "missing or wrong digest (one answer for all)", "content": {**_PROBLEM, **_HTML}},
     503: {"description": "the chain cannot be reached; nothing was verified", "content": {**_PROBLEM, **_HTML}},
+    429: {"description": "too many requests from this address (Retry-After says when to try again)",
+          "content": _PROBLEM},
 }
 UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the verification page", "content": _HTML},
     400: {"description": "not a readable certificate (the page says why)", "content": _HTML},
     413: {"description": "larger than 1 MiB", "content": {**_PROBLEM, **_HTML}},
+    429: {"description": "too many requests from this address (Retry-After says when to try again)",
+          "content": _PROBLEM},
+    422: {"description": "JSON nested too deeply (refused before parsing), or a list longer than a "
+                         "certificate holds (the page names it)",
+          "content": {**_HTML, "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}},
 }
 # The body is read by hand (JSON or a form upload), so FastAPI cannot describe it itself.
 UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
@@ -98,11 +105,11 @@ def _signer(settings: Settings) -> CertificateSigner | None:
 
 
 def _run_checks(settings: Settings, cert: Any, signer: CertificateSigner | None,
-                expected_digest: str | None) -> list[Check]:
+                expected_digest: str | None, stop_at_failure: bool = False) -> list[Check]:
     return verify_certificate(
         cert, w3=connect(settings.rpc_url), trusted_signer=signer.address if signer else None,
         expected_digest=expected_digest, min_confirmations=max(1, settings.chain_confirmations),
-        trusted_registry=signer.registry if signer else None)
+        trusted_registry=signer.registry if signer else None, stop_at_failure=stop_at_failure)
 
 
 # One answer for every link that names no certificate we can show: an unknown id, a subject that is
@@ -171,7 +178,7 @@ def verify_page(ticket_id: Annotated[str, Path(pattern=NO_NUL, max_length=64)], 
     return _html(page, view, page.http_status, no_store=True)
 
 
-@router.get("/verify", response_class=HTMLResponse)
+@router.get("/verify", response_class=HTMLResponse, responses={429: QR_RESPONSES[429]})
 def upload_form(request: Request, policy: PolicyDep, lang: LangQuery = None) -> HTMLResponse:
     """Public page to check a certificate file."""
     return _html(None, _view(request, policy))
@@ -203,13 +210,21 @@ async def verify_upload(request: Request, session: SessionDep, settings: Setting
             http_status=status.HTTP_413_CONTENT_TOO_LARGE)
         return _html(page, view, page.http_status)
     try:
-        cert = parse_certificate(_extract_upload(request.headers.get("content-type", ""), body))
+        cert = parse_certificate(_extract_upload(request.headers.get("content-type", ""), body),
+                                 settings.certificate_max_items())
+    except CertificateTooLarge as exc:
+        page = _failed_page("upload", Check(
+            exc.field, "Readable certificate", CheckStatus.FAIL,
+            f"This file lists more {exc.field} than any certificate holds ({exc}); it was not checked."),
+            http_status=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return _html(page, view, page.http_status)
     except CertificateFormatError as exc:
         page = _failed_page("upload", Check(
             "format", "Readable certificate", CheckStatus.FAIL,
             f"This is not a readable Qualitrail certificate: {exc}."), http_status=status.HTTP_400_BAD_REQUEST)
         return _html(page, view, page.http_status)
     signer = await run_in_threadpool(_signer, settings)
-    checks = await run_in_threadpool(_run_checks, settings, cert, signer, None)
+    # An upload is anyone's file: stop at its first failed check, before any call to the chain.
+    checks = await run_in_threadpool(_run_checks, settings, cert, signer, None, True)
     page = PageModel("upload", checks, str(cert["ticket_id"]), cert)
     return _html(page, view, no_store=True)

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.json_limits import has_lone_surrogate
 from domain.tickets import Channel, Priority, TicketView
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$"
@@ -25,9 +26,12 @@ class RequestBody(BaseModel):
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
         # PostgreSQL cannot store NUL in text: the read-model write would fail and retry forever.
+        # A lone surrogate (JSON "\ud800") cannot be encoded as UTF-8 at all: not stored, not shown.
         texts = value if isinstance(value, list) else [value]
         if any(isinstance(t, str) and "\x00" in t for t in texts):
             raise ValueError("must not contain NUL characters")
+        if any(isinstance(t, str) and has_lone_surrogate(t) for t in texts):
+            raise ValueError("must not contain lone UTF-16 surrogates (not encodable as UTF-8)")
         return value
 
 
@@ -45,7 +49,9 @@ class TicketCreate(RequestBody):
 
 class TicketCreated(BaseModel):
     ticket: TicketView
-    customer_token: str = Field(description="give to the customer: confirms, rates, asks to reopen")
+    customer_token: str | None = Field(description=(
+        "give to the customer: confirms, rates, asks to reopen; null on a replayed create once the token "
+        "was revoked, or from a ticket created before decision 010 (the revoke hands out the current one)"))
     created: bool
 
 
@@ -146,6 +152,7 @@ ERROR_TEXT: dict[int, str] = {
     404: "no such ticket, meeting, supplier or voucher",
     409: "conflicts with the current state: a step the workflow refuses, an id already used",
     413: "request body larger than the limit (64 KiB; 1 MiB for /verify and /codec)",
+    429: "too many requests from this address on a public route; retry after Retry-After seconds",
     503: "a service behind the API (Temporal, the chain) cannot answer now; retry later",
 }
 

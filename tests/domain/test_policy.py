@@ -78,3 +78,27 @@ def test_policy_check_command_names_the_bad_key(tmp_path) -> None:  # type: igno
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "sla.priorities.P3.resolution_hours" in proc.stderr
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("first_response_minutes = 30\nresolution_hours = 48", "first_response_minutes = inf\nresolution_hours = 48",
+     "sla.priorities.P3.first_response_minutes"),
+    ("first_response_minutes = 30\nresolution_hours = 48", "first_response_minutes = 30\nresolution_hours = 1e300",
+     "sla.priorities.P3.resolution_hours"),
+    ("first_response_minutes = 30\nresolution_hours = 48", "first_response_minutes = nan\nresolution_hours = 48",
+     "sla.priorities.P3.first_response_minutes"),
+    ("voucher_valid_days = 90", "voucher_valid_days = inf", "compensation.voucher_valid_days"),
+    ("auto_close_hours = 72", "auto_close_hours = 1e300", "sla.auto_close_hours"),
+    ("repeat_complaint_days = 30", "repeat_complaint_days = inf", "sla.repeat_complaint_days"),
+    ("reopen_window_hours = 168", "reopen_window_hours = 1e20", "sla.reopen_window_hours"),
+    ("reminder_hours = [24, 48]", "reminder_hours = [24, inf]", "joint_meeting.reminder_hours.1"),
+    ("P1 = 2000", "P1 = 100000000000000000000", "compensation.amounts"),
+    ("minor = 0.5", "minor = inf", "supplier.deduction_percent_by_severity.minor"),
+    ("appeal_window_business_days = 10", "appeal_window_business_days = 10000000000", "appeal_window_business_days"),
+])
+def test_every_number_is_finite_and_bounded(old: str, new: str, key: str) -> None:
+    # An infinite or huge target used to pass and make the ticket workflow overflow on every replay.
+    assert old in TEXT
+    with pytest.raises(PolicyError) as err:
+        parse_policy(TEXT.replace(old, new, 1), "policy.toml")
+    assert key in str(err.value)

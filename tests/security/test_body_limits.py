@@ -84,6 +84,10 @@ def test_verify_and_codec_take_up_to_one_mebibyte(api: httpx.Client, chunked: bo
 
     over = {path: send(path, LARGE_LIMIT + 1) for path in ("/verify", "/codec/decode", "/codec/encode")}
     for path, response in over.items():
+        if chunked and path.startswith("/codec/") and response.status_code == 503:
+            # /codec checks its caller and its keys before it reads a byte (issue 12): without
+            # payload keys (this stack) a chunked body is never read, so never counted.
+            continue
         assert response.status_code == 413, (path, response.text[:300])
         assert response.json() == {"detail": f"request body larger than {LARGE_LIMIT} bytes"}
     # Past the general limit but inside theirs: read and answered on its merits (not a certificate,
