@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import pathlib
 import threading
 from collections.abc import AsyncIterator, Callable
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Path, Request, status
@@ -16,7 +18,7 @@ from api.schemas import ID_PATTERN
 from api.tokens import check_customer_token
 from api.workflows import TICKETS
 from chain.context import ChainContext
-from domain.policy import Policy
+from domain.policy import Policy, load_policy
 from readmodel.db import session_scope
 from settings import Settings, get_settings
 
@@ -47,9 +49,15 @@ def get_temporal(request: Request) -> Client:
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 
-def get_policy(request: Request) -> Policy:
-    policy: Policy = request.app.state.policy
-    return policy
+@lru_cache(maxsize=4)
+def _policy_of(path: pathlib.Path) -> Policy:
+    return load_policy(path)
+
+
+def get_policy(request: Request, settings: SettingsDep) -> Policy:
+    """The policy the app loaded at start, or (a router mounted in another app) the settings' file."""
+    policy: Policy | None = getattr(request.app.state, "policy", None)
+    return policy if policy is not None else _policy_of(settings.policy_file)
 
 
 PolicyDep = Annotated[Policy, Depends(get_policy)]

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -31,13 +31,16 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
 
 
-def lifecycle(api: httpx.Client, team: str, ticket_id: str | None = None) -> tuple[str, str]:
+def lifecycle(api: httpx.Client, team: str, ticket_id: str | None = None,
+              after_respond: Callable[[], object] | None = None) -> tuple[str, str]:
     body = {"ticket_id": ticket_id or f"SC-{uuid.uuid4().hex[:10]}", "customer_ref": uuid.uuid4().hex,
             "channel": "branch", "category": "after_sales", "priority": "P2", "team": team, "summary": "Scale test"}
     created = api.post("/tickets", json=body, headers=AGENT)
     assert created.status_code == 201, created.text
     tid, token = created.json()["ticket"]["ticket_id"], created.json()["customer_token"]
     assert api.post(f"/tickets/{tid}/respond", json={}, headers=AGENT).status_code == 200
+    if after_respond is not None:
+        after_respond()
     assert api.post(f"/tickets/{tid}/resolve", json={"resolution_code": "done", "root_cause": "none"},
                     headers=AGENT).status_code == 200
     assert api.post(f"/tickets/{tid}/confirm", json={"rating": 5},
@@ -67,8 +70,14 @@ def test_two_workers_share_tickets_and_lose_none_when_one_dies_mid_lifecycle(two
     doomed = two_workers.procs["worker"]
     before_kill: list[str] = []
     finished_before_kill: list[str] = []
-    created = threading.Semaphore(0)
+    held = 12  # lifecycles that wait after their first response until the kill: surely in flight
+    responded = threading.Semaphore(0)
+    killed = threading.Event()
     lock = threading.Lock()
+
+    def hold() -> None:
+        responded.release()
+        killed.wait(60)
 
     def one_lifecycle(i: int) -> str:
         # Lifecycles overlap: each creates its ticket, then runs it through while others start.
@@ -77,19 +86,19 @@ def test_two_workers_share_tickets_and_lose_none_when_one_dies_mid_lifecycle(two
         with lock:
             if doomed.poll() is None:
                 before_kill.append(tid)
-        created.release()
-        lifecycle(api, team, tid)
+        lifecycle(api, team, tid, after_respond=hold if i < held else None)
         with lock:
             if doomed.poll() is None:
                 finished_before_kill.append(tid)
         return tid
 
-    with ThreadPoolExecutor(8) as pool:
+    with ThreadPoolExecutor(held + 4) as pool:
         futures = [pool.submit(one_lifecycle, i) for i in range(32)]
-        for _ in range(12):
-            created.acquire()
+        for _ in range(held):
+            responded.acquire()  # both workers have run tasks of these tickets
         with lock:
             two_workers.kill("worker")  # SIGKILL one of them with lifecycles in flight
+        killed.set()
         tickets = [f.result() for f in futures]  # every command of every lifecycle succeeded
 
     in_flight = [t for t in before_kill if t not in finished_before_kill]

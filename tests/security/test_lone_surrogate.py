@@ -117,6 +117,6 @@ def _shaped_certificate(kind: str) -> dict[str, Any]:
 def test_uploaded_certificate_with_a_lone_surrogate_is_refused(api: httpx.Client) -> None:
     # Well shaped, so it used to reach the page, whose rendering then failed to encode (500).
     raw = json.dumps(_shaped_certificate(LONE)).encode()
-    answer = api.post("/verify", content=raw, headers={"Content-Type": "application/json"})
+    answer = api.post("/verify", content=raw, headers={"Content-Type": "application/json", "Accept-Language": "en"})
     assert answer.status_code == 400, answer.text[:300]
     assert "not a readable" in answer.text
