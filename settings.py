@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Derives per-ticket customer tokens and salts customer references; rotate with care.
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     max_body_bytes: int = 64 * 1024
+    # Seals the service record's texts in the read model (AES-256-GCM), "id:<base64 of 32 bytes>,...":
+    # the first seals, all open. Empty = one key derived from secret_key.
+    record_keys: SecretStr = SecretStr("")
 
     # Issue a voucher through the compensation contract when a ticket breaches its SLA.
     compensation_enabled: bool = True

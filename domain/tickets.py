@@ -75,6 +75,8 @@ class TicketInput:
     request_hash: str = ""  # hash of the create request, for idempotent retries
     opened_by: str = ""
     compensate: bool = True
+    # Keyed hash of the description, kept in the service record; the OPENED milestone carries it.
+    description_hash: str = ""
 
 
 @dataclass
@@ -120,6 +122,7 @@ class ResolveInput:
 class ConfirmInput:
     rating: int
     comment: str = ""
+    comment_hash: str = ""  # keyed hash of the comment (the text stays in the service record)
 
 
 @dataclass

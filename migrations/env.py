@@ -15,6 +15,7 @@ from sqlalchemy import Connection, pool, text
 from sqlmodel import SQLModel, create_engine
 
 import readmodel.models  # noqa: F401 - registers the read-model tables on SQLModel.metadata
+import readmodel.record_models  # noqa: F401
 
 # A colleague's module; imported when present so autogenerate and the drift test see its tables.
 if importlib.util.find_spec("readmodel.governance_models") is not None:

@@ -60,11 +60,12 @@ class TicketWorkflow(TicketCore):
         now = workflow.now()
         self.clocks[FIRST_RESPONSE] = SlaClock.start(FIRST_RESPONSE, self._target(FIRST_RESPONSE), now)
         self.clocks[RESOLUTION] = SlaClock.start(RESOLUTION, self._target(RESOLUTION), now)
-        self._add(MilestoneKind.OPENED, {
-            "channel": input.channel, "category": input.category, "priority": input.priority,
-            "team": input.team, "customer_ref_hash": input.customer_ref_hash,
-            "supplier": input.supplier or "",
-        })
+        opened = {"channel": input.channel, "category": input.category, "priority": input.priority,
+                  "team": input.team, "customer_ref_hash": input.customer_ref_hash,
+                  "supplier": input.supplier or ""}
+        if input.description_hash:  # absent from older inputs: their leaves are unchanged on replay
+            opened["description_hash"] = input.description_hash
+        self._add(MilestoneKind.OPENED, opened)
         await self._persist()
         await self._check_repeat()
         self.ready = True
@@ -332,7 +333,10 @@ class TicketWorkflow(TicketCore):
         self.rating = cmd.rating
         self.confirmed = True
         self.status = S.CLOSED
-        m = self._add(MilestoneKind.CONFIRMED, {"rating": str(cmd.rating)})
+        data = {"rating": str(cmd.rating)}
+        if cmd.comment_hash:
+            data["comment_hash"] = cmd.comment_hash
+        m = self._add(MilestoneKind.CONFIRMED, data)
         await self._persisted(m)
         return self.state()
 

@@ -15,6 +15,7 @@ from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, pool
 from sqlmodel import SQLModel
 
 import readmodel.models  # noqa: F401 - registers the tables the migrations must match
+import readmodel.record_models  # noqa: F401
 from readmodel.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
 
 try:  # a colleague's tables, when they exist, must be migrated too

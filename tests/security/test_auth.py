@@ -66,6 +66,9 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/suppliers/{supplier_id}/tickets/{ticket_id}/reassign"): SUPERVISOR,
     ("GET", "/vouchers"): STAFF,
     ("POST", "/vouchers/{voucher_id}/redeem"): {"agent", "merchant"},
+    # Service record: reviewers too (a role without a dev key, so not probed here; see tests/records).
+    ("GET", "/tickets/{ticket_id}/record"): QUALITY,
+    ("POST", "/tickets/{ticket_id}/erasure"): {"quality"},
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
 }
