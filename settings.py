@@ -74,6 +74,14 @@ class Settings(BaseSettings):
 
     # Notifications
     notify_webhook_url: str = ""
+    # Alerts by e-mail to the people in the directory (PUT /people/{id}); empty host = no e-mail.
+    smtp_host: str = ""
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = "qualitrail@localhost"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
     # Chain
     rpc_url: str = "http://127.0.0.1:8545"

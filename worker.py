@@ -17,7 +17,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.anchoring import build_chain_activities
 from activities.governance import GovernanceActivities
-from activities.notify import Notifier
+from activities.notify import Notifier, SmtpConfig
 from activities.tickets import TicketActivities
 from domain.policy import load_policy
 from observability.json_logs import configure_json_logging
@@ -43,7 +43,7 @@ SANDBOX = SandboxedWorkflowRunner(
 
 def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     tickets = TicketActivities(settings.db_url)
-    notifier = Notifier(settings.notify_webhook_url)
+    notifier = Notifier(settings.notify_webhook_url, db_url=settings.db_url, smtp=SmtpConfig.from_settings(settings))
     acts: list[Callable[..., Any]] = [tickets.record_ticket, tickets.find_repeat_complaint, notifier.notify]
     acts += GovernanceActivities(settings.db_url).all()
     acts += build_chain_activities(settings)

@@ -14,6 +14,7 @@ from alembic import context
 from sqlalchemy import Connection, pool, text
 from sqlmodel import SQLModel, create_engine
 
+import readmodel.alert_models  # noqa: F401
 import readmodel.models  # noqa: F401 - registers the read-model tables on SQLModel.metadata
 import readmodel.record_models  # noqa: F401
 

@@ -69,6 +69,11 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     # Service record: reviewers too (a role without a dev key, so not probed here; see tests/records).
     ("GET", "/tickets/{ticket_id}/record"): QUALITY,
     ("POST", "/tickets/{ticket_id}/erasure"): {"quality"},
+    # The directory of people; inboxes are also open to team heads (no dev key; see tests/alerts).
+    ("PUT", "/people/{person_id}"): QUALITY,
+    ("GET", "/people"): QUALITY,
+    ("GET", "/people/{person_id}"): QUALITY,
+    ("GET", "/people/{person_id}/alerts"): QUALITY,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
 }
