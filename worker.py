@@ -18,6 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.anchoring import build_chain_activities
 from activities.governance import GovernanceActivities
 from activities.notify import Notifier, SmtpConfig
+from activities.points import PointsActivities
 from activities.tickets import TicketActivities
 from domain.policy import load_policy
 from observability.json_logs import configure_json_logging
@@ -28,12 +29,14 @@ from temporal.client import connect_temporal
 from temporal.runtime import temporal_runtime
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
 from workflows.joint_meeting import JointMeetingWorkflow
+from workflows.points import PointsMonthWorkflow, ensure_points_schedule
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
 
 log = logging.getLogger("qualitrail.worker")
 
-WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, *EVIDENCE_WORKFLOWS]
+WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, PointsMonthWorkflow,
+                         *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -46,6 +49,7 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     notifier = Notifier(settings.notify_webhook_url, db_url=settings.db_url, smtp=SmtpConfig.from_settings(settings))
     acts: list[Callable[..., Any]] = [tickets.record_ticket, tickets.find_repeat_complaint, notifier.notify]
     acts += GovernanceActivities(settings.db_url).all()
+    acts.append(PointsActivities(settings.db_url, settings.policy_file).close_points_month)
     acts += build_chain_activities(settings)
     return acts
 
@@ -75,6 +79,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with worker:
         await ensure_anchoring_started(client, settings)
+        await ensure_points_schedule(client, settings.task_queue)
         log.info("worker polling task queue %s", settings.task_queue)
         await stop.wait()
 

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domain.business_calendar import CalendarSpec, validate_calendar
+from domain.points import PointsRules
 from domain.sla_clock import ClockName
 from domain.tickets import PRIORITIES, Targets, TicketPolicy, TicketStatus
 
@@ -125,9 +126,27 @@ class SpotCheckModel(_Strict):
     max_percent: float = Field(ge=0, le=100)
 
 
+class PointsModel(_Strict):
+    sla_met: int
+    sla_breached: int
+    rating: dict[str, int]
+
+    @field_validator("rating")
+    @classmethod
+    def _ratings(cls, rating: dict[str, int]) -> dict[str, int]:
+        if sorted(rating) != ["1", "2", "3", "4", "5"]:
+            raise ValueError("rating must give points for each of the ratings 1 to 5")
+        return rating
+
+    def to_rules(self) -> PointsRules:
+        return PointsRules(sla_met=self.sla_met, sla_breached=self.sla_breached,
+                           rating={int(k): v for k, v in self.rating.items()})
+
+
 class PerformanceModel(_Strict):
     veto_major_complaints_per_year: int = Field(ge=1)
     points_top_percent: float = Field(gt=0, le=100)
+    points: PointsModel
 
 
 class JointMeetingModel(_Strict):

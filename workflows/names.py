@@ -13,6 +13,7 @@ TICKET_WORKFLOW: Final = "TicketWorkflow"
 MEETING_WORKFLOW: Final = "JointMeetingWorkflow"
 SUPPLIER_WORKFLOW: Final = "SupplierWorkflow"
 ANCHORING_WORKFLOW: Final = "AnchoringWorkflow"
+POINTS_WORKFLOW: Final = "PointsMonthWorkflow"
 
 STATE_QUERY: Final = "state"
 LINK_MEETING_SIGNAL: Final = "link_meeting"

@@ -74,6 +74,8 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/people"): QUALITY,
     ("GET", "/people/{person_id}"): QUALITY,
     ("GET", "/people/{person_id}/alerts"): QUALITY,
+    ("GET", "/points/{month}"): QUALITY,
+    ("GET", "/points/{month}/agents/{agent}"): QUALITY,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
 }
