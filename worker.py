@@ -20,6 +20,7 @@ from activities.governance import GovernanceActivities
 from activities.notify import Notifier, SmtpConfig
 from activities.points import PointsActivities
 from activities.tickets import TicketActivities
+from activities.veto import VetoActivities
 from domain.policy import load_policy
 from observability.json_logs import configure_json_logging
 from observability.worker_metrics import start_worker_metrics
@@ -32,11 +33,12 @@ from workflows.joint_meeting import JointMeetingWorkflow
 from workflows.points import PointsMonthWorkflow, ensure_points_schedule
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
+from workflows.veto import TeamVetoWorkflow, VetoScanWorkflow, ensure_veto_schedule
 
 log = logging.getLogger("qualitrail.worker")
 
 WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, PointsMonthWorkflow,
-                         *EVIDENCE_WORKFLOWS]
+                         TeamVetoWorkflow, VetoScanWorkflow, *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -50,6 +52,8 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     acts: list[Callable[..., Any]] = [tickets.record_ticket, tickets.find_repeat_complaint, notifier.notify]
     acts += GovernanceActivities(settings.db_url).all()
     acts.append(PointsActivities(settings.db_url, settings.policy_file).close_points_month)
+    veto = VetoActivities(settings.db_url, settings.policy_file, settings.task_queue)
+    acts += [veto.record_veto, veto.scan_major_complaints]
     acts += build_chain_activities(settings)
     return acts
 
@@ -80,6 +84,8 @@ async def run_worker(settings: Settings) -> None:
     async with worker:
         await ensure_anchoring_started(client, settings)
         await ensure_points_schedule(client, settings.task_queue)
+        await ensure_veto_schedule(client, settings.task_queue,
+                                   load_policy(settings.policy_file).performance.veto.scan_every_hours)
         log.info("worker polling task queue %s", settings.task_queue)
         await stop.wait()
 

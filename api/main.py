@@ -16,7 +16,19 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client, WorkflowQueryFailedError
 
-from api.routes import certificates, codec, meetings, people, points, records, suppliers, tickets, verify, vouchers
+from api.routes import (
+    certificates,
+    codec,
+    meetings,
+    people,
+    points,
+    records,
+    suppliers,
+    tickets,
+    verify,
+    veto,
+    vouchers,
+)
 from api.schemas import Health
 from domain.policy import load_policy
 from observability.api_metrics import install_metrics
@@ -141,6 +153,7 @@ def create_app() -> FastAPI:
     app.include_router(records.router)
     app.include_router(people.router)
     app.include_router(points.router)
+    app.include_router(veto.router)
     app.include_router(meetings.router)
     app.include_router(suppliers.router)
     app.include_router(certificates.router)

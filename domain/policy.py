@@ -17,6 +17,7 @@ from domain.business_calendar import CalendarSpec, validate_calendar
 from domain.points import PointsRules
 from domain.sla_clock import ClockName
 from domain.tickets import PRIORITIES, Targets, TicketPolicy, TicketStatus
+from domain.veto import VetoPolicy
 
 
 class PolicyError(ValueError):
@@ -143,10 +144,19 @@ class PointsModel(_Strict):
                            rating={int(k): v for k, v in self.rating.items()})
 
 
+class VetoModel(_Strict):
+    major_complaint_categories: list[str] = Field(min_length=1)
+    quality_committee: str = Field(min_length=1)
+    grace_days: float = Field(ge=0, le=366)
+    scan_every_hours: float = Field(gt=0, le=24 * 7)
+    scan_lookback_hours: float = Field(gt=0, le=24 * 366)
+
+
 class PerformanceModel(_Strict):
     veto_major_complaints_per_year: int = Field(ge=1)
     points_top_percent: float = Field(gt=0, le=100)
     points: PointsModel
+    veto: VetoModel
 
 
 class JointMeetingModel(_Strict):
@@ -191,6 +201,13 @@ class Policy(_Strict):
         for priority, override in self.sla.categories.get(category, {}).items():
             targets[priority] = override.to_targets()
         return targets
+
+    def veto_policy(self, team: str) -> VetoPolicy:
+        """The veto rule for one team: its head and the quality committee are alerted."""
+        recipients = [self.department_head(team), self.performance.veto.quality_committee]
+        return VetoPolicy(threshold=self.performance.veto_major_complaints_per_year,
+                          timezone=self.calendar.timezone, recipients=list(dict.fromkeys(recipients)),
+                          grace_days=self.performance.veto.grace_days)
 
     def department_head(self, team: str) -> str:
         return self.departments.heads.get(team, self.departments.default_head)

@@ -76,6 +76,9 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/people/{person_id}/alerts"): QUALITY,
     ("GET", "/points/{month}"): QUALITY,
     ("GET", "/points/{month}/agents/{agent}"): QUALITY,
+    ("GET", "/veto/{year}"): STAFF,
+    ("GET", "/veto/{year}/teams/{team}"): STAFF,
+    ("POST", "/veto/{year}/teams/{team}/complaints"): QUALITY,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
 }
