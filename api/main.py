@@ -19,6 +19,7 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from api.routes import (
     certificates,
     codec,
+    evaluations,
     meetings,
     people,
     points,
@@ -154,6 +155,7 @@ def create_app() -> FastAPI:
     app.include_router(people.router)
     app.include_router(points.router)
     app.include_router(veto.router)
+    app.include_router(evaluations.router)
     app.include_router(meetings.router)
     app.include_router(suppliers.router)
     app.include_router(certificates.router)

@@ -178,6 +178,22 @@ class SupplierModel(_Strict):
         return self
 
 
+class ScaleModel(_Strict):
+    min: int
+    max: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScaleModel:
+        if self.min >= self.max:
+            raise ValueError("a scale's min must be below its max")
+        return self
+
+
+class MysteryShoppingModel(_Strict):
+    criteria: dict[str, ScaleModel] = Field(min_length=1)
+    notes_max_chars: int = Field(ge=0, le=20_000)
+
+
 class Policy(_Strict):
     sla: SlaModel
     calendar: CalendarModel = Field(default_factory=CalendarModel)
@@ -187,6 +203,7 @@ class Policy(_Strict):
     performance: PerformanceModel
     joint_meeting: JointMeetingModel
     supplier: SupplierModel
+    mystery_shopping: MysteryShoppingModel
 
     @model_validator(mode="after")
     def _calendar_valid(self) -> Policy:

@@ -38,7 +38,15 @@ def get_engine(url: str) -> Engine:
 def init_db(url: str) -> Engine:
     """Prepares the schema: Alembic migrations for a server database, create_all for the embedded
     SQLite file (one machine, nothing to upgrade in place)."""
-    from readmodel import alert_models, governance_models, models, points_models, record_models, veto_models  # noqa: F401
+    from readmodel import (  # noqa: F401  (registers the tables)
+        alert_models,
+        evaluation_models,
+        governance_models,
+        models,
+        points_models,
+        record_models,
+        veto_models,
+    )
 
     engine = get_engine(url)
     if url.startswith("sqlite"):

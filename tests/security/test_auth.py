@@ -79,6 +79,11 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/veto/{year}"): STAFF,
     ("GET", "/veto/{year}/teams/{team}"): STAFF,
     ("POST", "/veto/{year}/teams/{team}/complaints"): QUALITY,
+    # External evaluators have no dev key: among the probed roles only admin files (see tests/evaluations).
+    ("POST", "/evaluations"): set(),
+    ("GET", "/evaluations"): QUALITY,
+    ("GET", "/evaluations/scores"): QUALITY,
+    ("GET", "/evaluations/{evaluation_id}"): QUALITY,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
 }
