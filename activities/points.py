@@ -22,10 +22,10 @@ class PointsActivities:
     @activity.defn(name="close_points_month")
     def close_points_month(self, input: PointsMonthInput) -> MonthClosed:
         """Accrues, ranks, hashes and records the month once; a retry returns the same closed month."""
-        performance = load_policy(self.policy_file).performance
+        policy = load_policy(self.policy_file)
         with session_scope(self.db_url) as session:
-            closed = points.close_month(session=session, month=input.month, rules=performance.points.to_rules(),
-                                        top_percent=performance.points_top_percent)
+            closed = points.close_month(session=session, month=input.month, rules=policy.points_rules(),
+                                        top_percent=policy.performance.points_top_percent)
             ranks, _ = points.ranking(session=session, month=input.month, limit=1_000_000)
             return MonthClosed(month=closed.month, ledger_root=closed.ledger_root, entry_count=closed.entry_count,
                                agent_count=closed.agent_count, flagged=[r.agent for r in ranks if r.flagged],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from domain.encoding import parse_time
@@ -28,10 +28,16 @@ class PointsRules:
     sla_met: int
     sla_breached: int
     rating: dict[int, int]  # customer rating 1..5 -> points
+    # A mystery shopper's score of an agent: this many points per step above (or below) the middle
+    # of the criterion's scale, e.g. 4 on 1..5 with 1 per step = +1.
+    mystery_points_per_step: int = 0
+    mystery_scales: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def digest(self) -> str:
         doc = {"sla_met": self.sla_met, "sla_breached": self.sla_breached,
-               "rating": {str(k): v for k, v in sorted(self.rating.items())}}
+               "rating": {str(k): v for k, v in sorted(self.rating.items())},
+               "mystery_points_per_step": self.mystery_points_per_step,
+               "mystery_scales": {k: list(v) for k, v in sorted(self.mystery_scales.items())}}
         return "0x" + keccak256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hex()
 
 
@@ -110,6 +116,18 @@ def derive_entries(history: Sequence[Event], rules: PointsRules, start: datetime
             continue
         out += [Entry(agent=assignee, source_key=f"{e.subject}:{e.seq}:{rule}",
                       rule=rule, points=points, ticket_id=e.subject, event_at=e.at) for rule, points in found]
+    return out
+
+
+def evaluation_entries(subject: str, agent: str, visited_at: str, scores: dict[str, int],
+                       rules: PointsRules) -> list[Entry]:
+    """The entries a mystery shopper's scored evaluation of ``agent`` makes, one per criterion."""
+    out = []
+    for criterion, score in sorted(scores.items()):
+        low, high = rules.mystery_scales.get(criterion, (score, score))
+        points = math.floor((score - (low + high) / 2) * rules.mystery_points_per_step)
+        out.append(Entry(agent=agent, source_key=f"{subject}:0:mystery:{criterion}", rule=f"mystery:{criterion}",
+                         points=points, ticket_id=subject, event_at=visited_at))
     return out
 
 

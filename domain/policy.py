@@ -131,6 +131,7 @@ class PointsModel(_Strict):
     sla_met: int
     sla_breached: int
     rating: dict[str, int]
+    mystery_points_per_step: int
 
     @field_validator("rating")
     @classmethod
@@ -139,9 +140,10 @@ class PointsModel(_Strict):
             raise ValueError("rating must give points for each of the ratings 1 to 5")
         return rating
 
-    def to_rules(self) -> PointsRules:
+    def to_rules(self, scales: dict[str, tuple[int, int]] | None = None) -> PointsRules:
         return PointsRules(sla_met=self.sla_met, sla_breached=self.sla_breached,
-                           rating={int(k): v for k, v in self.rating.items()})
+                           rating={int(k): v for k, v in self.rating.items()},
+                           mystery_points_per_step=self.mystery_points_per_step, mystery_scales=dict(scales or {}))
 
 
 class VetoModel(_Strict):
@@ -218,6 +220,10 @@ class Policy(_Strict):
         for priority, override in self.sla.categories.get(category, {}).items():
             targets[priority] = override.to_targets()
         return targets
+
+    def points_rules(self) -> PointsRules:
+        scales = {name: (scale.min, scale.max) for name, scale in self.mystery_shopping.criteria.items()}
+        return self.performance.points.to_rules(scales)
 
     def veto_policy(self, team: str) -> VetoPolicy:
         """The veto rule for one team: its head and the quality committee are alerted."""

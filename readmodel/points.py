@@ -10,9 +10,19 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from domain.milestones import MilestoneKind, new_milestone
-from domain.points import Entry, Event, PointsRules, derive_entries, ledger_root, month_bounds, rank_agents
+from domain.points import (
+    Entry,
+    Event,
+    PointsRules,
+    derive_entries,
+    evaluation_entries,
+    ledger_root,
+    month_bounds,
+    rank_agents,
+)
 from domain.tickets import MilestoneView
 from readmodel.crud import append_milestones
+from readmodel.evaluation_models import Evaluation
 from readmodel.models import Milestone
 from readmodel.paging import page
 from readmodel.points_models import PointEntry, PointsMonth, PointsRank
@@ -42,6 +52,16 @@ def _histories(session: Session, since: datetime, end: datetime) -> dict[str, li
     out: dict[str, list[Event]] = defaultdict(list)
     for m in rows:
         out[m.subject].append(Event(m.subject, m.seq, m.kind, m.at, json.loads(m.data)))
+    return out
+
+
+def _evaluation_entries(session: Session, since: datetime, end: datetime, rules: PointsRules) -> list[Entry]:
+    """Mystery shoppers' evaluations of agents visited in ``[since, end)``."""
+    rows = session.exec(select(Evaluation).where(
+        Evaluation.target_kind == "agent", Evaluation.visited_at >= _iso(since), Evaluation.visited_at < _iso(end)))
+    out: list[Entry] = []
+    for e in rows:
+        out += evaluation_entries(f"eval-{e.id}", e.target, e.visited_at, json.loads(e.scores), rules)
     return out
 
 
@@ -75,6 +95,7 @@ def close_month(*, session: Session, month: str, rules: PointsRules, top_percent
     fresh: list[Entry] = []
     for history in _histories(session, start - LATE_WINDOW, end).values():
         fresh += derive_entries(history, rules, start - LATE_WINDOW, end)
+    fresh += _evaluation_entries(session, start - LATE_WINDOW, end, rules)
     known = _known(session, [e.source_key for e in fresh])
     for e in fresh:
         if e.source_key not in known:

@@ -193,3 +193,25 @@ def test_audit_points_refuses_a_month_that_is_not_closed(world: World) -> None:
                           "--registry", world.deployment.registry, "--database-url", world.db_url],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1 and "not closed" in run.stderr
+
+
+def test_mystery_shopper_scores_of_an_agent_enter_the_ledger_once(db_url: str) -> None:
+    from services.evaluations import file_evaluation
+    from settings import Settings
+
+    with session_scope(db_url) as session:
+        for evaluation_id, target_kind in (("EV-P-1", "agent"), ("EV-P-2", "team")):
+            file_evaluation(session, Settings(), evaluation_id=evaluation_id, target_kind=target_kind,  # type: ignore[call-arg]
+                            target="zhang.min" if target_kind == "agent" else "after-sales",
+                            visited_at=datetime(2026, 11, 20, 2, 30, tzinfo=UTC), notes="",
+                            scores={"professionalism": 5, "process_compliance": 4, "emergency_handling": 1},
+                            evaluator="external_evaluator#0")
+    acts = PointsActivities(db_url, POLICY)
+    for _ in range(2):
+        ActivityEnvironment().run(acts.close_points_month, PointsMonthInput("2026-11"))
+    with session_scope(db_url) as session:
+        mine = ledger.agent_entries(session=session, month="2026-11", agent="zhang.min")
+        assert sorted((e.rule, e.points) for e in mine if e.rule.startswith("mystery")) == [
+            ("mystery:emergency_handling", -2), ("mystery:process_compliance", 1), ("mystery:professionalism", 2)]
+        ranks = {r.agent: r.total for r in ledger.ranking(session=session, month="2026-11")[0]}
+    assert ranks["zhang.min"] == 1 + 1 and "after-sales" not in ranks

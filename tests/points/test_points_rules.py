@@ -11,6 +11,7 @@ from domain.points import (
     Event,
     PointsRules,
     derive_entries,
+    evaluation_entries,
     ledger_root,
     month_bounds,
     previous_month,
@@ -78,3 +79,15 @@ def test_ledger_root_changes_with_any_edit_and_not_with_order() -> None:
     assert ledger_root("2026-11", edited) != root
     assert ledger_root("2026-11", entries[:-1]) != root
     assert ledger_root("2026-12", entries) != root
+
+
+def test_a_mystery_shoppers_scores_count_from_the_middle_of_each_scale() -> None:
+    rules = PointsRules(sla_met=2, sla_breached=-5, rating={}, mystery_points_per_step=2,
+                        mystery_scales={"professionalism": (1, 5), "process_compliance": (0, 10)})
+    entries = evaluation_entries("eval-EV-1", "li.wei", "2026-11-20T02:30:00.000000Z",
+                                 {"professionalism": 5, "process_compliance": 3}, rules)
+    assert [(e.rule, e.points, e.source_key) for e in entries] == [
+        ("mystery:process_compliance", -4, "eval-EV-1:0:mystery:process_compliance"),
+        ("mystery:professionalism", 4, "eval-EV-1:0:mystery:professionalism")]
+    assert rules.digest() != PointsRules(sla_met=2, sla_breached=-5, rating={}, mystery_points_per_step=1,
+                                         mystery_scales=rules.mystery_scales).digest()
