@@ -64,7 +64,7 @@ class TicketWorkflow(TicketCore):
                   "team": input.team, "customer_ref_hash": input.customer_ref_hash,
                   "supplier": input.supplier or ""}
         if input.description_hash:  # absent from older inputs: their leaves are unchanged on replay
-            opened["description_hash"] = input.description_hash
+            opened["text_hash"] = input.description_hash
         self._add(MilestoneKind.OPENED, opened)
         await self._persist()
         await self._check_repeat()

@@ -104,7 +104,7 @@ def test_reviewer_reads_one_timeline_of_texts_milestones_clocks_and_anchors(serv
                      "confirmed": [("rating_comment", COMMENT, True)]}
     # The milestones (so the chain and the certificate) hold only keyed hashes of those texts.
     by_kind = {e["kind"]: e for e in record["entries"]}
-    assert by_kind["opened"]["data"]["description_hash"] == by_kind["opened"]["texts"][0]["text_hash"]
+    assert by_kind["opened"]["data"]["text_hash"] == by_kind["opened"]["texts"][0]["text_hash"]
     assert by_kind["confirmed"]["data"] == {"rating": "4",
                                             "comment_hash": by_kind["confirmed"]["texts"][0]["text_hash"]}
     assert not any(text in str(e["data"]) for e in record["entries"] for text in TEXTS)
