@@ -24,6 +24,7 @@ from api.routes import (
     people,
     points,
     records,
+    spot_checks,
     suppliers,
     tickets,
     verify,
@@ -156,6 +157,7 @@ def create_app() -> FastAPI:
     app.include_router(points.router)
     app.include_router(veto.router)
     app.include_router(evaluations.router)
+    app.include_router(spot_checks.router)
     app.include_router(meetings.router)
     app.include_router(suppliers.router)
     app.include_router(certificates.router)

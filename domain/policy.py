@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from domain.business_calendar import CalendarSpec, validate_calendar
 from domain.points import PointsRules
 from domain.sla_clock import ClockName
+from domain.spot_check import Checklist, SpotCheckPolicy
 from domain.tickets import PRIORITIES, Targets, TicketPolicy, TicketStatus
 from domain.veto import VetoPolicy
 
@@ -122,9 +123,32 @@ class CompensationModel(_Strict):
         return amounts
 
 
+class ChecklistModel(_Strict):
+    deviations: list[str] = Field(min_length=1)
+    steps: list[str] = Field(min_length=1)
+    severities: list[str] = Field(min_length=1)
+
+
 class SpotCheckModel(_Strict):
     min_percent: float = Field(ge=0, le=100)
     max_percent: float = Field(ge=0, le=100)
+    abnormal_weight: float = Field(ge=1)
+    low_rating_max: int = Field(ge=1, le=5)
+    seed_delay_hours: float = Field(ge=0, le=24 * 28)
+    review_days: float = Field(gt=0)
+    reminder_days_before: float = Field(ge=0)
+    reviewers: list[str] = Field(min_length=1)
+    escalate_to: str = Field(min_length=1)
+    checklist: ChecklistModel
+
+    def to_policy(self) -> SpotCheckPolicy:
+        c = self.checklist
+        return SpotCheckPolicy(
+            min_percent=self.min_percent, max_percent=self.max_percent, abnormal_weight=self.abnormal_weight,
+            low_rating_max=self.low_rating_max, seed_delay_hours=self.seed_delay_hours,
+            review_days=self.review_days, reminder_days_before=self.reminder_days_before,
+            reviewers=list(self.reviewers), escalate_to=self.escalate_to,
+            checklist=Checklist(list(c.deviations), list(c.steps), list(c.severities)))
 
 
 class PointsModel(_Strict):

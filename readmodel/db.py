@@ -45,6 +45,7 @@ def init_db(url: str) -> Engine:
         models,
         points_models,
         record_models,
+        spot_check_models,
         veto_models,
     )
 

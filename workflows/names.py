@@ -16,6 +16,8 @@ ANCHORING_WORKFLOW: Final = "AnchoringWorkflow"
 POINTS_WORKFLOW: Final = "PointsMonthWorkflow"
 VETO_WORKFLOW: Final = "TeamVetoWorkflow"
 VETO_SCAN_WORKFLOW: Final = "VetoScanWorkflow"
+SPOT_CHECK_WORKFLOW: Final = "SpotCheckMonthWorkflow"
+SPOT_CHECK_KICKOFF_WORKFLOW: Final = "SpotCheckKickoffWorkflow"
 
 STATE_QUERY: Final = "state"
 LINK_MEETING_SIGNAL: Final = "link_meeting"

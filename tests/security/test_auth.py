@@ -84,6 +84,10 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/evaluations"): QUALITY,
     ("GET", "/evaluations/scores"): QUALITY,
     ("GET", "/evaluations/{evaluation_id}"): QUALITY,
+    # Reviewers too (no dev key; see tests/spot_check).
+    ("GET", "/spot-checks/{month}"): QUALITY,
+    ("GET", "/spot-checks/{month}/tasks"): QUALITY,
+    ("POST", "/spot-checks/{month}/tasks/{ticket_id}/findings"): QUALITY,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
 }
