@@ -57,8 +57,10 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     acts.append(PointsActivities(settings.db_url, settings.policy_file).close_points_month)
     veto = VetoActivities(settings.db_url, settings.policy_file, settings.task_queue)
     acts += [veto.record_veto, veto.scan_major_complaints]
-    spot = SpotCheckActivities(settings.db_url, settings.policy_file, settings.rpc_url, settings.chain_confirmations)
-    acts += [spot.spot_check_policy, spot.find_seed_block, spot.draw_spot_check_sample, spot.record_spot_check]
+    spot = SpotCheckActivities(settings.db_url, settings.policy_file, settings.rpc_url, settings.chain_confirmations,
+                               settings.task_queue)
+    acts += [spot.spot_check_policy, spot.find_seed_block, spot.draw_spot_check_sample, spot.record_spot_check,
+             spot.report_major_finding]
     acts += build_chain_activities(settings)
     return acts
 

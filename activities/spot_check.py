@@ -10,19 +10,30 @@ from temporalio.exceptions import ApplicationError
 from chain.rpc import connect
 from domain.encoding import parse_time
 from domain.policy import load_policy
-from domain.spot_check import RecordSpotCheckInput, SampleDrawn, SampleRequest, SeedBlock, SpotCheckPolicy
+from domain.spot_check import (
+    MajorFindingInput,
+    RecordSpotCheckInput,
+    SampleDrawn,
+    SampleRequest,
+    SeedBlock,
+    SpotCheckPolicy,
+)
+from domain.veto import MajorComplaint, VetoInput, year_of
 from readmodel import spot_check
 from readmodel.db import session_scope
+from services.veto import report_major_complaint
 
 
 class SpotCheckActivities:
     """Bound to one read model, the policy file and the chain the seed comes from."""
 
-    def __init__(self, db_url: str, policy_file: Path, rpc_url: str, confirmations: int = 0) -> None:
+    def __init__(self, db_url: str, policy_file: Path, rpc_url: str, confirmations: int = 0,
+                 task_queue: str = "") -> None:
         self.db_url = db_url
         self.policy_file = policy_file
         self.rpc_url = rpc_url
         self.confirmations = confirmations
+        self.task_queue = task_queue  # of the veto workflows a major finding is reported to
 
     @activity.defn(name="spot_check_policy")
     def spot_check_policy(self) -> SpotCheckPolicy:
@@ -61,3 +72,17 @@ class SpotCheckActivities:
         """Upserts the tasks and the summary and appends milestones (idempotent on subject + seq)."""
         with session_scope(self.db_url) as session:
             spot_check.record_spot_check(session=session, record=record)
+
+    @activity.defn(name="report_major_finding")
+    async def report_major_finding(self, finding: MajorFindingInput) -> bool:
+        """Counts a finding of a major severity (policy ``major_finding_severities``) against the
+        ticket's team in the veto, once per ticket and month; returns whether it counts."""
+        policy = load_policy(self.policy_file)
+        if finding.severity not in policy.performance.veto.major_finding_severities:
+            return False
+        rule = policy.veto_policy(finding.team)
+        complaint = MajorComplaint(team=finding.team, source_key=f"{finding.ticket_id}:spot_check:{finding.month}",
+                                   kind="spot_check_finding", ticket_id=finding.ticket_id, at=finding.at)
+        year = year_of(parse_time(finding.at), rule.timezone)
+        return await report_major_complaint(activity.client(), complaint, VetoInput(finding.team, year, rule),
+                                            self.task_queue or activity.info().task_queue)

@@ -32,12 +32,14 @@ class PointsRules:
     # of the criterion's scale, e.g. 4 on 1..5 with 1 per step = +1.
     mystery_points_per_step: int = 0
     mystery_scales: dict[str, tuple[int, int]] = field(default_factory=dict)
+    spot_check_finding: dict[str, int] = field(default_factory=dict)  # severity -> points
 
     def digest(self) -> str:
         doc = {"sla_met": self.sla_met, "sla_breached": self.sla_breached,
                "rating": {str(k): v for k, v in sorted(self.rating.items())},
                "mystery_points_per_step": self.mystery_points_per_step,
-               "mystery_scales": {k: list(v) for k, v in sorted(self.mystery_scales.items())}}
+               "mystery_scales": {k: list(v) for k, v in sorted(self.mystery_scales.items())},
+               "spot_check_finding": dict(sorted(self.spot_check_finding.items()))}
         return "0x" + keccak256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hex()
 
 

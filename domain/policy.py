@@ -156,6 +156,7 @@ class PointsModel(_Strict):
     sla_breached: int
     rating: dict[str, int]
     mystery_points_per_step: int
+    spot_check_finding: dict[str, int]
 
     @field_validator("rating")
     @classmethod
@@ -167,11 +168,13 @@ class PointsModel(_Strict):
     def to_rules(self, scales: dict[str, tuple[int, int]] | None = None) -> PointsRules:
         return PointsRules(sla_met=self.sla_met, sla_breached=self.sla_breached,
                            rating={int(k): v for k, v in self.rating.items()},
-                           mystery_points_per_step=self.mystery_points_per_step, mystery_scales=dict(scales or {}))
+                           mystery_points_per_step=self.mystery_points_per_step, mystery_scales=dict(scales or {}),
+                           spot_check_finding=dict(self.spot_check_finding))
 
 
 class VetoModel(_Strict):
     major_complaint_categories: list[str] = Field(min_length=1)
+    major_finding_severities: list[str]
     quality_committee: str = Field(min_length=1)
     grace_days: float = Field(ge=0, le=366)
     scan_every_hours: float = Field(gt=0, le=24 * 7)

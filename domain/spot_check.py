@@ -195,3 +195,14 @@ class RecordSpotCheckInput:
     tasks: list[ReviewTask]
     milestones: list[MilestoneView]
     summary: str = ""  # canonical JSON once the month is summarised
+
+
+@dataclass
+class MajorFindingInput:
+    """A finding that may be a major complaint against the ticket's team (the policy decides)."""
+
+    month: str
+    ticket_id: str
+    team: str
+    severity: str
+    at: str

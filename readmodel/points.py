@@ -23,7 +23,7 @@ from domain.points import (
 from domain.tickets import MilestoneView
 from readmodel.crud import append_milestones
 from readmodel.evaluation_models import Evaluation
-from readmodel.models import Milestone
+from readmodel.models import Milestone, Ticket
 from readmodel.paging import page
 from readmodel.points_models import PointEntry, PointsMonth, PointsRank
 
@@ -65,6 +65,23 @@ def _evaluation_entries(session: Session, since: datetime, end: datetime, rules:
     return out
 
 
+def _finding_entries(session: Session, since: datetime, end: datetime, rules: PointsRules) -> list[Entry]:
+    """Spot-check findings recorded in ``[since, end)``, against the ticket's assignee."""
+    out: list[Entry] = []
+    rows = session.exec(select(Milestone).where(Milestone.kind == "spot_check_finding", Milestone.at >= _iso(since),
+                                                Milestone.at < _iso(end)))
+    for m in rows:
+        data = json.loads(m.data)
+        ticket = session.get(Ticket, data.get("ticket_id", ""))
+        severity = data.get("severity", "")
+        if ticket is None or not ticket.assignee or severity not in rules.spot_check_finding:
+            continue
+        out.append(Entry(agent=ticket.assignee, source_key=f"{m.subject}:{m.seq}:spot_check:{severity}",
+                         rule=f"spot_check:{severity}", points=rules.spot_check_finding[severity],
+                         ticket_id=ticket.id, event_at=m.at))
+    return out
+
+
 def _known(session: Session, keys: list[str]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(keys), CHUNK):
@@ -96,6 +113,7 @@ def close_month(*, session: Session, month: str, rules: PointsRules, top_percent
     for history in _histories(session, start - LATE_WINDOW, end).values():
         fresh += derive_entries(history, rules, start - LATE_WINDOW, end)
     fresh += _evaluation_entries(session, start - LATE_WINDOW, end, rules)
+    fresh += _finding_entries(session, start - LATE_WINDOW, end, rules)
     known = _known(session, [e.source_key for e in fresh])
     for e in fresh:
         if e.source_key not in known:

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.points import month_bounds, previous_month
     from domain.spot_check import (
         FindingsInput,
+        MajorFindingInput,
         RecordSpotCheckInput,
         ReviewTask,
         SampleRequest,
@@ -175,6 +176,13 @@ class SpotCheckMonthWorkflow:
                                               "findings": str(len(cmd.findings)), "reviewer": cmd.reviewer})
         task.status, task.findings = "reviewed", len(cmd.findings)
         await workflow.wait_condition(lambda: self.persisted > m.seq)
+        # The worst finding may be a major complaint against the ticket's team (the policy says which).
+        for severity in dict.fromkeys(f.severity for f in cmd.findings):
+            await workflow.execute_activity_method(
+                SpotCheckActivities.report_major_finding,
+                MajorFindingInput(self.month, task.ticket_id, task.stratum.split("/")[0], severity,
+                                  format_time(workflow.now())),
+                start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY)
         return task
 
     @record_findings.validator

@@ -7,21 +7,29 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import ScheduleActionStartWorkflow, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.points import PointsActivities
 from activities.spot_check import SpotCheckActivities
+from activities.veto import VetoActivities
 from contracts.anvil import AnvilProcess, free_port, start_anvil
+from domain.points import PointsMonthInput
 from domain.policy import load_policy
 from domain.spot_check import Finding, FindingsInput, SpotCheckInput
 from readmodel import crud, spot_check
+from readmodel import points as ledger
 from readmodel.db import init_db, session_scope
+from readmodel.models import Ticket
 from settings import ROOT
+from tests.cleanup import terminate_running
 from tests.helpers import RecordingNotifier, new_worker, tmp_db_url
 from tests.spot_check.planted import plant_month
 from workflows.spot_check import (
@@ -30,6 +38,7 @@ from workflows.spot_check import (
     SpotCheckMonthWorkflow,
     ensure_spot_check_schedule,
 )
+from workflows.veto import TeamVetoWorkflow
 
 POLICY_FILE = ROOT / "config" / "policy.toml"
 DAY = 24 * 3600
@@ -55,13 +64,16 @@ class Desk:
 
     def worker(self, cached: int = 1000) -> Worker:
         a = self.acts
+        veto = VetoActivities(self.db_url, POLICY_FILE, self.queue)
         return new_worker(self.client, a.spot_check_policy, a.find_seed_block, a.draw_spot_check_sample,
-                          a.record_spot_check, self.notifier.notify, task_queue=self.queue,
-                          workflows=[SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow], max_cached_workflows=cached)
+                          a.record_spot_check, a.report_major_finding, veto.record_veto, self.notifier.notify,
+                          task_queue=self.queue, max_cached_workflows=cached,
+                          workflows=[SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, TeamVetoWorkflow])
 
 
-async def test_a_month_sampled_reviewed_escalated_and_summarised(time_env: WorkflowEnvironment, tmp_path: Path,
+async def test_a_month_sampled_reviewed_escalated_and_summarised(own_env: WorkflowEnvironment, tmp_path: Path,
                                                                 anvil: AnvilProcess) -> None:
+    time_env = own_env
     desk = Desk(time_env, tmp_path, anvil.url)
     abnormal = plant_month(desk.db_url)
     month = "2026-11"
@@ -119,10 +131,34 @@ async def test_a_month_sampled_reviewed_escalated_and_summarised(time_env: Workf
         finding = [json.loads(m.data) for m in crud.milestones_of(session=session, subject=f"spotcheck-{month}")
                    if m.kind == "spot_check_finding"][0]
         ticket_tip = crud.milestones_of(session=session, subject=first.ticket_id)[-1].leaf
+        finding_at = [m.at for m in crud.milestones_of(session=session, subject=f"spotcheck-{month}")
+                      if m.kind == "spot_check_finding"][0]
     assert kinds.count("spot_check_sampled") == 1 and kinds.count("spot_check_escalated") == 1
     assert kinds.count("spot_check_reviewed") == 7 and kinds[-1] == "spot_check_summary"
     assert (finding["ticket_id"], finding["ticket_leaf"], finding["severity"]) == (first.ticket_id, ticket_tip, "major")
     assert abnormal  # planted: the abnormal share is checked in test_sampling
+
+    # The major finding counts against the ticket's team in the veto, once; and costs its assignee points.
+    team = first.stratum.split("/")[0]
+    year = datetime.fromisoformat(finding_at.replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai")).year
+    try:
+        async with desk.worker():
+            veto = await time_env.client.get_workflow_handle(f"veto-{team}-{year}").query(TeamVetoWorkflow.state)
+    finally:
+        await terminate_running(time_env.client, [f"veto-{team}-{year}"])
+    assert [(c.ticket_id, c.kind) for c in veto.complaints] == [(first.ticket_id, "spot_check_finding")]
+    with session_scope(desk.db_url) as session:
+        session.add(Ticket(id=first.ticket_id, status="closed", priority="P3", category="x", team=team, channel="app",
+                           customer_ref_hash="0xc", summary="s", description="", assignee="li.wei",
+                           created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))
+        session.commit()
+    points_month = finding_at[:7]
+    ActivityEnvironment().run(PointsActivities(desk.db_url, POLICY_FILE).close_points_month,
+                              PointsMonthInput(points_month))
+    with session_scope(desk.db_url) as session:
+        mine = ledger.agent_entries(session=session, month=points_month, agent="li.wei")
+    assert [(e.rule, e.points) for e in mine if e.rule.startswith("spot_check")] == [("spot_check:major", -3),
+                                                                                    ("spot_check:minor", -1)]
 
 
 async def refused(handle: WorkflowHandle[Any, Any], cmd: FindingsInput, reason: str) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
@@ -23,6 +25,7 @@ from readmodel.db import get_engine, init_db, session_scope
 from readmodel.models import Milestone, Ticket
 from services.veto import report_major_complaint
 from settings import ROOT
+from tests.cleanup import terminate_running
 from tests.helpers import RecordingNotifier, new_worker, tmp_db_url
 from workflows.veto import TeamVetoWorkflow, VetoScanWorkflow
 
@@ -40,6 +43,7 @@ class Veto:
         self.acts = VetoActivities(self.db_url, POLICY, self.queue)
         self.notifier = RecordingNotifier()
         self.team = f"team-{uuid.uuid4().hex[:6]}"
+        self.started: set[str] = set()
 
     def worker(self, cached: int = 1000) -> Worker:
         return new_worker(self.client, self.acts.record_veto, self.acts.scan_major_complaints, self.notifier.notify,
@@ -48,6 +52,7 @@ class Veto:
 
     async def report(self, key: str, at: datetime, team: str | None = None, year: int | None = None) -> bool:
         team = team or self.team
+        self.started.add(f"veto-{team}-{year or at.astimezone(ZoneInfo(TZ)).year}")
         c = MajorComplaint(team=team, source_key=key, kind="upheld", ticket_id=key.split(":")[0], at=format_time(at),
                            actor="quality#0")
         return await report_major_complaint(self.client, c, VetoInput(team, year or at.astimezone(ZoneInfo(TZ)).year,
@@ -58,9 +63,16 @@ class Veto:
         return view
 
 
-async def test_third_complaint_flips_once_alerts_once_and_a_new_year_resets(time_env: WorkflowEnvironment,
-                                                                            tmp_path: Path) -> None:
-    v = Veto(time_env, tmp_path)
+@pytest.fixture
+async def veto_desk(own_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Veto]:
+    v = Veto(own_env, tmp_path)
+    yield v
+    await terminate_running(own_env.client, v.started)
+
+
+async def test_third_complaint_flips_once_alerts_once_and_a_new_year_resets(own_env: WorkflowEnvironment,
+                                                                            veto_desk: Veto) -> None:
+    v, time_env = veto_desk, own_env
     now = await time_env.get_current_time()
     year = now.astimezone(ZoneInfo(TZ)).year
     async with v.worker(cached=0):
@@ -114,11 +126,12 @@ def plant_breach(db_url: str, ticket: str, team: str, category: str, clock: str,
         session.commit()
 
 
-async def test_the_scan_counts_resolution_breaches_of_complaints_once(time_env: WorkflowEnvironment,
-                                                                    tmp_path: Path) -> None:
-    v = Veto(time_env, tmp_path)
+async def test_the_scan_counts_resolution_breaches_of_complaints_once(own_env: WorkflowEnvironment,
+                                                                    veto_desk: Veto) -> None:
+    v, time_env = veto_desk, own_env
     now = await time_env.get_current_time()
     year = now.astimezone(ZoneInfo(TZ)).year
+    v.started.add(f"veto-{v.team}-{year}")
     base = now - timedelta(hours=60)
     plant_breach(v.db_url, f"{v.team}-A", v.team, "complaint", "resolution", base)
     plant_breach(v.db_url, f"{v.team}-B", v.team, "complaint", "first_response", base)  # not a resolution breach
