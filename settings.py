@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # Public routes (/verify*, the certificate routes): requests per client address, in the
     # notation of the `limits` library ("60/minute;1000/hour"); empty turns the limit off.
     public_rate_limit: str = "60/minute"
+    # Seals the service record's texts in the read model (AES-256-GCM), "id:<base64 of 32 bytes>,...":
+    # the first seals, all open. Empty = one key derived from secret_key.
+    record_keys: SecretStr = SecretStr("")
 
     # Issue a voucher through the compensation contract when a ticket breaches its SLA.
     compensation_enabled: bool = True
@@ -108,6 +111,14 @@ class Settings(BaseSettings):
 
     # Notifications
     notify_webhook_url: str = ""
+    # Alerts by e-mail to the people in the directory (PUT /people/{id}); empty host = no e-mail.
+    smtp_host: str = ""
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = "qualitrail@localhost"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
     # Chain
     rpc_url: str = "http://127.0.0.1:8545"

@@ -17,8 +17,11 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.anchoring import build_chain_activities
 from activities.governance import GovernanceActivities
-from activities.notify import Notifier
+from activities.notify import Notifier, SmtpConfig
+from activities.points import PointsActivities
+from activities.spot_check import SpotCheckActivities
 from activities.tickets import TicketActivities
+from activities.veto import VetoActivities
 from domain.policy import load_policy
 from observability.json_logs import configure_json_logging
 from observability.worker_metrics import start_worker_metrics
@@ -28,12 +31,17 @@ from temporal.client import connect_temporal
 from temporal.runtime import temporal_runtime
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
 from workflows.joint_meeting import JointMeetingWorkflow
+from workflows.points import PointsMonthWorkflow, ensure_points_schedule
+from workflows.spot_check import SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, ensure_spot_check_schedule
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
+from workflows.veto import TeamVetoWorkflow, VetoScanWorkflow, ensure_veto_schedule
 
 log = logging.getLogger("qualitrail.worker")
 
-WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, *EVIDENCE_WORKFLOWS]
+WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, PointsMonthWorkflow,
+                         TeamVetoWorkflow, VetoScanWorkflow, SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow,
+                         *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -43,9 +51,16 @@ SANDBOX = SandboxedWorkflowRunner(
 
 def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     tickets = TicketActivities(settings.db_url)
-    notifier = Notifier(settings.notify_webhook_url)
+    notifier = Notifier(settings.notify_webhook_url, db_url=settings.db_url, smtp=SmtpConfig.from_settings(settings))
     acts: list[Callable[..., Any]] = [tickets.record_ticket, tickets.find_repeat_complaint, notifier.notify]
     acts += GovernanceActivities(settings.db_url).all()
+    acts.append(PointsActivities(settings.db_url, settings.policy_file).close_points_month)
+    veto = VetoActivities(settings.db_url, settings.policy_file, settings.task_queue)
+    acts += [veto.record_veto, veto.scan_major_complaints]
+    spot = SpotCheckActivities(settings.db_url, settings.policy_file, settings.rpc_url, settings.chain_confirmations,
+                               settings.task_queue)
+    acts += [spot.spot_check_policy, spot.find_seed_block, spot.draw_spot_check_sample, spot.record_spot_check,
+             spot.report_major_finding]
     acts += build_chain_activities(settings)
     return acts
 
@@ -75,6 +90,10 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with worker:
         await ensure_anchoring_started(client, settings)
+        await ensure_points_schedule(client, settings.task_queue)
+        await ensure_spot_check_schedule(client, settings.task_queue)
+        await ensure_veto_schedule(client, settings.task_queue,
+                                   load_policy(settings.policy_file).performance.veto.scan_every_hours)
         log.info("worker polling task queue %s", settings.task_queue)
         await stop.wait()
 

@@ -22,7 +22,21 @@ from temporalio.client import Client, WorkflowQueryFailedError
 
 from api.assets import install_web
 from api.ratelimit import PublicRateLimitMiddleware
-from api.routes import certificates, codec, meetings, suppliers, tickets, verify, vouchers
+from api.routes import (
+    certificates,
+    codec,
+    evaluations,
+    meetings,
+    people,
+    points,
+    records,
+    spot_checks,
+    suppliers,
+    tickets,
+    verify,
+    veto,
+    vouchers,
+)
 from api.schemas import Health
 from domain.json_limits import json_depth, replace_lone_surrogates
 from domain.policy import load_policy
@@ -183,6 +197,12 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(tickets.router)
+    app.include_router(records.router)
+    app.include_router(people.router)
+    app.include_router(points.router)
+    app.include_router(veto.router)
+    app.include_router(evaluations.router)
+    app.include_router(spot_checks.router)
     app.include_router(meetings.router)
     app.include_router(suppliers.router)
     app.include_router(certificates.router)

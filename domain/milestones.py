@@ -53,6 +53,7 @@ class MilestoneKind:
     TOKEN_REVOKED = "token_revoked"
     MEETING_LINKED = "meeting_linked"
     MEETING_SOLUTION = "meeting_solution"
+    POINTS_MONTH_CLOSED = "points_month_closed"  # subject "points-YYYY-MM": the month ledger's root
 
 
 @dataclass

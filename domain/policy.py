@@ -14,8 +14,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domain.business_calendar import CalendarSpec, validate_calendar
+from domain.points import PointsRules
 from domain.sla_clock import ClockName
+from domain.spot_check import Checklist, SpotCheckPolicy
 from domain.tickets import PRIORITIES, Targets, TicketPolicy, TicketStatus
+from domain.veto import VetoPolicy
 
 
 class PolicyError(ValueError):
@@ -157,14 +160,69 @@ class CompensationModel(_Strict):
         return amounts
 
 
+class ChecklistModel(_Strict):
+    deviations: list[str] = Field(min_length=1)
+    steps: list[str] = Field(min_length=1)
+    severities: list[str] = Field(min_length=1)
+
+
 class SpotCheckModel(_Strict):
     min_percent: float = Field(ge=0, le=100)
     max_percent: float = Field(ge=0, le=100)
+    abnormal_weight: float = Field(ge=1)
+    low_rating_max: int = Field(ge=1, le=5)
+    seed_delay_hours: float = Field(ge=0, le=24 * 28)
+    review_days: float = Field(gt=0)
+    reminder_days_before: float = Field(ge=0)
+    reviewers: list[str] = Field(min_length=1)
+    escalate_to: str = Field(min_length=1)
+    checklist: ChecklistModel
+
+    def to_policy(self) -> SpotCheckPolicy:
+        c = self.checklist
+        return SpotCheckPolicy(
+            min_percent=self.min_percent, max_percent=self.max_percent, abnormal_weight=self.abnormal_weight,
+            low_rating_max=self.low_rating_max, seed_delay_hours=self.seed_delay_hours,
+            review_days=self.review_days, reminder_days_before=self.reminder_days_before,
+            reviewers=list(self.reviewers), escalate_to=self.escalate_to,
+            checklist=Checklist(list(c.deviations), list(c.steps), list(c.severities)))
+
+
+class PointsModel(_Strict):
+    sla_met: int
+    sla_breached: int
+    rating: dict[str, int]
+    mystery_points_per_step: int
+    spot_check_finding: dict[str, int]
+
+    @field_validator("rating")
+    @classmethod
+    def _ratings(cls, rating: dict[str, int]) -> dict[str, int]:
+        if sorted(rating) != ["1", "2", "3", "4", "5"]:
+            raise ValueError("rating must give points for each of the ratings 1 to 5")
+        return rating
+
+    def to_rules(self, scales: dict[str, tuple[int, int]] | None = None) -> PointsRules:
+        return PointsRules(sla_met=self.sla_met, sla_breached=self.sla_breached,
+                           rating={int(k): v for k, v in self.rating.items()},
+                           mystery_points_per_step=self.mystery_points_per_step, mystery_scales=dict(scales or {}),
+                           spot_check_finding=dict(self.spot_check_finding))
+
+
+class VetoModel(_Strict):
+    major_complaint_categories: list[str] = Field(min_length=1)
+    major_finding_severities: list[str]
+    quality_committee: str = Field(min_length=1)
+    grace_days: float = Field(ge=0, le=366)
+    scan_every_hours: float = Field(gt=0, le=24 * 7)
+    scan_lookback_hours: float = Field(gt=0, le=24 * 366)
 
 
 class PerformanceModel(_Strict):
     veto_major_complaints_per_year: int = Field(ge=1, le=MAX_COUNT)
     points_top_percent: float = Field(gt=0, le=100)
+    points: PointsModel
+    veto: VetoModel
 
 
 class JointMeetingModel(_Strict):
@@ -186,6 +244,22 @@ class SupplierModel(_Strict):
         return self
 
 
+class ScaleModel(_Strict):
+    min: int
+    max: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScaleModel:
+        if self.min >= self.max:
+            raise ValueError("a scale's min must be below its max")
+        return self
+
+
+class MysteryShoppingModel(_Strict):
+    criteria: dict[str, ScaleModel] = Field(min_length=1)
+    notes_max_chars: int = Field(ge=0, le=20_000)
+
+
 class Policy(_Strict):
     sla: SlaModel
     calendar: CalendarModel = Field(default_factory=CalendarModel)
@@ -195,6 +269,7 @@ class Policy(_Strict):
     performance: PerformanceModel
     joint_meeting: JointMeetingModel
     supplier: SupplierModel
+    mystery_shopping: MysteryShoppingModel
 
     @model_validator(mode="after")
     def _calendar_valid(self) -> Policy:
@@ -209,6 +284,17 @@ class Policy(_Strict):
         for priority, override in self.sla.categories.get(category, {}).items():
             targets[priority] = override.to_targets()
         return targets
+
+    def points_rules(self) -> PointsRules:
+        scales = {name: (scale.min, scale.max) for name, scale in self.mystery_shopping.criteria.items()}
+        return self.performance.points.to_rules(scales)
+
+    def veto_policy(self, team: str) -> VetoPolicy:
+        """The veto rule for one team: its head and the quality committee are alerted."""
+        recipients = [self.department_head(team), self.performance.veto.quality_committee]
+        return VetoPolicy(threshold=self.performance.veto_major_complaints_per_year,
+                          timezone=self.calendar.timezone, recipients=list(dict.fromkeys(recipients)),
+                          grace_days=self.performance.veto.grace_days)
 
     def department_head(self, team: str) -> str:
         return self.departments.heads.get(team, self.departments.default_head)

@@ -31,8 +31,11 @@ def opening_clocks(policy: TicketPolicy, priority: str, at: datetime) -> dict[st
 
 def opened_data(ticket: TicketInput) -> dict[str, str]:
     """The data of the ``opened`` milestone (hashes and codes only: it goes on chain)."""
-    return {"channel": ticket.channel, "category": ticket.category, "priority": ticket.priority,
+    data = {"channel": ticket.channel, "category": ticket.category, "priority": ticket.priority,
             "team": ticket.team, "customer_ref_hash": ticket.customer_ref_hash, "supplier": ticket.supplier or ""}
+    if ticket.description_hash:  # absent from older inputs: their leaves are unchanged on replay
+        data["text_hash"] = ticket.description_hash
+    return data
 
 
 def clock_view(clock: SlaClock, policy: TicketPolicy, now: datetime) -> ClockView:

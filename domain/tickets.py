@@ -81,6 +81,8 @@ class TicketInput:
     # When the desk opened it (the API's clock); empty in tickets started before the field existed,
     # which take the workflow's start time. The clocks run from this instant.
     opened_at: str = ""
+    # Keyed hash of the description, kept in the service record; the OPENED milestone carries it.
+    description_hash: str = ""
 
 
 @dataclass
@@ -126,6 +128,7 @@ class ResolveInput:
 class ConfirmInput:
     rating: int
     comment: str = ""
+    comment_hash: str = ""  # keyed hash of the comment (the text stays in the service record)
 
 
 @dataclass

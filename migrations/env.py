@@ -14,7 +14,13 @@ from alembic import context
 from sqlalchemy import Connection, pool, text
 from sqlmodel import SQLModel, create_engine
 
+import readmodel.alert_models  # noqa: F401
+import readmodel.evaluation_models  # noqa: F401
 import readmodel.models  # noqa: F401 - registers the read-model tables on SQLModel.metadata
+import readmodel.points_models  # noqa: F401
+import readmodel.record_models  # noqa: F401
+import readmodel.spot_check_models  # noqa: F401
+import readmodel.veto_models  # noqa: F401
 
 # A colleague's module; imported when present so autogenerate and the drift test see its tables.
 if importlib.util.find_spec("readmodel.governance_models") is not None:

@@ -41,7 +41,16 @@ def init_db(url: str) -> Engine:
     """Prepares the schema: Alembic migrations for a server database, create_all for the embedded
     SQLite file (one machine, nothing to upgrade in place). Also completes the ORM's set-up, so the
     worker's start-up (which calls this first) leaves nothing for an activity to configure."""
-    from readmodel import governance_models, models  # noqa: F401  (registers the tables)
+    from readmodel import (  # noqa: F401  (registers the tables)
+        alert_models,
+        evaluation_models,
+        governance_models,
+        models,
+        points_models,
+        record_models,
+        spot_check_models,
+        veto_models,
+    )
 
     # SQLAlchemy configures mappers lazily, on a process's first query: in a worker that is inside
     # an activity, where Temporal's cancellation (an exception raised into the activity's thread)

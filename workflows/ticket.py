@@ -328,7 +328,10 @@ class TicketWorkflow(TicketCore):
         self.rating = cmd.rating
         self.confirmed = True
         self.status = S.CLOSED
-        m = self._add(MilestoneKind.CONFIRMED, {"rating": str(cmd.rating)})
+        data = {"rating": str(cmd.rating)}
+        if cmd.comment_hash:
+            data["comment_hash"] = cmd.comment_hash
+        m = self._add(MilestoneKind.CONFIRMED, data)
         await self._persisted(m)
         return self.state()
 

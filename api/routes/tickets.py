@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -25,6 +26,7 @@ from api.deps import (
     TemporalDep,
     TicketId,
 )
+from api.routes.records import kept_text
 from api.routes.suppliers import supplier_accepts_tickets
 from api.schemas import (
     AUTH,
@@ -50,7 +52,7 @@ from api.schemas import (
 )
 from api.tokens import customer_token
 from api.workflows import TICKETS
-from domain.milestones import customer_match_hash, customer_ref_hash, format_time, salted_hash
+from domain.milestones import customer_match_hash, customer_ref_hash, format_time
 from domain.policy import PolicyError, parse_policy
 from domain.ticket_views import opening_view
 from domain.tickets import (
@@ -70,6 +72,7 @@ from domain.tickets import (
     TicketView,
 )
 from readmodel import crud, vouchers
+from services.service_record import keep_text, text_hash
 from settings import Settings
 from workflows.names import ticket_search_attributes
 from workflows.ticket import TicketWorkflow
@@ -92,11 +95,6 @@ def _request_hash(body: TicketCreate, caller_fingerprint: str = "") -> str:
     if caller_fingerprint:
         canonical += "\x00" + caller_fingerprint
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _text_hash(settings: Settings, text: str) -> str:
-    """Free text is personal data: milestones (and so certificates) carry only its keyed hash."""
-    return salted_hash(settings.secret_key.get_secret_value().encode(), text, "text") if text else ""
 
 
 def _now() -> str:
@@ -138,7 +136,8 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
         ticket_id=ticket_id, customer_ref_hash=customer_ref_hash(secret, ticket_id, body.customer_ref),
         customer_match_hash=customer_match_hash(secret, body.customer_ref),
         channel=body.channel, category=body.category, priority=body.priority, team=body.team,
-        summary=body.summary, description=body.description, supplier=body.supplier,
+        summary=body.summary, description="", description_hash=text_hash(settings, body.description),
+        supplier=body.supplier,
         policy=policy.ticket_policy(category=body.category, team=body.team, year=datetime.now(UTC).year),
         request_hash=request_hash, opened_by=caller.key_id, compensate=settings.compensation_enabled,
         opened_at=format_time(opened_at),
@@ -153,11 +152,16 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL, search_attributes=search)
     except WorkflowAlreadyStartedError:
-        return await _created_before(client, settings, ticket_id, request_hash, _request_hash(body), response)
-    # The workflow holds exactly this once its first task runs: no need to wait for that task.
-    view = opening_view(ticket, opened_at)
-    return TicketCreated(ticket=view, customer_token=customer_token(settings, ticket_id, view.token_version),
-                         created=True)
+        answer = await _created_before(client, settings, ticket_id, request_hash, _request_hash(body), response)
+    else:
+        # The workflow holds exactly this once its first task runs: no need to wait for that task.
+        view = opening_view(ticket, opened_at)
+        answer = TicketCreated(ticket=view, customer_token=customer_token(settings, ticket_id, view.token_version),
+                               created=True)
+    # Kept once the id is ours (a retried create stores nothing twice); the workflow never sees the text.
+    await run_in_threadpool(keep_text, session, settings, ticket_id=ticket_id, text=body.description,
+                            kind="description", actor=caller.key_id)
+    return answer
 
 
 async def _created_before(client: Client, settings: Settings, ticket_id: str, request_hash: str,
@@ -227,26 +231,29 @@ async def assign(ticket_id: TicketId, body: AssignBody, caller: AgentDep, client
 
 @router.post("/{ticket_id}/respond", response_model=TicketView, responses=BODY_COMMAND)
 async def respond(ticket_id: TicketId, body: RespondBody, caller: AgentDep, client: TemporalDep,
-                  settings: SettingsDep) -> TicketView:
+                  settings: SettingsDep, session: SessionDep) -> TicketView:
     """Record the first response (stops the first-response clock)."""
-    return await _update(client, ticket_id, TicketWorkflow.respond,
-                         RespondInput(_text_hash(settings, body.message), caller.key_id))
+    async with kept_text(session, settings, ticket_id=ticket_id, text=body.message, kind="reply",
+                         actor=caller.key_id) as digest:
+        return await _update(client, ticket_id, TicketWorkflow.respond, RespondInput(digest, caller.key_id))
 
 
 @router.post("/{ticket_id}/notes", response_model=TicketView, responses=BODY_COMMAND)
 async def add_note(ticket_id: TicketId, body: NoteBody, caller: AgentDep, client: TemporalDep,
-                   settings: SettingsDep) -> TicketView:
+                   settings: SettingsDep, session: SessionDep) -> TicketView:
     """Add a work note (its text stays off chain; the milestone holds a keyed hash)."""
-    return await _update(client, ticket_id, TicketWorkflow.add_note,
-                         NoteInput(_text_hash(settings, body.text), caller.key_id))
+    async with kept_text(session, settings, ticket_id=ticket_id, text=body.text, kind="note",
+                         actor=caller.key_id) as digest:
+        return await _update(client, ticket_id, TicketWorkflow.add_note, NoteInput(digest, caller.key_id))
 
 
 @router.post("/{ticket_id}/wait-for-customer", response_model=TicketView, responses=BODY_COMMAND)
 async def wait_for_customer(ticket_id: TicketId, body: ReasonBody, caller: AgentDep, client: TemporalDep,
-                            settings: SettingsDep) -> TicketView:
+                            settings: SettingsDep, session: SessionDep) -> TicketView:
     """Pause the resolution clock while waiting on the customer."""
-    return await _update(client, ticket_id, TicketWorkflow.wait_for_customer,
-                         ActorInput(caller.key_id, _text_hash(settings, body.reason)))
+    async with kept_text(session, settings, ticket_id=ticket_id, text=body.reason, kind="reason",
+                         actor=caller.key_id) as digest:
+        return await _update(client, ticket_id, TicketWorkflow.wait_for_customer, ActorInput(caller.key_id, digest))
 
 
 @router.post("/{ticket_id}/customer-replied", response_model=TicketView, responses=COMMAND)
@@ -257,10 +264,12 @@ async def customer_replied(ticket_id: TicketId, caller: AgentDep, client: Tempor
 
 @router.post("/{ticket_id}/priority", response_model=TicketView, responses=BODY_COMMAND)
 async def change_priority(ticket_id: TicketId, body: PriorityBody, caller: AgentDep, client: TemporalDep,
-                          settings: SettingsDep) -> TicketView:
+                          settings: SettingsDep, session: SessionDep) -> TicketView:
     """Change priority; clocks keep elapsed and paused time and take the new targets."""
-    return await _update(client, ticket_id, TicketWorkflow.change_priority,
-                         PriorityInput(body.priority, caller.key_id, _text_hash(settings, body.reason)))
+    async with kept_text(session, settings, ticket_id=ticket_id, text=body.reason, kind="reason",
+                         actor=caller.key_id) as digest:
+        return await _update(client, ticket_id, TicketWorkflow.change_priority,
+                             PriorityInput(body.priority, caller.key_id, digest))
 
 
 @router.post("/{ticket_id}/resolve", response_model=TicketView, responses=BODY_COMMAND)
@@ -272,19 +281,21 @@ async def resolve(ticket_id: TicketId, body: ResolveBody, caller: AgentDep, clie
 
 @router.post("/{ticket_id}/reopen", response_model=TicketView, responses=BODY_COMMAND)
 async def reopen(ticket_id: TicketId, body: ReasonBody, caller: AgentDep, client: TemporalDep,
-                 settings: SettingsDep) -> TicketView:
+                 settings: SettingsDep, session: SessionDep) -> TicketView:
     """Reopen a resolved ticket inside the reopen window (staff)."""
-    return await _update(client, ticket_id, TicketWorkflow.reopen,
-                         ActorInput(caller.key_id, _text_hash(settings, body.reason)))
+    async with kept_text(session, settings, ticket_id=ticket_id, text=body.reason, kind="reason",
+                         actor=caller.key_id) as digest:
+        return await _update(client, ticket_id, TicketWorkflow.reopen, ActorInput(caller.key_id, digest))
 
 
 @router.post("/{ticket_id}/escalate", response_model=TicketView, responses=BODY_COMMAND)
 async def escalate(ticket_id: TicketId, body: EscalateBody, caller: AgentDep, client: TemporalDep,
-                   policy: PolicyDep, settings: SettingsDep) -> TicketView:
+                   policy: PolicyDep, settings: SettingsDep, session: SessionDep) -> TicketView:
     """Hand the ticket to another team; that team's department head is alerted."""
-    return await _update(client, ticket_id, TicketWorkflow.escalate,
-                         EscalateInput(body.to_team, _text_hash(settings, body.reason),
-                                       policy.department_head(body.to_team), caller.key_id))
+    async with kept_text(session, settings, ticket_id=ticket_id, text=body.reason, kind="reason",
+                         actor=caller.key_id) as digest:
+        return await _update(client, ticket_id, TicketWorkflow.escalate,
+                             EscalateInput(body.to_team, digest, policy.department_head(body.to_team), caller.key_id))
 
 
 @router.post("/{ticket_id}/cancel", response_model=TicketView, responses=BODY_COMMAND)
@@ -324,14 +335,19 @@ async def revoke_customer_token(ticket_id: TicketId, caller: SupervisorDep, clie
 
 
 @router.post("/{ticket_id}/confirm", response_model=TicketView, responses=BODY_COMMAND)
-async def confirm(ticket_id: TicketId, customer: CustomerDep, body: ConfirmBody, client: TemporalDep) -> TicketView:
+async def confirm(ticket_id: TicketId, customer: CustomerDep, body: ConfirmBody, client: TemporalDep,
+                  settings: SettingsDep, session: SessionDep) -> TicketView:
     """The customer confirms the resolution with a 1-5 rating (customer token)."""
-    return await _update(client, ticket_id, TicketWorkflow.confirm, ConfirmInput(body.rating, body.comment))
+    async with kept_text(session, settings, ticket_id=ticket_id, text=body.comment, kind="rating_comment",
+                         actor="customer") as digest:
+        return await _update(client, ticket_id, TicketWorkflow.confirm,
+                             ConfirmInput(body.rating, comment_hash=digest))
 
 
 @router.post("/{ticket_id}/customer-reopen", response_model=TicketView, responses=BODY_COMMAND)
 async def customer_reopen(ticket_id: TicketId, customer: CustomerDep, body: ReasonBody, client: TemporalDep,
-                          settings: SettingsDep) -> TicketView:
+                          settings: SettingsDep, session: SessionDep) -> TicketView:
     """The customer asks to reopen inside the window (customer token)."""
-    return await _update(client, ticket_id, TicketWorkflow.reopen,
-                         ActorInput("customer", _text_hash(settings, body.reason)))
+    async with kept_text(session, settings, ticket_id=ticket_id, text=body.reason, kind="reason",
+                         actor="customer") as digest:
+        return await _update(client, ticket_id, TicketWorkflow.reopen, ActorInput("customer", digest))

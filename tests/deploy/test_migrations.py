@@ -14,7 +14,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, pool
 from sqlmodel import SQLModel
 
+import readmodel.alert_models  # noqa: F401
+import readmodel.evaluation_models  # noqa: F401
 import readmodel.models  # noqa: F401 - registers the tables the migrations must match
+import readmodel.points_models  # noqa: F401
+import readmodel.record_models  # noqa: F401
+import readmodel.spot_check_models  # noqa: F401
+import readmodel.veto_models  # noqa: F401
 from readmodel.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
 
 try:  # a colleague's tables, when they exist, must be migrated too

@@ -64,6 +64,28 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/suppliers/{supplier_id}/tickets/{ticket_id}/reassign"): SUPERVISOR,
     ("GET", "/vouchers"): STAFF,
     ("POST", "/vouchers/{voucher_id}/redeem"): {"agent", "merchant"},
+    # Service record: reviewers too (a role without a dev key, so not probed here; see tests/records).
+    ("GET", "/tickets/{ticket_id}/record"): QUALITY,
+    ("POST", "/tickets/{ticket_id}/erasure"): {"quality"},
+    # The directory of people; inboxes are also open to team heads (no dev key; see tests/alerts).
+    ("PUT", "/people/{person_id}"): QUALITY,
+    ("GET", "/people"): QUALITY,
+    ("GET", "/people/{person_id}"): QUALITY,
+    ("GET", "/people/{person_id}/alerts"): QUALITY,
+    ("GET", "/points/{month}"): QUALITY,
+    ("GET", "/points/{month}/agents/{agent}"): QUALITY,
+    ("GET", "/veto/{year}"): STAFF,
+    ("GET", "/veto/{year}/teams/{team}"): STAFF,
+    ("POST", "/veto/{year}/teams/{team}/complaints"): QUALITY,
+    # External evaluators have no dev key: among the probed roles only admin files (see tests/evaluations).
+    ("POST", "/evaluations"): set(),
+    ("GET", "/evaluations"): QUALITY,
+    ("GET", "/evaluations/scores"): QUALITY,
+    ("GET", "/evaluations/{evaluation_id}"): QUALITY,
+    # Reviewers too (no dev key; see tests/spot_check).
+    ("GET", "/spot-checks/{month}"): QUALITY,
+    ("GET", "/spot-checks/{month}/tasks"): QUALITY,
+    ("POST", "/spot-checks/{month}/tasks/{ticket_id}/findings"): QUALITY,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
 }
