@@ -18,9 +18,9 @@ import typer
 
 from cli.output import EXIT_FAILED, console, die, print_checks
 from domain.certificate_checks import Check, CheckStatus
-from domain.encoding import parse_time
+from domain.encoding import from_hex, parse_time, to_hex
 from domain.merkle import build_tree
-from domain.milestones import leaf_hash
+from domain.milestones import leaf_hash, tree_leaf
 from domain.points import month_bounds
 from domain.spot_check import (
     CLOSING_KINDS,
@@ -78,7 +78,9 @@ def sample(
                         f"{len(records)} milestones, {len(intact)} altered",
                         tuple(f"{r['subject']} #{r['seq']}" for r in intact[:20])))
     batch = sorted((r for r in records if r["batch_no"] == head["batch_no"]), key=lambda r: r["index"])
-    root = build_tree([bytes.fromhex(r["leaf"][2:]) for r in batch]).root
+    # The batch's format says how its tree leaves are made (absent: format 1, raw milestone leaves).
+    root = build_tree([tree_leaf(from_hex(r["leaf"]), str(r["kind"]), int(r.get("batch_format", 1)))
+                       for r in batch]).root
     w3 = connect(rpc)
     info = EvidenceRegistryClient(w3, registry).anchor_info(root)
     checks.append(Check("anchor", "The sample's batch is anchored", _ok(info is not None),
@@ -89,7 +91,7 @@ def sample(
     number = int(data["seed_block"])
     block = w3.eth.get_block(number)
     first = number == 0 or int(w3.eth.get_block(number - 1)["timestamp"]) < not_before
-    seed_ok = ("0x" + bytes(block["hash"]).hex() == data["seed_hash"] and int(block["timestamp"]) >= not_before
+    seed_ok = (to_hex(block["hash"]) == data["seed_hash"] and int(block["timestamp"]) >= not_before
                and first)
     checks.append(Check("seed", "The seed is the first block at or after the published instant", _ok(seed_ok),
                         f"block {number} ({data['not_before']}): {data['seed_hash']}"))

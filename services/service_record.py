@@ -9,7 +9,6 @@ open. Erasure destroys the ciphertext; milestones and anchors stay, so certifica
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -21,7 +20,7 @@ from typing import Any
 from Crypto.Cipher import AES
 from sqlmodel import Session
 
-from domain.encoding import format_time
+from domain.encoding import format_time, parse_key_list
 from domain.milestones import salted_hash
 from readmodel import records
 from readmodel.record_models import Erasure, ServiceText
@@ -48,24 +47,6 @@ DERIVED_KEY_ID = "s0"
 
 class RecordKeyError(ValueError):
     """The record key setting is malformed (the message never holds key material)."""
-
-
-def _parse_keys(value: str) -> list[tuple[str, bytes]]:
-    out: list[tuple[str, bytes]] = []
-    for index, item in enumerate(p.strip() for p in value.split(",")):
-        if not item:
-            continue
-        key_id, sep, encoded = item.partition(":")
-        if not sep or not key_id.strip():
-            raise RecordKeyError(f"record key #{index + 1} must look like '<id>:<base64 of 32 bytes>'")
-        try:
-            raw = base64.b64decode(encoded.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise RecordKeyError(f"record key {key_id.strip()!r} is not valid base64") from None
-        if len(raw) != KEY_BYTES:
-            raise RecordKeyError(f"record key {key_id.strip()!r} is {len(raw)} bytes; AES-256 needs {KEY_BYTES}")
-        out.append((key_id.strip(), raw))
-    return out
 
 
 class TextSealer:
@@ -103,7 +84,7 @@ def sealer_for(settings: Settings) -> TextSealer:
     """The record keys of ``settings``, or one key derived from the secret key when none is set."""
     configured = settings.record_keys.get_secret_value()
     if configured:
-        return TextSealer(_parse_keys(configured))
+        return TextSealer(parse_key_list(configured, "record key", RecordKeyError, KEY_BYTES))
     derived = hmac.new(settings.secret_key.get_secret_value().encode(), b"qualitrail service-record key",
                        hashlib.sha256).digest()
     return TextSealer([(DERIVED_KEY_ID, derived)])

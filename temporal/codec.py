@@ -9,7 +9,6 @@ rotate while old histories stay readable (see docs/decisions/005-payload-encrypt
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import os
 from collections.abc import Sequence
@@ -18,6 +17,8 @@ import temporalio.converter
 from Crypto.Cipher import AES
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
+
+from domain.encoding import parse_key_list
 
 ENCODING = b"binary/encrypted"
 KEY_ID_META = "encryption-key-id"
@@ -36,24 +37,7 @@ class PayloadDecryptionError(ValueError):
 
 def parse_keys(keys: str) -> list[tuple[str, bytes]]:
     """``"k2:<base64 32 bytes>,k1:<base64>"`` -> ``[("k2", b"..."), ("k1", b"...")]``, current key first."""
-    out: list[tuple[str, bytes]] = []
-    for index, item in enumerate(p.strip() for p in keys.split(",")):
-        if not item:
-            continue
-        key_id, sep, encoded = item.partition(":")
-        key_id = key_id.strip()
-        if not sep or not key_id:
-            raise PayloadKeyError(f"payload key #{index + 1} must look like '<id>:<base64 of 32 bytes>'")
-        try:
-            raw = base64.b64decode(encoded.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise PayloadKeyError(f"payload key {key_id!r} is not valid base64") from None
-        if len(raw) != KEY_BYTES:
-            raise PayloadKeyError(f"payload key {key_id!r} is {len(raw)} bytes; AES-256 needs {KEY_BYTES}")
-        if any(existing == key_id for existing, _ in out):
-            raise PayloadKeyError(f"payload key id {key_id!r} is listed twice")
-        out.append((key_id, raw))
-    return out
+    return parse_key_list(keys, "payload key", PayloadKeyError, KEY_BYTES)
 
 
 def new_key() -> str:

@@ -14,16 +14,12 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
-    ScheduleRange,
-    ScheduleSpec,
 )
 
 from workflows.names import POINTS_WORKFLOW
-from workflows.support import DB_RETRY
+from workflows.support import DB_RETRY, ensure_schedule, monthly
 
 with workflow.unsafe.imports_passed_through():
     from activities.points import PointsActivities
@@ -47,15 +43,11 @@ def points_schedule(task_queue: str) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(PointsMonthWorkflow.run, PointsMonthInput(), id="points-month",
                                            task_queue=task_queue),
-        spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(day_of_month=[ScheduleRange(1)], hour=[ScheduleRange(2)],
-                                                          minute=[ScheduleRange(0)], second=[ScheduleRange(0)])]),
+        spec=monthly(day=1, hour=2),
         # A missed run (worker or server down) still happens when they are back, within a month.
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=28)))
 
 
 async def ensure_points_schedule(client: Client, task_queue: str) -> None:
     """Creates the monthly schedule once (a second worker finds it there)."""
-    try:
-        await client.create_schedule(POINTS_SCHEDULE_ID, points_schedule(task_queue))
-    except ScheduleAlreadyRunningError:
-        pass
+    await ensure_schedule(client, POINTS_SCHEDULE_ID, points_schedule(task_queue))

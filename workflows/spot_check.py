@@ -19,18 +19,14 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
-    ScheduleRange,
-    ScheduleSpec,
 )
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from workflows.names import SPOT_CHECK_KICKOFF_WORKFLOW, SPOT_CHECK_WORKFLOW, STATE_QUERY
-from workflows.support import DB_RETRY, DB_TIMEOUT, persist, ready_for, refuse, send_alerts
+from workflows.support import DB_RETRY, DB_TIMEOUT, ensure_schedule, monthly, persist, ready_for, refuse, send_alerts
 
 with workflow.unsafe.imports_passed_through():
     from activities.spot_check import SpotCheckActivities
@@ -252,14 +248,10 @@ def spot_check_schedule(task_queue: str) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(SpotCheckKickoffWorkflow.run, SpotCheckInput(), id="spot-check-kickoff",
                                            task_queue=task_queue),
-        spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(day_of_month=[ScheduleRange(1)], hour=[ScheduleRange(0)],
-                                                          minute=[ScheduleRange(5)], second=[ScheduleRange(0)])]),
+        spec=monthly(day=1, hour=0, minute=5),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=28)))
 
 
 async def ensure_spot_check_schedule(client: Client, task_queue: str) -> None:
     """Creates the monthly schedule once (a second worker finds it there)."""
-    try:
-        await client.create_schedule(SPOT_CHECK_SCHEDULE_ID, spot_check_schedule(task_queue))
-    except ScheduleAlreadyRunningError:
-        pass
+    await ensure_schedule(client, SPOT_CHECK_SCHEDULE_ID, spot_check_schedule(task_queue))

@@ -1,5 +1,6 @@
 """What every workflow shares: retry policies, the refusal of a command, the Update preamble, the
-single persist loop and alert delivery. Deterministic code only.
+single persist loop and alert delivery (deterministic code), and how the monthly and daily
+Schedules that start some of them are written and created (called by the worker, not by workflows).
 
 Activities are called by reference to their definitions (``TicketActivities.record_ticket``), so
 their names and result types come from one place. The activity modules are passed through the
@@ -13,6 +14,14 @@ from datetime import timedelta
 from typing import Any, NoReturn, Protocol
 
 from temporalio import workflow
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleRange,
+    ScheduleSpec,
+)
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
@@ -87,3 +96,17 @@ async def send_alerts(alerts: list[Notification]) -> None:
         alert = alerts.pop(0)
         await workflow.execute_activity_method(Notifier.notify, alert, start_to_close_timeout=timedelta(seconds=30),
                                                retry_policy=NOTIFY_RETRY)
+
+
+def monthly(*, day: int, hour: int, minute: int = 0) -> ScheduleSpec:
+    """At ``hour:minute`` UTC on ``day`` of every month."""
+    return ScheduleSpec(calendars=[ScheduleCalendarSpec(day_of_month=[ScheduleRange(day)], hour=[ScheduleRange(hour)],
+                                                        minute=[ScheduleRange(minute)], second=[ScheduleRange(0)])])
+
+
+async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
+    """Create the schedule once: a second worker, or the same one restarted, finds it there."""
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        pass

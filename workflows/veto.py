@@ -19,7 +19,6 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
@@ -27,7 +26,7 @@ from temporalio.client import (
 )
 
 from workflows.names import MAJOR_COMPLAINT_SIGNAL, STATE_QUERY, VETO_SCAN_WORKFLOW, VETO_WORKFLOW
-from workflows.support import DB_RETRY, persist, send_alerts
+from workflows.support import DB_RETRY, ensure_schedule, persist, send_alerts
 
 with workflow.unsafe.imports_passed_through():
     from activities.veto import VetoActivities
@@ -154,7 +153,4 @@ def veto_scan_schedule(task_queue: str, every_hours: float) -> Schedule:
 
 async def ensure_veto_schedule(client: Client, task_queue: str, every_hours: float) -> None:
     """Creates the scan schedule once (a second worker finds it there)."""
-    try:
-        await client.create_schedule(VETO_SCAN_SCHEDULE_ID, veto_scan_schedule(task_queue, every_hours))
-    except ScheduleAlreadyRunningError:
-        pass
+    await ensure_schedule(client, VETO_SCAN_SCHEDULE_ID, veto_scan_schedule(task_queue, every_hours))
