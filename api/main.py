@@ -9,12 +9,11 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
-from sqlmodel import Session
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,7 +41,7 @@ from domain.json_limits import json_depth, replace_lone_surrogates
 from domain.policy import load_policy
 from observability.api_metrics import install_metrics
 from observability.json_logs import configure_json_logging
-from readmodel.db import get_engine, init_db
+from readmodel.db import init_db, ping
 from settings import bound_recursion_limit, get_settings
 from temporal.client import connect_temporal
 
@@ -174,8 +173,7 @@ def create_app() -> FastAPI:
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             checks["temporal"] = f"down: {type(exc).__name__}"
         try:
-            with Session(get_engine(settings.db_url)) as session:
-                session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            await run_in_threadpool(ping, settings.db_url)
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["database"] = f"down: {type(exc).__name__}"

@@ -35,9 +35,9 @@ from domain.certificate import (
 from domain.encoding import to_hex
 from domain.hashing import keccak256
 from domain.milestones import BATCH_FORMAT_V1, MilestoneKind
-from readmodel import evidence
+from readmodel import crud, evidence
 from readmodel.evidence import ANCHORED, TicketRecord
-from readmodel.models import AnchorBatch, Milestone, Ticket, Voucher
+from readmodel.models import AnchorBatch, Milestone, Voucher
 from settings import Settings
 
 __all__ = [
@@ -248,7 +248,7 @@ def certificate_bodies(*, session: Session, ticket_id: str, signer: CertificateS
         NotCertifiable: If the ticket has no anchored milestone.
     """
     # Only tickets get certificates: a supplier's or a meeting's chain is internal governance.
-    if session.get(Ticket, ticket_id) is None:
+    if crud.get_ticket(session=session, ticket_id=ticket_id) is None:
         raise NotCertifiable(f"no ticket {ticket_id}")
     record = evidence.ticket_record(session=session, ticket_id=ticket_id)
     count = _anchored_prefix(record)

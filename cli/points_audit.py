@@ -31,10 +31,12 @@ def points(
     """Check that a month's points ledger is the one anchored when the month closed."""
     from chain.registry import EvidenceRegistryClient
     from chain.rpc import connect
+    from domain.encoding import from_hex
     from domain.merkle import verify_proof
+    from domain.milestones import tree_leaf
+    from readmodel import evidence
     from readmodel import points as ledger
     from readmodel.db import session_scope
-    from readmodel.models import AnchorBatch
     from settings import get_settings
 
     try:
@@ -47,7 +49,7 @@ def points(
         m = ledger.month_milestone(session=session, month=month)
         if m is None:
             raise die(f"month {month} is not closed: no milestone {ledger.points_subject(month)}", EXIT_FAILED)
-        batch = session.get(AnchorBatch, m.batch_no) if m.batch_no is not None else None
+        batch = evidence.get_batch(session=session, batch_no=m.batch_no) if m.batch_no is not None else None
         data: dict[str, str] = json.loads(m.data)
         root = ledger_root(month, ledger.as_entries(rows))
         checks.append(Check("ledger", "The ledger is the one that was closed", PASS if root == data.get("ledger_root")
@@ -59,12 +61,13 @@ def points(
         if batch is None or m.proof is None:
             checks.append(Check("anchor", "Anchored on the blockchain", FAIL, "the milestone is not anchored yet"))
         else:
-            proof = [bytes.fromhex(p[2:]) for p in json.loads(m.proof)]
-            included = verify_proof(bytes.fromhex(leaf[2:]), proof, bytes.fromhex(batch.root[2:]))
+            proof = [from_hex(p) for p in json.loads(m.proof)]
+            # The batch's format says how its tree leaves are made from milestone leaves.
+            included = verify_proof(tree_leaf(from_hex(leaf), m.kind, batch.format), proof, from_hex(batch.root))
             checks.append(Check("inclusion", "The milestone is in its batch", PASS if included else FAIL,
                                 f"Merkle proof to root {batch.root} (batch {batch.batch_no})"))
             client = EvidenceRegistryClient(connect(rpc), registry)
-            info = client.anchor_info(bytes.fromhex(batch.root[2:]))
+            info = client.anchor_info(from_hex(batch.root))
             checks.append(Check("anchor", "Anchored on the blockchain", PASS if info else FAIL,
                                 f"root anchored in block {info.block_number}" if info
                                 else f"root {batch.root} is not anchored on {rpc}"))

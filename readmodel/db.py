@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, SQLModel, create_engine
@@ -111,3 +111,9 @@ def session_scope(url: str) -> Iterator[Session]:
             if exc.orig is not None and not isinstance(exc.orig, DBAPIError):
                 raise exc.orig from exc
             raise
+
+
+def ping(url: str) -> None:
+    """One round trip to the read model (readiness); raises if it cannot answer."""
+    with session_scope(url) as session:
+        session.exec(text("SELECT 1"))  # type: ignore[call-overload]

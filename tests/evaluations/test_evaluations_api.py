@@ -15,7 +15,7 @@ from web3 import Web3
 from chain.registry import EvidenceRegistryClient
 from contracts.anvil import AnvilProcess, free_port, start_anvil
 from domain.merkle import verify_proof
-from domain.milestones import leaf_hash
+from domain.milestones import leaf_hash, tree_leaf
 from domain.policy import load_policy
 from readmodel.db import get_engine
 from readmodel.models import AnchorBatch, Milestone
@@ -85,8 +85,8 @@ def test_an_evaluation_is_filed_once_and_anchored_as_its_own_subject(api: httpx.
     assert (m.seq, m.kind, m.leaf) == (0, "mystery_evaluation_filed", shown["leaf"])
     assert leaf_hash(m.subject, m.seq, m.kind, m.at, m.prev, data) == m.leaf
     assert batch is not None and m.proof is not None
-    assert verify_proof(bytes.fromhex(m.leaf[2:]), [bytes.fromhex(p[2:]) for p in json.loads(m.proof)],
-                        bytes.fromhex(batch.root[2:]))
+    assert verify_proof(tree_leaf(bytes.fromhex(m.leaf[2:]), m.kind, batch.format),
+                        [bytes.fromhex(p[2:]) for p in json.loads(m.proof)], bytes.fromhex(batch.root[2:]))
     registry = EvidenceRegistryClient(Web3(Web3.HTTPProvider(world.rpc_url)), world.deployment.registry)
     assert registry.anchor_info(bytes.fromhex(batch.root[2:])) is not None
 
