@@ -51,7 +51,7 @@ from domain.merkle import build_tree
 from domain.milestones import CURRENT_BATCH_FORMAT, MilestoneKind, format_time, new_milestone, salted_hash, tree_leaf
 from domain.milestones import Milestone as Link
 from readmodel.db import init_db
-from readmodel.models import AnchorBatch, Milestone, Voucher
+from readmodel.models import AnchorBatch, Milestone, Ticket, Voucher
 from settings import Settings
 
 BATCH = 256
@@ -119,6 +119,10 @@ def build(tmp: Path, rpc_url: str, sizes: list[int]) -> tuple[Settings, dict[tup
             for size in sizes:
                 ticket = f"T-BENCH-{'S' if spread else 'O'}{size}"
                 tickets[(layout, size)] = ticket
+                # Only tickets get certificates: the read model must know the subject is one.
+                session.add(Ticket(id=ticket, status="closed", priority="P2", category="after_sales",
+                                   team="after-sales", channel="app", customer_ref_hash=ref_hash, summary="bench",
+                                   description="", created_at=start, updated_at=start))
                 links = _ticket_links(ticket, size, start, ref_hash)
                 groups = [[m] for m in links] if spread else [links]
                 for group in groups:
