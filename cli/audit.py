@@ -19,7 +19,6 @@ import json
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import typer
@@ -58,8 +57,8 @@ def _read_qr(path: Path) -> str:
     return str(texts[0])
 
 
-def _fetch_from_qr(url: str, timeout: float) -> tuple[Any, str, str]:
-    """Fetch the certificate a QR URL names. Returns (certificate, digest from the QR, ticket id)."""
+def _fetch_from_qr(url: str, timeout: float) -> tuple[bytes, str, str]:
+    """Fetch the certificate a QR URL names. Returns (its bytes, digest from the QR, ticket id)."""
     import httpx
 
     parts = urlsplit(url)
@@ -82,7 +81,7 @@ def _fetch_from_qr(url: str, timeout: float) -> tuple[Any, str, str]:
         raise typer.Exit(EXIT_FAILED)
     if response.status_code != 200:
         raise die(f"{url} answered {response.status_code}: {response.text[:300]}")
-    return response.json(), digest, ticket_id
+    return response.content, digest, ticket_id
 
 
 @audit_app.command()
@@ -113,21 +112,23 @@ def verify(
         url = _read_qr(source)
         if not as_json:
             console.print(f"QR code: {url}")
-        cert, expected_digest, ticket_id = _fetch_from_qr(url, timeout)
-        if isinstance(cert, dict) and cert.get("ticket_id") != ticket_id:
+        raw, expected_digest, ticket_id = _fetch_from_qr(url, timeout)
+    # A file or a server's answer, read one way: shape and nesting depth checked before anything else
+    # (a hostile server's deeply nested JSON is a failed verification, not a crash).
+    try:
+        cert = parse_certificate(raw)
+    except CertificateFormatError as exc:
+        # A damaged file is a failed verification, not a usage error: say what is wrong.
+        console.print(f"{MARKS[CheckStatus.FAIL]}  [bold]Readable certificate[/]: {exc}")
+        console.print("\n[bold red]NOT VERIFIED: Readable certificate.[/]")
+        raise typer.Exit(EXIT_FAILED) from exc
+    if expected_digest is not None:
+        if cert.get("ticket_id") != ticket_id:
             console.print(f"{MARKS[CheckStatus.FAIL]}  [bold]Matches the QR code[/]: the QR code names ticket "
                           f"{ticket_id}, the certificate is about {cert.get('ticket_id')}")
             raise typer.Exit(EXIT_FAILED)
         if save is not None:
             save.write_text(json.dumps(cert, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    else:
-        try:
-            cert = parse_certificate(raw)
-        except CertificateFormatError as exc:
-            # A damaged file is a failed verification, not a usage error: say what is wrong.
-            console.print(f"{MARKS[CheckStatus.FAIL]}  [bold]Readable certificate[/]: {exc}")
-            console.print("\n[bold red]NOT VERIFIED: Readable certificate.[/]")
-            raise typer.Exit(EXIT_FAILED) from exc
     w3 = None if offline or rpc is None else connect(rpc, timeout=timeout)
     checks = verify_certificate(cert, w3=w3, trusted_signer=signer, expected_digest=expected_digest,
                                 min_confirmations=min_confirmations, trusted_registry=registry)

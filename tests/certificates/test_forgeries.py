@@ -21,7 +21,7 @@ import segno
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
 from api.routes import verify as verify_routes
@@ -166,11 +166,29 @@ def forged_server() -> Iterator[tuple[str, dict[str, dict[str, Any]]]]:
     app = FastAPI()
 
     @app.get("/verify/{ticket_id}")
-    def certificate(ticket_id: str, d: str) -> JSONResponse:
+    def certificate(ticket_id: str, d: str) -> Response:
+        if d == DEEP_DIGEST:  # nested far past any certificate: must not crash the auditor's tool
+            return Response(b"[" * 200_000 + b"]" * 200_000, media_type="application/json")
         return JSONResponse(served[d])
 
     with serve(app) as url:
         yield url, served
+
+
+DEEP_DIGEST = "0x" + "dd" * 32
+
+
+def test_auditor_tool_fails_a_deeply_nested_answer_without_crashing(
+        world: World, forged_server: tuple[str, dict[str, dict[str, Any]]], tmp_path: Path,
+        run_audit: AuditRunner) -> None:
+    url, _ = forged_server
+    png = tmp_path / "deep.png"
+    segno.make(f"{url}/verify/T-DEEP?d={DEEP_DIGEST}", error="m").save(str(png), scale=6)
+    result = run_audit("verify", str(png), "--rpc", world.rpc_url, "--signer", SIGNER)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out  # a failed verification (not a crash, not a usage error)
+    assert "FAIL  Readable certificate" in out and "nested deeper" in out
+    assert "Traceback" not in out
 
 
 @pytest.mark.parametrize("forgery", ["another key, listing the operator",
