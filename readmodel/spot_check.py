@@ -125,6 +125,10 @@ def tasks_of(*, session: Session, month: str, reviewer: str | None = None) -> li
     return list(session.exec(query.order_by(col(SpotCheckTask.ticket_id))).all())
 
 
+def get_task(*, session: Session, month: str, ticket_id: str) -> SpotCheckTask | None:
+    return session.get(SpotCheckTask, (month, ticket_id))
+
+
 def record_spot_check(*, session: Session, record: RecordSpotCheckInput) -> None:
     """Updates the tasks and the summary and appends milestones; a replayed call changes nothing."""
     for task in record.tasks:
