@@ -92,7 +92,8 @@ def _top(figures: dict[str, Any], lang: str) -> str:
         arrow = " → ".join(f"{t['rate'] or '0'}%" for t in p["trend"])
         measures = "".join(f"<li>{_e(m['meeting_id'])} {_e(m['title'])} ({_e(m['status'])})</li>"
                            for m in p["measures"]) or f"<li>{_e(word('top.no_measures', lang))}</li>"
-        out.append(f'<li data-cause="{_e(p["root_cause"])}"><h3>{_e(word("top.row", lang, cause=p["root_cause"], failures=p["failures"], rate=p["rate"]))}</h3>'
+        heading = word("top.row", lang, cause=p["root_cause"], failures=p["failures"], rate=p["rate"])
+        out.append(f'<li data-cause="{_e(p["root_cause"])}"><h3>{_e(heading)}</h3>'
                    f'<p class="trend">{_e(word("top.trend", lang))}: {_e(arrow)}</p>{trend_chart(p)}'
                    f'<h4>{_e(word("top.measures", lang))}</h4><ul>{measures}</ul></li>')
     out.append("</ol>")
@@ -108,7 +109,8 @@ def render_report_page(report: dict[str, Any], lang: str, anchor: dict[str, Any]
     t = f["tickets"]
     sla_rows = "".join(
         f"<tr><td>{_e(r['team'])}</td><td>{_e(r['category'])}</td><td>{r['tickets']}</td>"
-        f"<td>{_e(r['first_response']['compliance'] or '–')}%</td><td>{_e(r['resolution']['compliance'] or '–')}%</td></tr>"
+        f"<td>{_e(r['first_response']['compliance'] or '–')}%</td>"
+        f"<td>{_e(r['resolution']['compliance'] or '–')}%</td></tr>"
         for r in f["sla"]["by_team_category"])
     sla = (f'<p class="big" id="sla-first">{_e(word("sla.first_response", lang))}: '
            f'{_e(f["sla"]["first_response"]["compliance"] or "–")}%</p>'
@@ -119,7 +121,8 @@ def render_report_page(report: dict[str, Any], lang: str, anchor: dict[str, Any]
            f'<th>{_e(word("sla.resolution", lang))}</th></tr>{sla_rows}</table></div>')
     v = f["vouchers"]
     sup = f["suppliers"]
-    deductions = "".join(f"<li>{_e(d['supplier'])}: {d['count']} / {_e(format_money(d['amount'], d['currency'], lang))}</li>"
+    deductions = "".join(f"<li>{_e(d['supplier'])}: {d['count']} / "
+                         f"{_e(format_money(d['amount'], d['currency'], lang))}</li>"
                          for d in sup["deductions"]["by_supplier"])
     exits = ", ".join(x["supplier"] for x in sup["exits"]) or word("none", lang)
     mt = f["meetings"]
@@ -129,7 +132,8 @@ def render_report_page(report: dict[str, Any], lang: str, anchor: dict[str, Any]
     ms = f["mystery_shopping"]
     shopping = "".join(f"<li>{_e(x['target'])}: " + ", ".join(f"{_e(c)} {_e(s)}" for c, s in x["mean_scores"].items())
                        + "</li>" for x in ms["targets"])
-    veto = "".join(f"<li>{_e(word('veto.row', lang, **x))}</li>" for x in f["veto"]) or f"<li>{_e(word('none', lang))}</li>"
+    veto = ("".join(f"<li>{_e(word('veto.row', lang, **x))}</li>" for x in f["veto"])
+            or f"<li>{_e(word('none', lang))}</li>")
     if anchor.get("tx"):
         anchored = _p(word("anchor.batch", lang, batch=anchor["batch"], tx=anchor["tx"], block=anchor["block"]))
     else:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, case, func, or_
+from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
 from domain.encoding import format_time
@@ -62,9 +63,9 @@ def ticket_counts(session: Session, month: str) -> TicketCounts:
     repeat = func.sum(case((col(Ticket.repeat_of).is_not(None), 1), else_=0))
     groups = (col(Ticket.team), col(Ticket.category), col(Ticket.status), col(Ticket.first_response_outcome),
               col(Ticket.resolution_outcome))
-    rows = session.exec(select(*groups, func.count(), func.count(col(Ticket.rating)),
-                               func.coalesce(func.sum(col(Ticket.rating)), 0), func.coalesce(repeat, 0))
-                        .where(_in_month(col(Ticket.created_at), start, end)).group_by(*groups)).all()
+    rows = session.execute(columns(*groups, func.count(), func.count(col(Ticket.rating)),
+                                   func.coalesce(func.sum(col(Ticket.rating)), 0), func.coalesce(repeat, 0))
+                           .where(_in_month(col(Ticket.created_at), start, end)).group_by(*groups)).all()
     for team, category, status, fr, res, n, rated, rating_sum, repeats in rows:
         c.add(team, category, status, fr, res, int(n))
         c.rating_count += int(rated)
@@ -96,17 +97,18 @@ def ticket_lines(session: Session, month: str) -> list[list[Any]]:
     """One line per ticket of the month, in the columns of ``domain.report.TICKET_COLUMNS``."""
     start, end = month_bounds(month)
     repeat = case((col(Ticket.repeat_of).is_not(None), 1), else_=0)
-    query = (select(Ticket.id, Ticket.team, Ticket.category, Ticket.status, Ticket.first_response_outcome,
-                    Ticket.resolution_outcome, Ticket.rating, repeat, func.coalesce(Ticket.root_cause, ""))
+    query = (columns(col(Ticket.id), col(Ticket.team), col(Ticket.category), col(Ticket.status),
+                     col(Ticket.first_response_outcome), col(Ticket.resolution_outcome), col(Ticket.rating), repeat,
+                     func.coalesce(col(Ticket.root_cause), ""))
              .where(_in_month(col(Ticket.created_at), start, end)).order_by(col(Ticket.id)))
-    return [list(row) for row in session.exec(query).yield_per(50_000)]
+    return [list(row) for row in session.execute(query.execution_options(yield_per=50_000))]
 
 
 def _vouchers(session: Session, start: datetime, end: datetime) -> list[list[Any]]:
     issued, redeemed = _in_month(col(Voucher.issued_at), start, end), _in_month(col(Voucher.redeemed_at), start, end)
-    rows = session.exec(select(Voucher.claim_id, Voucher.amount, Voucher.currency,
-                               case((issued, 1), else_=0).cast(Integer), case((redeemed, 1), else_=0).cast(Integer))
-                        .where(or_(issued, redeemed)).order_by(col(Voucher.claim_id))).all()
+    rows = session.execute(columns(col(Voucher.claim_id), col(Voucher.amount), col(Voucher.currency),
+                                   case((issued, 1), else_=0).cast(Integer), case((redeemed, 1), else_=0).cast(Integer))
+                           .where(or_(issued, redeemed)).order_by(col(Voucher.claim_id))).all()
     return [list(r) for r in rows]
 
 
@@ -153,10 +155,11 @@ def build_record(session: Session, month: str, *, top_problems: int, trend_month
     """Everything the month's figures are computed from, as plain JSON."""
     start, end = month_bounds(month)
     s, e = format_time(start), format_time(end)
-    deductions = session.exec(select(Deduction.incident_id, Deduction.supplier_id, Deduction.severity,
-                                     Deduction.amount, Supplier.currency)
-                              .join(Supplier, col(Supplier.id) == col(Deduction.supplier_id))
-                              .where(Deduction.at >= s, Deduction.at < e).order_by(col(Deduction.incident_id))).all()
+    deductions = session.execute(columns(col(Deduction.incident_id), col(Deduction.supplier_id),
+                                         col(Deduction.severity), col(Deduction.amount), col(Supplier.currency))
+                                 .join(Supplier, col(Supplier.id) == col(Deduction.supplier_id))
+                                 .where(col(Deduction.at) >= s, col(Deduction.at) < e)
+                                 .order_by(col(Deduction.incident_id))).all()
     exits = session.exec(select(Milestone.subject, Milestone.at).where(
         Milestone.kind == EXIT_KIND, Milestone.at >= s, Milestone.at < e).order_by(col(Milestone.at))).all()
     evaluations = session.exec(select(Evaluation).where(Evaluation.month == month)

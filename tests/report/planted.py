@@ -78,9 +78,10 @@ def plant(db_url: str) -> None:
                          "parts_delay" if i == 0 else None, _at(f"2026-09-{i + 1:02d}T10:00:00")))
 
         # Vouchers: V1, V2 issued in November (2,000 fen each), V2 and V3 redeemed in it, V4 in December.
-        for claim, amount, issued, redeemed in (("V1", 2000, "2026-11-10", None), ("V2", 2000, "2026-11-12", "2026-11-20"),
-                                                ("V3", 500, "2026-10-30", "2026-11-02"), ("V4", 700, "2026-12-01", None)):
-            s.add(Voucher(claim_id=claim, ticket_id="A2", breach="first_response", voucher_id=len(claim) + ord(claim[1]),
+        vouchers = (("V1", 2000, "2026-11-10", None), ("V2", 2000, "2026-11-12", "2026-11-20"),
+                    ("V3", 500, "2026-10-30", "2026-11-02"), ("V4", 700, "2026-12-01", None))
+        for number, (claim, amount, issued, redeemed) in enumerate(vouchers):
+            s.add(Voucher(claim_id=claim, ticket_id="A2", breach="first_response", voucher_id=number + 1,
                           amount=amount, currency="CNY", tx_hash="0x" + "11" * 32, block_number=1,
                           issued_at=_at(f"{issued}T08:00:00"), redeemed=redeemed is not None,
                           redeemed_at=_at(f"{redeemed}T08:00:00") if redeemed else None))

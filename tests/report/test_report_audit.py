@@ -9,53 +9,15 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import pytest
 from click.testing import Result
 from typer.testing import CliRunner
-from temporalio.testing import ActivityEnvironment
 
-from activities.report import ReportActivities
 from cli.audit import audit_app
-from contracts.anvil import free_port, start_anvil
-from domain.report import ReportMonthInput
-from settings import ROOT, Settings
-from tests.certificates.world import World, anchor_pending, build_world
-from tests.helpers import serve_api_with
-from tests.report.conftest import POLICY
-from tests.report.planted import MONTH, plant
-
-
-@dataclass
-class Anchored:
-    world: World
-    url: str
-    export: Path
-
-
-@pytest.fixture(scope="module")
-def anchored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Anchored]:
-    tmp = tmp_path_factory.mktemp("report-chain")
-    node = start_anvil(free_port())
-    try:
-        world = build_world(tmp, node.url)
-        plant(world.db_url)
-        ActivityEnvironment().run(ReportActivities(world.db_url, POLICY).publish_quality_report,
-                                  ReportMonthInput(MONTH))
-        anchor_pending(world)
-        settings = Settings(database_url=world.db_url, var_dir=world.var_dir)  # type: ignore[call-arg]
-        with serve_api_with(settings) as url:
-            answer = httpx.get(f"{url}/reports/{MONTH}/export.json", timeout=60)
-            assert answer.status_code == 200, answer.text
-            export = tmp / "export.json"
-            export.write_bytes(answer.content)
-            yield Anchored(world, url, export)
-    finally:
-        node.stop()
+from settings import ROOT
+from tests.report.conftest import Anchored
+from tests.report.planted import MONTH
 
 
 def in_process(a: Anchored, export: Path) -> Result:
