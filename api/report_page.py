@@ -62,10 +62,11 @@ def trend_chart(problem: dict[str, Any]) -> str:
              f'xmlns="http://www.w3.org/2000/svg"><title>{_e(problem["root_cause"])}</title>']
     for i, t in enumerate(trend):
         h = 70 * _num(t["rate"]) / top
+        label = f"{t['rate']}%" if t["rate"] is not None else "–"
         x = i * col + col // 4
         colour = BAR_COLOURS[1] if i == len(trend) - 1 else BAR_COLOURS[0]
         parts.append(f'<rect x="{x}" y="{90 - h:.1f}" width="{col // 2}" height="{h:.1f}" fill="{colour}"/>'
-                     f'<text x="{x}" y="{86 - h:.1f}" font-size="11">{_e(t["rate"] or "0")}%</text>'
+                     f'<text x="{x}" y="{86 - h:.1f}" font-size="11">{_e(label)}</text>'
                      f'<text x="{x}" y="108" font-size="11">{_e(t["month"])}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -89,7 +90,7 @@ def _top(figures: dict[str, Any], lang: str) -> str:
         return _p(word("empty", lang))
     out = ["<ol class=\"top\">"]
     for p in figures["top_problems"]:
-        arrow = " → ".join(f"{t['rate'] or '0'}%" for t in p["trend"])
+        arrow = " → ".join(f"{t['rate']}%" if t["rate"] is not None else "–" for t in p["trend"])
         measures = "".join(f"<li>{_e(m['meeting_id'])} {_e(m['title'])} ({_e(m['status'])})</li>"
                            for m in p["measures"]) or f"<li>{_e(word('top.no_measures', lang))}</li>"
         heading = word("top.row", lang, cause=p["root_cause"], failures=p["failures"], rate=p["rate"])
@@ -170,7 +171,7 @@ def render_report_page(report: dict[str, Any], lang: str, anchor: dict[str, Any]
                  + _p(word("anchor.audit", lang, command=command)), "anchor"),
     ]
     links = (f'<a href="{_e(base)}.json">JSON</a> · <a href="{_e(base)}.pdf?lang={lang}">PDF</a> · '
-             f'<a href="{_e(base)}/export.json">{_e(word("anchor.record", lang))}</a>')
+             f'<a href="{_e(base)}/export.json">{_e(word("anchor.export", lang))}</a>')
     return (f'<!doctype html><html lang="{HTML_LANG[lang]}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{_e(word("title", lang, month=month))}</title>'

@@ -56,6 +56,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "anchor": ("存证", "Evidence"),
     "anchor.hash": ("报告哈希", "Report hash"),
     "anchor.record": ("记录哈希", "Record hash"),
+    "anchor.export": ("审计导出", "Audit export"),
     "anchor.leaf": ("上链叶子", "Anchored leaf"),
     "anchor.batch": ("批次 {batch}，交易 {tx}，区块 {block}", "batch {batch}, transaction {tx}, block {block}"),
     "anchor.pending": ("等待上链", "Waiting to be anchored"),
