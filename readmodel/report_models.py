@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, LargeBinary, Text
+from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
+
+from readmodel.models import Ticket
 
 
 # A published month: the canonical report JSON, its hash (anchored as milestone 0 of "report-YYYY-MM").
@@ -23,3 +25,11 @@ class QualityReportFile(SQLModel, table=True):
     month: str = Field(primary_key=True, max_length=7)
     name: str = Field(primary_key=True, max_length=32)  # record.json.gz | report-zh.pdf | report-en.pdf
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+# The month's tickets read from the index alone: one range scan for the aggregates and the record
+# (bench/quality_report.py), instead of a lookup into the table per ticket.
+TICKET_REPORT_INDEX = Index(
+    "ix_ticket_report", Ticket.__table__.c.created_at, Ticket.__table__.c.team, Ticket.__table__.c.category,
+    Ticket.__table__.c.status, Ticket.__table__.c.first_response_outcome, Ticket.__table__.c.resolution_outcome,
+    Ticket.__table__.c.rating, Ticket.__table__.c.repeat_of, Ticket.__table__.c.root_cause, Ticket.__table__.c.id)

@@ -35,8 +35,15 @@ def upgrade() -> None:
     sa.Column('content', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('month', 'name')
     )
+    # The month's tickets read from the index alone (readmodel/report_models.py).
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_report', ['created_at', 'team', 'category', 'status', 'first_response_outcome',
+                                                   'resolution_outcome', 'rating', 'repeat_of', 'root_cause', 'id'],
+                              unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_report')
     op.drop_table('qualityreportfile')
     op.drop_table('qualityreport')
