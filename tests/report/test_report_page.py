@@ -14,7 +14,9 @@ from PIL import Image, ImageStat
 from playwright.sync_api import Browser, sync_playwright
 
 from domain.report import digest
-from tests.report.conftest import Anchored
+from settings import Settings, get_settings
+from tests.helpers import serve_api_with
+from tests.report.conftest import Anchored, Published
 from tests.report.planted import MONTH
 
 CHROMIUM = "/usr/bin/chromium"
@@ -100,10 +102,18 @@ def test_hostile_input_is_a_clear_4xx_naming_the_field(anchored: Anchored, path:
     assert field in answer.text
 
 
-def test_a_flood_from_one_address_is_limited(anchored: Anchored) -> None:
-    from api.ratelimit import PUBLIC_PATHS
-
+def test_a_flood_from_one_address_gets_429_with_retry_after(published: Published,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # The report routes share the public per-address limit (QT_PUBLIC_RATE_LIMIT) with /verify.
-    for path in ("/reports", f"/reports/{MONTH}", f"/reports/{MONTH}.json", f"/reports/{MONTH}.pdf",
-                 f"/reports/{MONTH}/export.json"):
-        assert PUBLIC_PATHS.match(path), path
+    monkeypatch.setenv("QT_PUBLIC_RATE_LIMIT", "3/minute")
+    get_settings.cache_clear()
+    try:
+        settings = Settings(database_url=published.db_url, var_dir=published.tmp)  # type: ignore[call-arg]
+    finally:
+        get_settings.cache_clear()
+    with serve_api_with(settings) as url:
+        answers = [httpx.get(f"{url}/reports/{MONTH}.json", timeout=30) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        for path in (f"/reports/{MONTH}", f"/reports/{MONTH}.pdf", f"/reports/{MONTH}/export.json", "/reports"):
+            limited = httpx.get(url + path, timeout=30)
+            assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 60, path
