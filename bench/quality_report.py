@@ -123,7 +123,7 @@ def run(kind: str, n: int, in_month: float) -> list[Any]:
                 col(Ticket.created_at) >= start, col(Ticket.created_at) < end)).one())
         with Session(engine) as s:
             figures_s, _ = timed(lambda: figures_from_counts(
-                report.build_record(s, MONTH, top_problems=3, trend_months=3) | {"tickets": []},
+                report.build_record(s, MONTH, top_problems=3, trend_months=3, with_tickets=False),
                 report.ticket_counts(s, MONTH)))
         with Session(engine) as s:
             publish_s, row = timed(lambda: report.publish(session=s, month=MONTH, top_problems=3, trend_months=3,

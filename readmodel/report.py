@@ -158,8 +158,10 @@ def _spot_check(session: Session, month: str) -> dict[str, Any] | None:
             "escalated": sum(1 for t in tasks if t.escalated), "findings": findings}
 
 
-def build_record(session: Session, month: str, *, top_problems: int, trend_months: int) -> dict[str, Any]:
-    """Everything the month's figures are computed from, as plain JSON."""
+def build_record(session: Session, month: str, *, top_problems: int, trend_months: int,
+                 with_tickets: bool = True) -> dict[str, Any]:
+    """Everything the month's figures are computed from, as plain JSON (``with_tickets=False``: all but
+    the per-ticket lines, whose figures come from :func:`ticket_counts`)."""
     start, end = month_bounds(month)
     s, e = format_time(start), format_time(end)
     deductions = session.execute(columns(col(Deduction.incident_id), col(Deduction.supplier_id),
@@ -175,7 +177,7 @@ def build_record(session: Session, month: str, *, top_problems: int, trend_month
     return {
         "month": month, "period": {"start": s, "end": e},
         "rules": {"top_problems": top_problems, "trend_months": trend_months},
-        "tickets": ticket_lines(session, month),
+        "tickets": ticket_lines(session, month) if with_tickets else [],
         "history": _history(session, month, trend_months),
         "vouchers": _vouchers(session, start, end),
         "deductions": [list(d) for d in deductions],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Index, LargeBinary, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from readmodel.models import Ticket
 
@@ -30,6 +30,6 @@ class QualityReportFile(SQLModel, table=True):
 # The month's tickets read from the index alone: one range scan for the aggregates and the record
 # (bench/quality_report.py), instead of a lookup into the table per ticket.
 TICKET_REPORT_INDEX = Index(
-    "ix_ticket_report", Ticket.__table__.c.created_at, Ticket.__table__.c.team, Ticket.__table__.c.category,
-    Ticket.__table__.c.status, Ticket.__table__.c.first_response_outcome, Ticket.__table__.c.resolution_outcome,
-    Ticket.__table__.c.rating, Ticket.__table__.c.repeat_of, Ticket.__table__.c.root_cause, Ticket.__table__.c.id)
+    "ix_ticket_report", col(Ticket.created_at), col(Ticket.team), col(Ticket.category), col(Ticket.status),
+    col(Ticket.first_response_outcome), col(Ticket.resolution_outcome), col(Ticket.rating), col(Ticket.repeat_of),
+    col(Ticket.root_cause), col(Ticket.id))
