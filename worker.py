@@ -19,6 +19,7 @@ from activities.anchoring import build_chain_activities
 from activities.governance import GovernanceActivities
 from activities.notify import Notifier, SmtpConfig
 from activities.points import PointsActivities
+from activities.report import ReportActivities
 from activities.spot_check import SpotCheckActivities
 from activities.tickets import TicketActivities
 from activities.veto import VetoActivities
@@ -32,6 +33,7 @@ from temporal.runtime import temporal_runtime
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
 from workflows.joint_meeting import JointMeetingWorkflow
 from workflows.points import PointsMonthWorkflow, ensure_points_schedule
+from workflows.report import QualityReportWorkflow, ensure_report_schedule
 from workflows.spot_check import SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, ensure_spot_check_schedule
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
@@ -41,7 +43,7 @@ log = logging.getLogger("qualitrail.worker")
 
 WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, PointsMonthWorkflow,
                          TeamVetoWorkflow, VetoScanWorkflow, SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow,
-                         *EVIDENCE_WORKFLOWS]
+                         QualityReportWorkflow, *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -55,6 +57,7 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     acts: list[Callable[..., Any]] = [tickets.record_ticket, tickets.find_repeat_complaint, notifier.notify]
     acts += GovernanceActivities(settings.db_url).all()
     acts.append(PointsActivities(settings.db_url, settings.policy_file).close_points_month)
+    acts.append(ReportActivities(settings.db_url, settings.policy_file).publish_quality_report)
     veto = VetoActivities(settings.db_url, settings.policy_file, settings.task_queue)
     acts += [veto.record_veto, veto.scan_major_complaints]
     spot = SpotCheckActivities(settings.db_url, settings.policy_file, settings.rpc_url, settings.chain_confirmations,
@@ -92,6 +95,7 @@ async def run_worker(settings: Settings) -> None:
         await ensure_anchoring_started(client, settings)
         await ensure_points_schedule(client, settings.task_queue)
         await ensure_spot_check_schedule(client, settings.task_queue)
+        await ensure_report_schedule(client, settings.task_queue)
         await ensure_veto_schedule(client, settings.task_queue,
                                    load_policy(settings.policy_file).performance.veto.scan_every_hours)
         log.info("worker polling task queue %s", settings.task_queue)

@@ -29,6 +29,7 @@ from api.routes import (
     people,
     points,
     records,
+    reports,
     spot_checks,
     suppliers,
     tickets,
@@ -205,6 +206,7 @@ def create_app() -> FastAPI:
     app.include_router(suppliers.router)
     app.include_router(certificates.router)
     app.include_router(verify.router)
+    app.include_router(reports.router)
     app.include_router(vouchers.router)
     app.include_router(codec.router)
     app.add_middleware(codec.CodecCORSMiddleware, origin=settings.temporal_ui_origin)

@@ -260,6 +260,13 @@ class MysteryShoppingModel(_Strict):
     notes_max_chars: int = Field(ge=0, le=20_000)
 
 
+class ReportModel(_Strict):
+    """The monthly public quality report (rule 16): how many problems it ranks, how far back it looks."""
+
+    top_problems: int = Field(default=3, ge=1, le=20)
+    trend_months: int = Field(default=3, ge=0, le=24)
+
+
 class Policy(_Strict):
     sla: SlaModel
     calendar: CalendarModel = Field(default_factory=CalendarModel)
@@ -270,6 +277,7 @@ class Policy(_Strict):
     joint_meeting: JointMeetingModel
     supplier: SupplierModel
     mystery_shopping: MysteryShoppingModel
+    report: ReportModel = Field(default_factory=ReportModel)
 
     @model_validator(mode="after")
     def _calendar_valid(self) -> Policy:

@@ -19,6 +19,7 @@ import readmodel.evaluation_models  # noqa: F401
 import readmodel.models  # noqa: F401 - registers the read-model tables on SQLModel.metadata
 import readmodel.points_models  # noqa: F401
 import readmodel.record_models  # noqa: F401
+import readmodel.report_models  # noqa: F401
 import readmodel.spot_check_models  # noqa: F401
 import readmodel.veto_models  # noqa: F401
 

@@ -48,6 +48,7 @@ def init_db(url: str) -> Engine:
         models,
         points_models,
         record_models,
+        report_models,
         spot_check_models,
         veto_models,
     )

@@ -23,6 +23,11 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/verify"): "customers' upload form for a certificate file",
     ("GET", "/verify/{ticket_id}"): "customers' QR page; the certificate digest in the URL is the capability",
     ("POST", "/verify"): "checks a certificate file the caller already holds; reveals nothing else",
+    ("GET", "/reports"): "the published months of the public quality report (rule 16)",
+    ("GET", "/reports/{month}"): "the public monthly quality report page (rule 16)",
+    ("GET", "/reports/{month}.json"): "the public report as anchored (rule 16)",
+    ("GET", "/reports/{month}.pdf"): "the public report as PDF (rule 16)",
+    ("GET", "/reports/{month}/export.json"): "the public report's anchored record for auditors: no customer data",
 }
 # The ticket's customer, with the X-Customer-Token the API handed out at creation (no API key).
 CUSTOMER_TOKEN = {("POST", "/tickets/{ticket_id}/confirm"), ("POST", "/tickets/{ticket_id}/customer-reopen")}
