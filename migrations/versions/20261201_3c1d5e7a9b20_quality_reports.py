@@ -1,7 +1,7 @@
 """quality reports (monthly public report, rule 16)
 
 Revision ID: 3c1d5e7a9b20
-Revises: 9ab441922f4d
+Revises: 3c1d8e5f7a20
 Create Date: 2026-12-01 13:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlmodel.sql.sqltypes  # noqa: F401 - autogenerate renders SQLModel colum
 from alembic import op
 
 revision: str = '3c1d5e7a9b20'
-down_revision: str | Sequence[str] | None = '9ab441922f4d'
+down_revision: str | Sequence[str] | None = '3c1d8e5f7a20'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
