@@ -1,0 +1,137 @@
+"""Reads and writes of the analysis: generated history (bulk), failure rows, runs, proposals.
+
+The case library's reads and writes are in readmodel/cases.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from readmodel.analysis_models import AnalysisRun, MeetingProposal, TicketFacts
+from readmodel.models import Milestone, Ticket
+
+DONE = ("resolved", "closed")
+
+
+def insert_history(session: Session, tickets: Sequence[dict[str, Any]], facts: Sequence[dict[str, Any]]) -> None:
+    """Bulk insert of generated tickets and their facts (one executemany each; the caller commits)."""
+    if tickets:
+        session.execute(insert(Ticket), list(tickets))
+    if facts:
+        session.execute(insert(TicketFacts), list(facts))
+
+
+def _finding_steps(session: Session) -> dict[str, str]:
+    """Ticket id -> process step of its spot-check findings with a deviation (the last one wins)."""
+    steps: dict[str, str] = {}
+    rows = session.execute(select(Milestone.data).where(Milestone.kind == "spot_check_finding")
+                           .order_by(Milestone.subject, Milestone.seq)).scalars()
+    for data in rows:
+        d = json.loads(data)
+        if d.get("deviation", "none") != "none" and d.get("ticket_id") and d.get("step"):
+            steps[str(d["ticket_id"])] = str(d["step"])
+    return steps
+
+
+def _reopened(session: Session) -> set[str]:
+    return set(session.execute(select(Milestone.subject).where(Milestone.kind == "reopened").distinct()).scalars())
+
+
+FailureTuple = tuple[str, datetime, str, str, str, str | None, str | None, str]
+
+
+def failure_rows(session: Session, *, since: datetime) -> tuple[list[FailureTuple], dict[str, int]]:
+    """Resolved tickets created since ``since`` that failed, as (id, created_at (UTC), team, category,
+    priority, step, root_cause, text), and the totals behind the rates (tickets, reopened, repeats).
+
+    A failure: breached, a repeat complaint, reopened (facts or a ``reopened`` milestone), or a
+    spot-check finding with a deviation; its step comes from the facts, else from the finding.
+    """
+    findings = _finding_steps(session)
+    reopened = _reopened(session)
+    q = (select(Ticket.id, Ticket.created_at, Ticket.team, Ticket.category, Ticket.priority, TicketFacts.step,
+                Ticket.root_cause, Ticket.summary, Ticket.description, Ticket.breached, Ticket.repeat_of,
+                TicketFacts.reopens)
+         .outerjoin(TicketFacts, TicketFacts.ticket_id == Ticket.id)
+         .where(Ticket.created_at >= since, Ticket.status.in_(DONE)))  # type: ignore[attr-defined]
+    out: list[FailureTuple] = []
+    totals = {"tickets": 0, "reopened": 0, "repeats": 0}
+    for (tid, created, team, category, priority, step, cause, summary, description, breached, repeat_of,
+         reopens) in session.execute(q):
+        totals["tickets"] += 1
+        was_reopened = bool(reopens) or tid in reopened
+        totals["reopened"] += was_reopened
+        totals["repeats"] += repeat_of is not None
+        step = step or findings.get(tid)
+        if not (breached or repeat_of is not None or was_reopened or step):
+            continue
+        text = description if description.startswith(summary) else f"{summary} {description}"
+        at = created if created.tzinfo else created.replace(tzinfo=UTC)
+        out.append((tid, at, team, category, priority, step, cause, text.strip()))
+    return out, totals
+
+
+def store_run(session: Session, *, run_key: str, as_of: datetime, tickets: int, failures: int,
+              flagged_steps: list[str], result: dict[str, Any]) -> None:
+    """One row per run key: a retried activity (or a second run the same day) replaces it."""
+    row = session.get(AnalysisRun, run_key) or AnalysisRun(run_key=run_key, as_of=as_of, created_at=as_of,
+                                                           tickets=0, failures=0, flagged_steps="", result="{}")
+    row.as_of, row.created_at, row.tickets, row.failures = as_of, datetime.now(UTC), tickets, failures
+    row.flagged_steps, row.result = ",".join(flagged_steps), json.dumps(result, ensure_ascii=False)
+    session.add(row)
+    session.commit()
+
+
+def get_run(session: Session, run_key: str | None = None) -> AnalysisRun | None:
+    """The run of ``run_key``, or the newest."""
+    if run_key is not None:
+        return session.get(AnalysisRun, run_key)
+    return session.execute(select(AnalysisRun).order_by(AnalysisRun.run_key.desc()).limit(1)).scalars().first()  # type: ignore[attr-defined]
+
+
+def propose(session: Session, proposals: Iterable[dict[str, Any]], *, run_key: str) -> list[str]:
+    """Store each proposal whose problem key is new; return the keys stored now (exactly once per key)."""
+    added: list[str] = []
+    for p in proposals:
+        if session.get(MeetingProposal, p["problem_key"]) is not None:
+            continue
+        evidence = {k: p[k] for k in ("reasons", "clusters", "share_of_failures", "tickets")}
+        session.add(MeetingProposal(
+            problem_key=p["problem_key"], title=p["title"][:300], departments=json.dumps(p["departments"]),
+            category=p["category"], step=p["step"], root_cause=p["root_cause"],
+            evidence=json.dumps(evidence, ensure_ascii=False), ticket_ids=json.dumps(p["ticket_ids"]),
+            run_key=run_key, proposed_at=datetime.now(UTC)))
+        added.append(p["problem_key"])
+    session.commit()
+    return added
+
+
+def list_proposals(session: Session, *, status: str | None = None) -> list[MeetingProposal]:
+    q = select(MeetingProposal).order_by(MeetingProposal.proposed_at.desc(), MeetingProposal.problem_key)  # type: ignore[attr-defined]
+    if status is not None:
+        q = q.where(MeetingProposal.status == status)
+    return list(session.execute(q).scalars())
+
+
+def get_proposal(session: Session, problem_key: str) -> MeetingProposal | None:
+    return session.get(MeetingProposal, problem_key)
+
+
+def mark_accepted(session: Session, problem_key: str, *, meeting_id: str, by: str) -> None:
+    row = session.get(MeetingProposal, problem_key)
+    if row is None or row.status == "accepted":
+        return
+    row.status, row.meeting_id, row.accepted_by, row.accepted_at = "accepted", meeting_id, by, datetime.now(UTC)
+    session.add(row)
+    session.commit()
+
+
+def ticket_count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(Ticket)).scalar_one())
+

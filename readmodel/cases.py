@@ -1,0 +1,95 @@
+"""Reads and writes of the case library (rule 13): cases from resolved failed tickets, spot-check
+findings and joint-meeting solutions, plus the generated typical cases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from readmodel.analysis_models import Case
+from readmodel.governance_models import Meeting
+from readmodel.models import Milestone, Ticket
+
+FIELDS = ("id", "source", "problem", "cause", "measure", "outcome", "category", "team", "step", "lang")
+
+
+def add_cases(session: Session, cases: Sequence[dict[str, Any]], *, batch: int = 5000) -> int:
+    """Insert the cases whose id is new (a case is never rewritten); return how many were added."""
+    added = 0
+    for start in range(0, len(cases), batch):
+        chunk = cases[start:start + batch]
+        known = set(session.execute(select(Case.id).where(Case.id.in_([c["id"] for c in chunk]))).scalars())  # type: ignore[attr-defined]
+        fresh = [{**c, "created_at": c.get("created_at") or datetime.now(UTC)} for c in chunk if c["id"] not in known]
+        fresh = list({c["id"]: c for c in fresh}.values())
+        if fresh:
+            session.execute(insert(Case), fresh)
+            added += len(fresh)
+    session.commit()
+    return added
+
+
+def version(session: Session) -> tuple[int, str]:
+    """Changes whenever a case is added (the search index is rebuilt then)."""
+    count, newest = session.execute(select(func.count(), func.max(Case.created_at)).select_from(Case)).one()
+    return int(count), str(newest)
+
+
+def all_cases(session: Session) -> list[tuple[str, ...]]:
+    """Every case as a tuple in :data:`FIELDS` order, oldest first."""
+    cols = [getattr(Case, f) for f in FIELDS]
+    return [tuple(r) for r in session.execute(select(*cols).order_by(Case.created_at, Case.id))]
+
+
+def ticket_text(session: Session, ticket_id: str) -> tuple[str, str, str] | None:
+    """(text, category, team) of a ticket, for its similar cases."""
+    row = session.get(Ticket, ticket_id)
+    if row is None:
+        return None
+    text = row.description if row.description.startswith(row.summary) else f"{row.summary} {row.description}"
+    return text.strip(), row.category, row.team
+
+
+def cases_from_records(session: Session, failures: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Cases from failed resolved tickets with a root cause, spot-check findings and meeting solutions.
+
+    ``failures`` are readmodel/analysis.py:failure_rows tuples; ids make a second run add nothing.
+    """
+    cases: list[dict[str, Any]] = []
+    resolution: dict[str, str | None] = {}
+    ids = [f[0] for f in failures if f[6]]
+    for start in range(0, len(ids), 5000):
+        resolution.update(session.execute(select(Ticket.id, Ticket.resolution_code).where(
+            Ticket.id.in_(ids[start:start + 5000]))).tuples().all())  # type: ignore[attr-defined]
+    for tid, created, team, category, _priority, step, cause, text in failures:
+        if not cause:
+            continue
+        cases.append({"id": f"ticket:{tid}", "source": "ticket", "problem": text[:2000], "cause": cause,
+                      "measure": resolution.get(tid) or "", "outcome": "resolved", "category": category,
+                      "team": team, "step": step or "", "lang": "", "created_at": created})
+    tickets: dict[str, tuple[str, str, str]] = {}
+    for subject, seq, data, at in session.execute(select(Milestone.subject, Milestone.seq, Milestone.data, Milestone.at)
+                                                  .where(Milestone.kind == "spot_check_finding")):
+        d = json.loads(data)
+        if d.get("deviation", "none") == "none":
+            continue
+        tid = str(d.get("ticket_id", ""))
+        if tid not in tickets:
+            tickets[tid] = ticket_text(session, tid) or ("", "", "")
+        text, category, team = tickets[tid]
+        cases.append({"id": f"finding:{subject}:{seq}", "source": "finding",
+                      "problem": f"{text} (spot check: {d['deviation']} at {d.get('step', '')})".strip()[:2000],
+                      "cause": str(d["deviation"]), "measure": "", "outcome": f"finding, {d.get('severity', '')}",
+                      "category": category, "team": team, "step": str(d.get("step", "")), "lang": "",
+                      "created_at": datetime.fromisoformat(at.replace("Z", "+00:00"))})
+    for meeting in session.execute(select(Meeting).where(Meeting.root_cause.is_not(None))).scalars():  # type: ignore[union-attr]
+        cases.append({"id": f"meeting:{meeting.id}", "source": "meeting", "problem": meeting.title,
+                      "cause": meeting.root_cause or "", "measure": f"joint meeting solution, round {meeting.round}",
+                      "outcome": meeting.status, "category": meeting.category,
+                      "team": ",".join(json.loads(meeting.departments)), "step": "", "lang": "",
+                      "created_at": meeting.opened_at})
+    return cases
