@@ -43,10 +43,14 @@ class CaseDoc:
 MEASURES: dict[str, tuple[str, str]] = {
     "leak_misdiagnosis": ("上门前按漏水检查清单逐项排查，复杂机型由资深师傅复核诊断",
                           "leak checklist before every visit; a senior technician reviews diagnoses of complex models"),
-    "wrong_part": ("派单时按型号自动匹配配件，出发前扫码核对", "parts matched to the model at dispatch, scanned before leaving"),
-    "handoff_parcel": ("售后与物流共用交接单，包裹发出即推送运单号", "one shared hand-off record; tracking number pushed on dispatch"),
-    "double_charge": ("扣款接口加幂等校验，重复扣款自动退款", "idempotency check on charges; duplicates refunded automatically"),
-    "slow_response": ("高峰时段增加在线客服排班，超时自动升级", "more chat agents at peak hours; overdue chats escalate"),
+    "wrong_part": ("派单时按型号自动匹配配件，出发前扫码核对",
+                   "parts matched to the model at dispatch, scanned before leaving"),
+    "handoff_parcel": ("售后与物流共用交接单，包裹发出即推送运单号",
+                       "one shared hand-off record; tracking number pushed on dispatch"),
+    "double_charge": ("扣款接口加幂等校验，重复扣款自动退款",
+                      "idempotency check on charges; duplicates refunded automatically"),
+    "slow_response": ("高峰时段增加在线客服排班，超时自动升级",
+                      "more chat agents at peak hours; overdue chats escalate"),
     "premature_closure": ("关单前必须客户确认，未确认不可结单", "closing needs the customer's confirmation"),
 }
 EXTRA: tuple[tuple[str, str, str, str, str, str, str, str, str], ...] = (

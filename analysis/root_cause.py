@@ -156,7 +156,8 @@ def _describe(cid: str, lang: str, terms: list[str], group: list[FailureRow], sc
     severity = round(sum(SEVERITY.get(r.priority, 1.0) for r in group) / len(group), 3)
     estimated = round(len(group) * scale)
     teams = Counter(r.team for r in group)
-    departments = sorted(t for t, n in teams.items() if 100 * n / len(group) >= params.cross_department_min_share_percent)
+    least = params.cross_department_min_share_percent
+    departments = sorted(t for t, n in teams.items() if 100 * n / len(group) >= least)
     step, step_n = Counter(r.step for r in group).most_common(1)[0]
     root_cause = Counter(r.root_cause for r in group).most_common(1)[0][0]
     category = Counter(r.category for r in group).most_common(1)[0][0]

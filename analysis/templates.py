@@ -69,7 +69,8 @@ PROBLEMS: tuple[Problem, ...] = (
 
 # Texts of tickets that did not fail (not clustered; they make the history realistic).
 ROUTINE = {
-    "zh": ("咨询{product}的[保修|使用|安装]问题", "{product}[预约安装|预约保养]，[周末|工作日]上门", "[修改|查询]订单{order}的[地址|发票]"),
+    "zh": ("咨询{product}的[保修|使用|安装]问题", "{product}[预约安装|预约保养]，[周末|工作日]上门",
+           "[修改|查询]订单{order}的[地址|发票]"),
     "en": ("question about {product} [warranty|usage|installation]", "book [installation|maintenance] for my {product}",
            "[change|check] [address|invoice] of order {order}"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import zlib
 from datetime import date
 from typing import Any
 
@@ -23,7 +24,7 @@ def ticket_rows(tickets: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str
     for t in tickets:
         rows.append({
             "id": t.id, "status": "closed", "priority": t.priority, "category": t.category, "team": t.team,
-            "channel": t.channel, "supplier": None, "assignee": f"agent-{int(hashlib.md5(t.id.encode()).hexdigest()[:4], 16) % 40:02d}",
+            "channel": t.channel, "supplier": None, "assignee": f"agent-{zlib.crc32(t.id.encode()) % 40:02d}",
             "customer_ref_hash": "0x" + hashlib.sha256(t.customer.encode()).hexdigest(), "summary": t.summary,
             "description": t.description, "created_at": t.created_at, "updated_at": t.created_at,
             "first_response_due": None, "resolution_due": None, "first_response_outcome": "met",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from readmodel.analysis_models import AnalysisRun, MeetingProposal, TicketFacts
 from readmodel.models import Milestone, Ticket
@@ -30,8 +30,8 @@ def insert_history(session: Session, tickets: Sequence[dict[str, Any]], facts: S
 def _finding_steps(session: Session) -> dict[str, str]:
     """Ticket id -> process step of its spot-check findings with a deviation (the last one wins)."""
     steps: dict[str, str] = {}
-    rows = session.execute(select(Milestone.data).where(Milestone.kind == "spot_check_finding")
-                           .order_by(Milestone.subject, Milestone.seq)).scalars()
+    rows = session.execute(select(col(Milestone.data)).where(col(Milestone.kind) == "spot_check_finding")
+                           .order_by(col(Milestone.subject), col(Milestone.seq))).scalars()
     for data in rows:
         d = json.loads(data)
         if d.get("deviation", "none") != "none" and d.get("ticket_id") and d.get("step"):
@@ -40,7 +40,8 @@ def _finding_steps(session: Session) -> dict[str, str]:
 
 
 def _reopened(session: Session) -> set[str]:
-    return set(session.execute(select(Milestone.subject).where(Milestone.kind == "reopened").distinct()).scalars())
+    rows = select(col(Milestone.subject)).where(col(Milestone.kind) == "reopened").distinct()
+    return set(session.execute(rows).scalars())
 
 
 FailureTuple = tuple[str, datetime, str, str, str, str | None, str | None, str]
@@ -55,11 +56,11 @@ def failure_rows(session: Session, *, since: datetime) -> tuple[list[FailureTupl
     """
     findings = _finding_steps(session)
     reopened = _reopened(session)
-    q = (select(Ticket.id, Ticket.created_at, Ticket.team, Ticket.category, Ticket.priority, TicketFacts.step,
-                Ticket.root_cause, Ticket.summary, Ticket.description, Ticket.breached, Ticket.repeat_of,
-                TicketFacts.reopens)
-         .outerjoin(TicketFacts, TicketFacts.ticket_id == Ticket.id)
-         .where(Ticket.created_at >= since, Ticket.status.in_(DONE)))  # type: ignore[attr-defined]
+    q = (select(col(Ticket.id), col(Ticket.created_at), col(Ticket.team), col(Ticket.category),
+                col(Ticket.priority), col(TicketFacts.step), col(Ticket.root_cause), col(Ticket.summary),
+                col(Ticket.description), col(Ticket.breached), col(Ticket.repeat_of), col(TicketFacts.reopens))
+         .outerjoin(TicketFacts, col(TicketFacts.ticket_id) == col(Ticket.id))
+         .where(col(Ticket.created_at) >= since, col(Ticket.status).in_(DONE)))
     out: list[FailureTuple] = []
     totals = {"tickets": 0, "reopened": 0, "repeats": 0}
     for (tid, created, team, category, priority, step, cause, summary, description, breached, repeat_of,
@@ -92,7 +93,7 @@ def get_run(session: Session, run_key: str | None = None) -> AnalysisRun | None:
     """The run of ``run_key``, or the newest."""
     if run_key is not None:
         return session.get(AnalysisRun, run_key)
-    return session.execute(select(AnalysisRun).order_by(AnalysisRun.run_key.desc()).limit(1)).scalars().first()  # type: ignore[attr-defined]
+    return session.execute(select(AnalysisRun).order_by(col(AnalysisRun.run_key).desc()).limit(1)).scalars().first()
 
 
 def propose(session: Session, proposals: Iterable[dict[str, Any]], *, run_key: str) -> list[str]:
@@ -113,9 +114,9 @@ def propose(session: Session, proposals: Iterable[dict[str, Any]], *, run_key: s
 
 
 def list_proposals(session: Session, *, status: str | None = None) -> list[MeetingProposal]:
-    q = select(MeetingProposal).order_by(MeetingProposal.proposed_at.desc(), MeetingProposal.problem_key)  # type: ignore[attr-defined]
+    q = select(MeetingProposal).order_by(col(MeetingProposal.proposed_at).desc(), col(MeetingProposal.problem_key))
     if status is not None:
-        q = q.where(MeetingProposal.status == status)
+        q = q.where(col(MeetingProposal.status) == status)
     return list(session.execute(q).scalars())
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from readmodel.analysis_models import Case
 from readmodel.governance_models import Meeting
@@ -23,7 +23,7 @@ def add_cases(session: Session, cases: Sequence[dict[str, Any]], *, batch: int =
     added = 0
     for start in range(0, len(cases), batch):
         chunk = cases[start:start + batch]
-        known = set(session.execute(select(Case.id).where(Case.id.in_([c["id"] for c in chunk]))).scalars())  # type: ignore[attr-defined]
+        known = set(session.execute(select(col(Case.id)).where(col(Case.id).in_([c["id"] for c in chunk]))).scalars())
         fresh = [{**c, "created_at": c.get("created_at") or datetime.now(UTC)} for c in chunk if c["id"] not in known]
         fresh = list({c["id"]: c for c in fresh}.values())
         if fresh:
@@ -35,14 +35,14 @@ def add_cases(session: Session, cases: Sequence[dict[str, Any]], *, batch: int =
 
 def version(session: Session) -> tuple[int, str]:
     """Changes whenever a case is added (the search index is rebuilt then)."""
-    count, newest = session.execute(select(func.count(), func.max(Case.created_at)).select_from(Case)).one()
+    count, newest = session.execute(select(func.count(), func.max(col(Case.created_at))).select_from(Case)).one()
     return int(count), str(newest)
 
 
 def all_cases(session: Session) -> list[tuple[str, ...]]:
     """Every case as a tuple in :data:`FIELDS` order, oldest first."""
     cols = [getattr(Case, f) for f in FIELDS]
-    return [tuple(r) for r in session.execute(select(*cols).order_by(Case.created_at, Case.id))]
+    return [tuple(r) for r in session.execute(select(*cols).order_by(col(Case.created_at), col(Case.id)))]
 
 
 def ticket_text(session: Session, ticket_id: str) -> tuple[str, str, str] | None:
@@ -63,8 +63,8 @@ def cases_from_records(session: Session, failures: Sequence[tuple[Any, ...]]) ->
     resolution: dict[str, str | None] = {}
     ids = [f[0] for f in failures if f[6]]
     for start in range(0, len(ids), 5000):
-        resolution.update(session.execute(select(Ticket.id, Ticket.resolution_code).where(
-            Ticket.id.in_(ids[start:start + 5000]))).tuples().all())  # type: ignore[attr-defined]
+        resolution.update(session.execute(select(col(Ticket.id), col(Ticket.resolution_code)).where(
+            col(Ticket.id).in_(ids[start:start + 5000]))).tuples().all())
     for tid, created, team, category, _priority, step, cause, text in failures:
         if not cause:
             continue
@@ -72,8 +72,8 @@ def cases_from_records(session: Session, failures: Sequence[tuple[Any, ...]]) ->
                       "measure": resolution.get(tid) or "", "outcome": "resolved", "category": category,
                       "team": team, "step": step or "", "lang": "", "created_at": created})
     tickets: dict[str, tuple[str, str, str]] = {}
-    for subject, seq, data, at in session.execute(select(Milestone.subject, Milestone.seq, Milestone.data, Milestone.at)
-                                                  .where(Milestone.kind == "spot_check_finding")):
+    findings = select(col(Milestone.subject), col(Milestone.seq), col(Milestone.data), col(Milestone.at))
+    for subject, seq, data, at in session.execute(findings.where(col(Milestone.kind) == "spot_check_finding")):
         d = json.loads(data)
         if d.get("deviation", "none") == "none":
             continue
@@ -86,7 +86,7 @@ def cases_from_records(session: Session, failures: Sequence[tuple[Any, ...]]) ->
                       "cause": str(d["deviation"]), "measure": "", "outcome": f"finding, {d.get('severity', '')}",
                       "category": category, "team": team, "step": str(d.get("step", "")), "lang": "",
                       "created_at": datetime.fromisoformat(at.replace("Z", "+00:00"))})
-    for meeting in session.execute(select(Meeting).where(Meeting.root_cause.is_not(None))).scalars():  # type: ignore[union-attr]
+    for meeting in session.execute(select(Meeting).where(col(Meeting.root_cause).is_not(None))).scalars():
         cases.append({"id": f"meeting:{meeting.id}", "source": "meeting", "problem": meeting.title,
                       "cause": meeting.root_cause or "", "measure": f"joint meeting solution, round {meeting.round}",
                       "outcome": meeting.status, "category": meeting.category,
