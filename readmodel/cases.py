@@ -63,8 +63,8 @@ def cases_from_records(session: Session, failures: Sequence[tuple[Any, ...]]) ->
     resolution: dict[str, str | None] = {}
     ids = [f[0] for f in failures if f[6]]
     for start in range(0, len(ids), 5000):
-        resolution.update(session.execute(select(col(Ticket.id), col(Ticket.resolution_code)).where(
-            col(Ticket.id).in_(ids[start:start + 5000]))).tuples().all())
+        chunk = select(col(Ticket.id), col(Ticket.resolution_code)).where(col(Ticket.id).in_(ids[start:start + 5000]))
+        resolution.update({tid: code for tid, code in session.execute(chunk)})
     for tid, created, team, category, _priority, step, cause, text in failures:
         if not cause:
             continue
