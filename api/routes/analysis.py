@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from api.deps import PolicyDep, QualityDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import PolicyDep, QualityDep, SessionDep, SettingsDep, get_temporal
 from api.schemas import AUTH, problems
 from api.schemas.analysis import AnalysisView, ProblemKey, ProposalList, ProposalView, RunKey
 from api.workflows import MEETINGS
@@ -71,7 +71,7 @@ def get_proposal(problem_key: ProblemKey, session: SessionDep, caller: QualityDe
 @router.post("/proposals/{problem_key}/accept", status_code=status.HTTP_201_CREATED, response_model=MeetingView,
              responses=problems(*AUTH, 404, 409, 503))
 async def accept_proposal(problem_key: ProblemKey, session: SessionDep, caller: QualityDep, settings: SettingsDep,
-                          policy: PolicyDep, client: TemporalDep) -> MeetingView:
+                          policy: PolicyDep, request: Request) -> MeetingView:
     """The quality committee accepts: the 72-hour joint meeting starts with the problem's tickets linked.
 
     The meeting id is derived from the problem key, so a second acceptance (or a retry) cannot open a
@@ -84,6 +84,7 @@ async def accept_proposal(problem_key: ProblemKey, session: SessionDep, caller: 
     if row.status == "accepted":
         raise HTTPException(status.HTTP_409_CONFLICT, f"proposal {problem_key} was already accepted: meeting "
                                                       f"{row.meeting_id}")
+    client = get_temporal(request)  # after the checks: an unknown proposal is a 404 even without Temporal
     evidence = json.loads(row.evidence)
     statement = f"{row.title}\n{json.dumps(evidence, ensure_ascii=False, sort_keys=True)}"
     meeting = MeetingInput(

@@ -16,7 +16,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.analysis import AnalysisActivities
 from activities.governance import GovernanceActivities
-from api.deps import get_temporal
 from domain.analysis import AnalysisOutcome, AnalysisRequest
 from readmodel import analysis as store
 from readmodel import governance as gov
@@ -41,11 +40,13 @@ async def api_on_this_loop(settings: Settings, env: WorkflowEnvironment) -> Asyn
     finally:
         get_settings.cache_clear()
     app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_temporal] = lambda: env.client
+    app.state.temporal = env.client
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(500):
+        if server.started:
+            break
         await asyncio.sleep(0.02)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
