@@ -46,8 +46,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     assert write_typical_cases(url, 240, 13) == 240
     with session_scope(url) as session:
         case_store.add_cases(session, [asdict(c) for c in PLANTED])
-        rows, facts = ticket_rows([_new_ticket("T-new-leak", "新工单：滚筒洗衣机门封漏水，师傅上门检查说正常，第二天又漏水了"),
-                                   _new_ticket("T-new-other", "zzz qqq")])
+        leak = "新工单：滚筒洗衣机门封漏水，师傅上门检查说正常，第二天又漏水了"
+        rows, facts = ticket_rows([_new_ticket("T-new-leak", leak), _new_ticket("T-new-other", "zzz qqq")])
         for row in rows:
             row["status"], row["root_cause"] = "open", None
         store.insert_history(session, rows, facts)
@@ -93,7 +93,8 @@ def test_similar_cases_appear_for_a_new_ticket(api: httpx.Client) -> None:
     assert answer.status_code == 200, answer.text
     cases = answer.json()["data"]
     assert len(cases) == 5 and all(c["cause"] == "misdiagnosis" for c in cases)
-    assert api.get("/tickets/T-new-leak/similar-cases", params={"limit": 2}, headers=AGENT).json()["data"].__len__() == 2
+    two = api.get("/tickets/T-new-leak/similar-cases", params={"limit": 2}, headers=AGENT).json()["data"]
+    assert len(two) == 2
     assert api.get("/tickets/T-new-other/similar-cases", headers=AGENT).json() == {"ticket_id": "T-new-other",
                                                                                    "data": []}
     missing = api.get("/tickets/T-nobody/similar-cases", headers=AGENT)
