@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 from analysis.text import tokens
 
@@ -23,7 +24,16 @@ def _identity(doc: list[str]) -> list[str]:
 
 
 def cluster_language(texts: list[str], lang: str, max_clusters: int, seed: int) -> tuple[list[int], list[list[str]]]:
-    """Cluster labels (0..k-1) of ``texts`` and each cluster's top terms."""
+    """Cluster labels (0..k-1) of ``texts`` and each cluster's top terms.
+
+    One thread: on a shared machine OpenMP's spinning threads made each k-means fit 10x slower,
+    and the daily run is not latency-bound.
+    """
+    with threadpool_limits(limits=1):
+        return _cluster(texts, max_clusters, seed)
+
+
+def _cluster(texts: list[str], max_clusters: int, seed: int) -> tuple[list[int], list[list[str]]]:
     docs = [tokens(t) for t in texts]
     if len(texts) < 4:
         return [0] * len(texts), [_top_terms_of(docs)]
