@@ -26,6 +26,7 @@ from tests.helpers import RecordingNotifier, free_port, new_worker
 from workflows.analysis import DailyAnalysisWorkflow
 from workflows.joint_meeting import JointMeetingWorkflow
 
+NEXT_DAY = "2026-07-02"
 QUALITY = {"X-API-Key": "k-quality"}
 AGENT = {"X-API-Key": "k-agent"}
 
@@ -67,9 +68,9 @@ async def test_a_cross_department_problem_proposes_one_meeting_and_acceptance_st
                         api_keys="k-quality:quality,k-agent:agent")  # type: ignore[arg-type]
     async with worker, api_on_this_loop(settings, time_env) as api:
         runs: list[AnalysisOutcome] = []
-        for _ in range(2):  # the next day's run finds the same problem: nothing new is proposed
+        for key in (RUN_KEY, NEXT_DAY):  # the next day's run finds the same problem: nothing new is proposed
             runs.append(await time_env.client.execute_workflow(
-                DailyAnalysisWorkflow.run, AnalysisRequest(RUN_KEY), id=f"analysis-{uuid.uuid4()}",
+                DailyAnalysisWorkflow.run, AnalysisRequest(key), id=f"analysis-{uuid.uuid4()}",
                 task_queue=queue, execution_timeout=timedelta(minutes=10)))
         first, second = runs
         assert first.flagged_steps == ["diagnosis"] and first.failures == 600 and first.tickets == 3000
@@ -85,7 +86,11 @@ async def test_a_cross_department_problem_proposes_one_meeting_and_acceptance_st
         assert len(proposal["ticket_ids"]) == 50 and proposal["evidence"]["reasons"]
 
         latest = (await api.get("/analysis/runs/latest", headers=QUALITY)).json()
-        assert latest["run_key"] == RUN_KEY and latest["flagged_steps"] == ["diagnosis"]
+        assert latest["run_key"] == NEXT_DAY and latest["flagged_steps"] == ["diagnosis"]
+        # The same data and seed give the same clusters, day after day.
+        day_one = (await api.get(f"/analysis/runs/{RUN_KEY}", headers=QUALITY)).json()
+        assert [(p["name"], p["size"], p["ticket_ids"]) for p in day_one["problems"]] == \
+            [(p["name"], p["size"], p["ticket_ids"]) for p in latest["problems"]]
         assert abs(latest["shares"]["by_step"]["diagnosis"] - 45.0) <= 2
         assert (latest["reopen_rate"], latest["repeat_rate"]) == (6.0, 8.0)
         assert latest["problems"][0]["step"] == "diagnosis" and "漏水" in latest["problems"][0]["terms"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sklearn.metrics import adjusted_rand_score
@@ -27,6 +28,14 @@ def test_the_generator_is_seeded_and_plants_exact_rates(history: tuple[list[Gene
     holidays = [d for d in CALENDAR.holidays if d.startswith("2026-02") or d.startswith("2026-05-0")]
     ordinary = [n for d, n in per_day.items() if d not in CALENDAR.holidays]
     assert sum(per_day[d] for d in holidays) / len(holidays) > 1.4 * sum(ordinary) / len(ordinary)
+    # The weekly pattern: ordinary weekends are quieter than weekdays.
+    def mean(days: list[int]) -> float:
+        return sum(days) / len(days)
+    weekday = [n for d, n in per_day.items() if d not in CALENDAR.holidays and date.fromisoformat(d).weekday() < 5
+               and d not in CALENDAR.workdays]
+    weekend = [n for d, n in per_day.items() if d not in CALENDAR.holidays and date.fromisoformat(d).weekday() >= 5
+               and d not in CALENDAR.workdays]
+    assert mean(weekend) < 0.85 * mean(weekday)
 
 
 def test_the_planted_step_is_flagged_with_its_share() -> None:
