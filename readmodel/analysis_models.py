@@ -61,4 +61,5 @@ class Case(SQLModel, table=True):
     team: str = Field(default="", index=True, max_length=64)
     step: str = Field(default="", max_length=64)
     lang: str = Field(default="", max_length=8)
-    created_at: datetime = Field(index=True)
+    created_at: datetime = Field(index=True)  # when the problem happened (a ticket's creation, ...)
+    added_at: datetime = Field(index=True)  # when it joined the library: its newest is the library's version

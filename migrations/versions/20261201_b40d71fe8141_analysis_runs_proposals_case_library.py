@@ -46,9 +46,11 @@ def upgrade() -> None:
     sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('lang', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('added_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_added_at'), ['added_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_source'), ['source'], unique=False)
@@ -101,6 +103,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_source'))
         batch_op.drop_index(batch_op.f('ix_case_created_at'))
         batch_op.drop_index(batch_op.f('ix_case_category'))
+        batch_op.drop_index(batch_op.f('ix_case_added_at'))
 
     op.drop_table('case')
     with op.batch_alter_table('analysisrun', schema=None) as batch_op:

@@ -99,6 +99,14 @@ def test_similar_cases_appear_for_a_new_ticket(api: httpx.Client) -> None:
                                                                                    "data": []}
     missing = api.get("/tickets/T-nobody/similar-cases", headers=AGENT)
     assert missing.status_code == 404 and "T-nobody" in missing.json()["detail"]
+    for path, params, field in (("/tickets/bad%20id!/similar-cases", {}, "ticket_id"),
+                                ("/tickets/" + "T" * 65 + "/similar-cases", {}, "ticket_id"),
+                                ("/tickets/%ED%A0%80abc/similar-cases", {}, "ticket_id"),
+                                ("/tickets/T-new-leak/similar-cases", {"limit": 0}, "limit"),
+                                ("/tickets/T-new-leak/similar-cases", {"limit": 10**30}, "limit")):
+        answer = api.get(path, params=params, headers=AGENT)
+        assert answer.status_code == 422, (path, answer.text)
+        assert any(e["loc"][-1] == field for e in answer.json()["detail"])
 
 
 @pytest.mark.parametrize(("params", "field"), [
