@@ -61,5 +61,8 @@ class Case(SQLModel, table=True):
     team: str = Field(default="", index=True, max_length=64)
     step: str = Field(default="", max_length=64)
     lang: str = Field(default="", max_length=8)
+    # The ticket whose text the problem quotes (ticket and finding cases): erasing the ticket's texts
+    # erases the quote too (readmodel/records.py:erase_texts).
+    ticket_id: str = Field(default="", index=True, max_length=64)
     created_at: datetime = Field(index=True)  # when the problem happened (a ticket's creation, ...)
     added_at: datetime = Field(index=True)  # when it joined the library: its newest is the library's version

@@ -25,7 +25,7 @@ def add_cases(session: Session, cases: Sequence[dict[str, Any]], *, batch: int =
         chunk = cases[start:start + batch]
         known = set(session.execute(select(col(Case.id)).where(col(Case.id).in_([c["id"] for c in chunk]))).scalars())
         now = datetime.now(UTC)
-        fresh = [{**c, "created_at": c.get("created_at") or now, "added_at": now}
+        fresh = [{**c, "ticket_id": c.get("ticket_id", ""), "created_at": c.get("created_at") or now, "added_at": now}
                  for c in chunk if c["id"] not in known]
         fresh = list({c["id"]: c for c in fresh}.values())
         if fresh:
@@ -33,6 +33,17 @@ def add_cases(session: Session, cases: Sequence[dict[str, Any]], *, batch: int =
             added += len(fresh)
     session.commit()
     return added
+
+
+def erase_ticket_cases(session: Session, ticket_id: str) -> int:
+    """Blanks the problem text of every case quoting ``ticket_id`` (the caller commits); the index is
+    rebuilt because the rows count as added again."""
+    rows = list(session.execute(select(Case).where(col(Case.ticket_id) == ticket_id)).scalars())
+    now = datetime.now(UTC)
+    for row in rows:
+        row.problem, row.added_at = "(erased)", now
+        session.add(row)
+    return len(rows)
 
 
 def version(session: Session) -> str:
@@ -71,7 +82,7 @@ def cases_from_records(session: Session, failures: Sequence[tuple[Any, ...]]) ->
             continue
         cases.append({"id": f"ticket:{tid}", "source": "ticket", "problem": text[:2000], "cause": cause,
                       "measure": resolution.get(tid) or "", "outcome": "resolved", "category": category,
-                      "team": team, "step": step or "", "lang": "", "created_at": created})
+                      "team": team, "step": step or "", "lang": "", "ticket_id": tid, "created_at": created})
     tickets: dict[str, tuple[str, str, str]] = {}
     findings = select(col(Milestone.subject), col(Milestone.seq), col(Milestone.data), col(Milestone.at))
     for subject, seq, data, at in session.execute(findings.where(col(Milestone.kind) == "spot_check_finding")):
@@ -86,7 +97,7 @@ def cases_from_records(session: Session, failures: Sequence[tuple[Any, ...]]) ->
                       "problem": f"{text} (spot check: {d['deviation']} at {d.get('step', '')})".strip()[:2000],
                       "cause": str(d["deviation"]), "measure": "", "outcome": f"finding, {d.get('severity', '')}",
                       "category": category, "team": team, "step": str(d.get("step", "")), "lang": "",
-                      "created_at": datetime.fromisoformat(at.replace("Z", "+00:00"))})
+                      "ticket_id": tid, "created_at": datetime.fromisoformat(at.replace("Z", "+00:00"))})
     for meeting in session.execute(select(Meeting).where(col(Meeting.root_cause).is_not(None))).scalars():
         cases.append({"id": f"meeting:{meeting.id}", "source": "meeting", "problem": meeting.title,
                       "cause": meeting.root_cause or "", "measure": f"joint meeting solution, round {meeting.round}",

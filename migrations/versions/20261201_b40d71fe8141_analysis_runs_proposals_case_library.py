@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('team', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('lang', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('ticket_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('added_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
@@ -55,6 +56,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_source'), ['source'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_team'), ['team'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_ticket_id'), ['ticket_id'], unique=False)
 
     op.create_table('meetingproposal',
     sa.Column('problem_key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -99,6 +101,7 @@ def downgrade() -> None:
 
     op.drop_table('meetingproposal')
     with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_case_team'))
         batch_op.drop_index(batch_op.f('ix_case_source'))
         batch_op.drop_index(batch_op.f('ix_case_created_at'))

@@ -15,6 +15,7 @@ from readmodel import cases as case_store
 from readmodel.db import init_db, session_scope
 from readmodel.governance_models import Meeting
 from readmodel.models import Milestone
+from readmodel.records import erase_texts
 from tests.helpers import tmp_db_url
 
 AT = datetime(2026, 6, 1, 8, tzinfo=UTC)
@@ -56,6 +57,12 @@ def test_findings_reopens_and_meetings_feed_analysis_and_cases(tmp_path: Path) -
         cases = case_store.cases_from_records(s, failures)
         assert case_store.add_cases(s, cases) == 4 and case_store.add_cases(s, cases) == 0
         by_id = {c[0]: c for c in case_store.all_cases(s)}
-    assert set(by_id) == {"ticket:T-found", "ticket:T-reopened", "finding:spotcheck-2026-06:3", "meeting:M-1"}
-    assert by_id["finding:spotcheck-2026-06:3"][2].startswith("dryer drum noisy")
-    assert by_id["meeting:M-1"][3] == "handoff_gap"
+        assert set(by_id) == {"ticket:T-found", "ticket:T-reopened", "finding:spotcheck-2026-06:3", "meeting:M-1"}
+        assert by_id["finding:spotcheck-2026-06:3"][2].startswith("dryer drum noisy")
+        assert by_id["meeting:M-1"][3] == "handoff_gap"
+        # Erasing a ticket's texts erases the library's quotes of them, and the search index is rebuilt.
+        before = case_store.version(s)
+        erase_texts(session=s, ticket_id="T-found", request_ref="REQ-1", erased_by="quality#0", at=AT)
+        by_id = {c[0]: c for c in case_store.all_cases(s)}
+        assert by_id["ticket:T-found"][2] == by_id["finding:spotcheck-2026-06:3"][2] == "(erased)"
+        assert by_id["ticket:T-reopened"][2].startswith("router drops wifi") and case_store.version(s) != before
