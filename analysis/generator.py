@@ -4,7 +4,8 @@ What it plants, so tests and benchmarks can check the analysis finds it:
 
 - volume: ``tickets`` spread over ``days`` days from ``start`` with a weekly pattern (weekends
   ``weekend_factor``) and holiday peaks (``holiday_factor`` on the business calendar's holidays,
-  ``domain/business_calendar.py:is_business_day`` on the policy's calendar with the CN region);
+  ``domain/business_calendar.py:is_business_day`` on the policy's calendar, China's holidays and
+  make-up workdays when the policy names no region: ``cli/data.py:history_calendar``);
   within a day, arrivals peak mid-morning and mid-afternoon (local time);
 - failures: exactly ``round(tickets * failure_rate)`` tickets failed, split among the problems of
   ``analysis/templates.py`` by their weights (largest remainder, so the shares are exact): the

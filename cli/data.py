@@ -38,13 +38,11 @@ def ticket_rows(tickets: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str
 def write_history(db_url: str, cfg: Any, *, progress: bool = False) -> Any:
     """Generates ``cfg`` into the read model at ``db_url`` in batches; returns the planted truth."""
     from analysis.generator import iter_generate, truth_of
-    from domain.policy import CalendarModel
     from readmodel import analysis as store
     from readmodel.db import init_db, session_scope
 
     init_db(db_url)
-    calendar = CalendarModel(timezone=cfg.timezone, holiday_region="CN").to_spec(
-        range(cfg.start.year - 1, cfg.start.year + 3))
+    calendar = history_calendar(cfg)
     kept: list[Any] = []
     batch: list[Any] = []
     with session_scope(db_url) as session:
@@ -61,6 +59,15 @@ def write_history(db_url: str, cfg: Any, *, progress: bool = False) -> Any:
         session.commit()
         kept += [_light(t) for t in batch]
     return truth_of(cfg, kept)
+
+
+def history_calendar(cfg: Any) -> Any:
+    """The policy's calendar (its holidays and make-up workdays), China's when it names no region."""
+    from domain.policy import load_policy
+
+    model = load_policy(get_settings().policy_file).calendar
+    model = model.model_copy(update={"holiday_region": model.holiday_region or "CN", "timezone": cfg.timezone})
+    return model.to_spec(range(cfg.start.year - 1, cfg.start.year + 3))
 
 
 def _light(t: Any) -> Any:
