@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from analysis.clustering import cluster_language
 from analysis.text import language
 
-SEVERITY = {"P1": 4.0, "P2": 3.0, "P3": 2.0, "P4": 1.0}
+SEVERITY = {"P1": 4.0, "P2": 3.0, "P3": 2.0, "P4": 1.0}  # the policy's default ([analysis] severity)
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class AnalysisParams:
     recurring_per_window: int = 200
     max_linked_tickets: int = 50
     examples: int = 3
+    severity: dict[str, float] = field(default_factory=lambda: dict(SEVERITY))
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def _describe(cid: str, lang: str, terms: list[str], group: list[FailureRow], sc
     recent = sum(1 for r in group if as_of - window < r.created_at <= as_of)
     previous = sum(1 for r in group if as_of - 2 * window < r.created_at <= as_of - window)
     trend = round((recent + 1) / (previous + 1), 3)
-    severity = round(sum(SEVERITY.get(r.priority, 1.0) for r in group) / len(group), 3)
+    severity = round(sum(params.severity.get(r.priority, 1.0) for r in group) / len(group), 3)
     estimated = round(len(group) * scale)
     teams = Counter(r.team for r in group)
     least = params.cross_department_min_share_percent

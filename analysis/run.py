@@ -36,4 +36,5 @@ def params_of(policy_analysis: Any) -> AnalysisParams:
         step_failure_threshold_percent=a.step_failure_threshold_percent, max_clusters=a.max_clusters,
         cluster_sample=a.cluster_sample, seed=a.seed, trend_days=a.trend_days,
         cross_department_min_share_percent=a.cross_department_min_share_percent,
-        recurring_per_window=a.recurring_per_window, max_linked_tickets=a.max_linked_tickets)
+        recurring_per_window=a.recurring_per_window, max_linked_tickets=a.max_linked_tickets,
+        severity=dict(a.severity))

@@ -272,6 +272,15 @@ class AnalysisModel(_Strict):
     max_linked_tickets: int = Field(50, ge=1, le=500)
     run_hour_utc: int = Field(2, ge=0, le=23)
     similar_cases: int = Field(5, ge=1, le=50)
+    severity: dict[str, Annotated[float, Field(gt=0, le=1000)]] = Field(
+        default_factory=lambda: {"P1": 4.0, "P2": 3.0, "P3": 2.0, "P4": 1.0})
+
+    @field_validator("severity")
+    @classmethod
+    def _every_priority(cls, severity: dict[str, float]) -> dict[str, float]:
+        if sorted(severity) != sorted(PRIORITIES):
+            raise ValueError(f"must weigh each of the priorities {list(PRIORITIES)}")
+        return severity
 
 
 class Policy(_Strict):
