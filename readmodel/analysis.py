@@ -10,10 +10,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlmodel import Session, col
 
-from readmodel.analysis_models import AnalysisRun, MeetingProposal, TicketFacts
+from readmodel.analysis_models import AnalysisRun, MeetingProposal, ProblemShare, TicketFacts
 from readmodel.models import Milestone, Ticket
 
 DONE = ("resolved", "closed")
@@ -86,7 +86,21 @@ def store_run(session: Session, *, run_key: str, as_of: datetime, tickets: int, 
     row.as_of, row.created_at, row.tickets, row.failures = as_of, datetime.now(UTC), tickets, failures
     row.flagged_steps, row.result = ",".join(flagged_steps), json.dumps(result, ensure_ascii=False)
     session.add(row)
+    figures: dict[str, list[float]] = {}
+    for p in result.get("problems", []):
+        f = figures.setdefault(p["problem_key"], [0.0, 0, 0])
+        f[0], f[1], f[2] = f[0] + p["share_of_failures"], f[1] + p["estimated_size"], f[2] + p["recent"]
+    session.execute(delete(ProblemShare).where(col(ProblemShare.run_key) == run_key))
+    session.add_all([ProblemShare(run_key=run_key, problem_key=k, share_of_failures=round(v[0], 2), tickets=int(v[1]),
+                                  recent=int(v[2])) for k, v in figures.items()])
     session.commit()
+
+
+def share_history(session: Session, problem_key: str, *, limit: int = 90) -> list[ProblemShare]:
+    """The problem's figures in its newest ``limit`` runs, oldest first."""
+    q = (select(ProblemShare).where(col(ProblemShare.problem_key) == problem_key)
+         .order_by(col(ProblemShare.run_key).desc()).limit(limit))
+    return list(reversed(list(session.execute(q).scalars())))
 
 
 def get_run(session: Session, run_key: str | None = None) -> AnalysisRun | None:

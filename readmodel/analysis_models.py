@@ -31,6 +31,16 @@ class AnalysisRun(SQLModel, table=True):
     result: str = Field(sa_column=Column(Text, nullable=False))
 
 
+# One problem's figures in one run: the numbers a joint meeting's solution is verified against
+# (rule 20: the same measure before and after), kept for every problem key, systemic or not.
+class ProblemShare(SQLModel, table=True):
+    run_key: str = Field(primary_key=True, max_length=32)
+    problem_key: str = Field(primary_key=True, max_length=40)
+    share_of_failures: float  # percent of the run's failures
+    tickets: int  # estimated over the whole window
+    recent: int  # in the last trend_days
+
+
 # A systemic problem proposed to the quality committee, at most once per problem key.
 class MeetingProposal(SQLModel, table=True):
     problem_key: str = Field(primary_key=True, max_length=40)

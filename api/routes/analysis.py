@@ -13,7 +13,7 @@ from api.workflows import MEETINGS
 from domain.governance import MeetingInput, MeetingView, meeting_policy
 from domain.milestones import format_time, salted_hash
 from readmodel import analysis as store
-from readmodel.analysis_models import AnalysisRun, MeetingProposal
+from readmodel.analysis_models import AnalysisRun, MeetingProposal, ProblemShare
 
 router = APIRouter(prefix="/analysis", tags=["analysis"])
 
@@ -45,8 +45,11 @@ def get_run(run_key: RunKey, session: SessionDep, caller: QualityDep) -> Analysi
     return _run_view(row)
 
 
-def _proposal_view(p: MeetingProposal) -> ProposalView:
-    return ProposalView(problem_key=p.problem_key, title=p.title, departments=json.loads(p.departments),
+def _proposal_view(p: MeetingProposal, history: list[ProblemShare] | None = None) -> ProposalView:
+    figures = [{"run_key": h.run_key, "share_of_failures": h.share_of_failures, "tickets": h.tickets,
+                "recent": h.recent} for h in history or []]
+    return ProposalView(share_history=figures, problem_key=p.problem_key, title=p.title,
+                        departments=json.loads(p.departments),
                         category=p.category, step=p.step, root_cause=p.root_cause, evidence=json.loads(p.evidence),
                         ticket_ids=json.loads(p.ticket_ids), status=p.status, run_key=p.run_key,
                         proposed_at=format_time(p.proposed_at), meeting_id=p.meeting_id, accepted_by=p.accepted_by)
@@ -65,7 +68,7 @@ def get_proposal(problem_key: ProblemKey, session: SessionDep, caller: QualityDe
     row = store.get_proposal(session, problem_key)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no proposal {problem_key}")
-    return _proposal_view(row)
+    return _proposal_view(row, store.share_history(session, problem_key))
 
 
 @router.post("/proposals/{problem_key}/accept", status_code=status.HTTP_201_CREATED, response_model=MeetingView,

@@ -39,6 +39,9 @@ class ProposalView(BaseModel):
     proposed_at: str
     meeting_id: str | None
     accepted_by: str | None
+    share_history: list[dict[str, Any]] = Field(
+        description="the problem's share of failures, tickets and recent tickets in each daily run, oldest first: "
+                    "the same numbers before and after a meeting's solution")
 
 
 class ProposalList(BaseModel):

@@ -78,6 +78,14 @@ def upgrade() -> None:
     with op.batch_alter_table('meetingproposal', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_meetingproposal_status'), ['status'], unique=False)
 
+    op.create_table('problemshare',
+    sa.Column('run_key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('problem_key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('share_of_failures', sa.Float(), nullable=False),
+    sa.Column('tickets', sa.Integer(), nullable=False),
+    sa.Column('recent', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('run_key', 'problem_key')
+    )
     op.create_table('ticketfacts',
     sa.Column('ticket_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
@@ -96,6 +104,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ticketfacts_step'))
 
     op.drop_table('ticketfacts')
+    op.drop_table('problemshare')
     with op.batch_alter_table('meetingproposal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_meetingproposal_status'))
 

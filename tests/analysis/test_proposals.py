@@ -84,6 +84,10 @@ async def test_a_cross_department_problem_proposes_one_meeting_and_acceptance_st
         assert proposal["step"] == "follow_up" and proposal["root_cause"] == "handoff_gap"
         assert proposal["evidence"]["share_of_failures"] == 15.0 and proposal["evidence"]["tickets"] == 90
         assert len(proposal["ticket_ids"]) == 50 and proposal["evidence"]["reasons"]
+        one = (await api.get(f"/analysis/proposals/{proposal['problem_key']}", headers=QUALITY)).json()
+        # The problem's figures per run: what a meeting's solution is measured against, day after day.
+        assert [(h["run_key"], h["share_of_failures"], h["tickets"]) for h in one["share_history"]] == [
+            (RUN_KEY, 15.0, 90), (NEXT_DAY, 15.0, 90)]
 
         latest = (await api.get("/analysis/runs/latest", headers=QUALITY)).json()
         assert latest["run_key"] == NEXT_DAY and latest["flagged_steps"] == ["diagnosis"]
