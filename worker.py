@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.analysis import AnalysisActivities
 from activities.anchoring import build_chain_activities
 from activities.governance import GovernanceActivities
 from activities.notify import Notifier, SmtpConfig
@@ -30,6 +31,7 @@ from readmodel.db import init_db
 from settings import Settings, bound_recursion_limit, get_settings
 from temporal.client import connect_temporal
 from temporal.runtime import temporal_runtime
+from workflows.analysis import DailyAnalysisWorkflow, ensure_analysis_schedule
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
 from workflows.joint_meeting import JointMeetingWorkflow
 from workflows.points import PointsMonthWorkflow, ensure_points_schedule
@@ -43,7 +45,7 @@ log = logging.getLogger("qualitrail.worker")
 
 WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, PointsMonthWorkflow,
                          TeamVetoWorkflow, VetoScanWorkflow, SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow,
-                         QualityReportWorkflow, *EVIDENCE_WORKFLOWS]
+                         QualityReportWorkflow, DailyAnalysisWorkflow, *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -64,6 +66,8 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
                                settings.task_queue)
     acts += [spot.spot_check_policy, spot.find_seed_block, spot.draw_spot_check_sample, spot.record_spot_check,
              spot.report_major_finding]
+    analysis = AnalysisActivities(settings.db_url, settings.policy_file)
+    acts += [analysis.analyse_root_causes, analysis.refresh_case_library]
     acts += build_chain_activities(settings)
     return acts
 
@@ -98,6 +102,8 @@ async def run_worker(settings: Settings) -> None:
         await ensure_report_schedule(client, settings.task_queue)
         await ensure_veto_schedule(client, settings.task_queue,
                                    load_policy(settings.policy_file).performance.veto.scan_every_hours)
+        await ensure_analysis_schedule(client, settings.task_queue,
+                                       load_policy(settings.policy_file).analysis.run_hour_utc)
         log.info("worker polling task queue %s", settings.task_queue)
         await stop.wait()
 

@@ -22,6 +22,8 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from api.assets import install_web
 from api.ratelimit import PublicRateLimitMiddleware
 from api.routes import (
+    analysis,
+    cases,
     certificates,
     codec,
     evaluations,
@@ -203,6 +205,8 @@ def create_app() -> FastAPI:
     app.include_router(evaluations.router)
     app.include_router(spot_checks.router)
     app.include_router(meetings.router)
+    app.include_router(analysis.router)
+    app.include_router(cases.router)
     app.include_router(suppliers.router)
     app.include_router(certificates.router)
     app.include_router(verify.router)

@@ -43,6 +43,7 @@ def init_db(url: str) -> Engine:
     worker's start-up (which calls this first) leaves nothing for an activity to configure."""
     from readmodel import (  # noqa: F401  (registers the tables)
         alert_models,
+        analysis_models,
         evaluation_models,
         governance_models,
         models,

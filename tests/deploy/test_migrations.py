@@ -15,6 +15,7 @@ from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, pool
 from sqlmodel import SQLModel
 
 import readmodel.alert_models  # noqa: F401
+import readmodel.analysis_models  # noqa: F401
 import readmodel.evaluation_models  # noqa: F401
 import readmodel.models  # noqa: F401 - registers the tables the migrations must match
 import readmodel.points_models  # noqa: F401

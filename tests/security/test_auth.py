@@ -91,6 +91,13 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/spot-checks/{month}"): QUALITY,
     ("GET", "/spot-checks/{month}/tasks"): QUALITY,
     ("POST", "/spot-checks/{month}/tasks/{ticket_id}/findings"): QUALITY,
+    ("GET", "/analysis/runs/latest"): QUALITY,
+    ("GET", "/analysis/runs/{run_key}"): QUALITY,
+    ("GET", "/analysis/proposals"): QUALITY,
+    ("GET", "/analysis/proposals/{problem_key}"): QUALITY,
+    ("POST", "/analysis/proposals/{problem_key}/accept"): QUALITY,
+    ("GET", "/cases"): STAFF,
+    ("GET", "/tickets/{ticket_id}/similar-cases"): STAFF,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
 }
