@@ -52,9 +52,10 @@ def _histories(session: Session, since: datetime, end: datetime) -> dict[str, li
     m = Milestone.__table__.c  # type: ignore[attr-defined]
     relevant = (sa_select(m.subject).where(m.kind.in_(KINDS), m.at >= _iso(since), m.at < _iso(end))
                 .distinct())
-    rows = session.connection().execution_options(yield_per=20_000).execute(
+    rows = session.connection().execute(
         sa_select(m.subject, m.seq, m.kind, m.at, m.data)
-        .where(m.subject.in_(relevant), m.kind.in_(KINDS), m.at < _iso(end)).order_by(m.subject, m.seq))
+        .where(m.subject.in_(relevant), m.kind.in_(KINDS), m.at < _iso(end)).order_by(m.subject, m.seq)
+        .execution_options(yield_per=20_000))  # this statement streams; the session's next ones do not
     out: dict[str, list[Event]] = defaultdict(list)
     for subject, seq, kind, at, data in rows:
         out[subject].append(Event(subject, seq, kind, at, json.loads(data) if kind in READ_DATA else {}))

@@ -57,9 +57,10 @@ def population(*, session: Session, month: str, low_rating_max: int) -> list[Can
                           ~exists().where(earlier.subject == m.subject, earlier.kind.in_(CLOSING_KINDS),
                                           earlier.seq < m.seq))
                    .subquery())
-    rows = session.connection().execution_options(yield_per=20_000).execute(
+    rows = session.connection().execute(
         sa_select(m.subject, m.kind, m.data, m.leaf).join(first_close, m.subject == first_close.c.subject)
-        .where(m.seq <= first_close.c.upto, m.kind.in_(DESCRIBING)).order_by(m.subject, m.seq))
+        .where(m.seq <= first_close.c.upto, m.kind.in_(DESCRIBING)).order_by(m.subject, m.seq)
+        .execution_options(yield_per=20_000))  # this statement streams; the session's next ones do not
     out: list[Candidate] = []
     subject: str = ""
     chain: list[tuple[str, dict[str, str], str]] = []
