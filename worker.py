@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.anchoring import build_chain_activities
+from activities.feedback import FeedbackActivities
 from activities.governance import GovernanceActivities
 from activities.notify import Notifier, SmtpConfig
 from activities.points import PointsActivities
@@ -30,6 +31,7 @@ from settings import Settings, bound_recursion_limit, get_settings
 from temporal.client import connect_temporal
 from temporal.runtime import temporal_runtime
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
+from workflows.feedback import FeedbackSweepWorkflow, FeedbackTriageWorkflow, ensure_feedback_sweep_schedule
 from workflows.joint_meeting import JointMeetingWorkflow
 from workflows.points import PointsMonthWorkflow, ensure_points_schedule
 from workflows.spot_check import SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, ensure_spot_check_schedule
@@ -41,7 +43,7 @@ log = logging.getLogger("qualitrail.worker")
 
 WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, PointsMonthWorkflow,
                          TeamVetoWorkflow, VetoScanWorkflow, SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow,
-                         *EVIDENCE_WORKFLOWS]
+                         FeedbackTriageWorkflow, FeedbackSweepWorkflow, *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -61,6 +63,9 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
                                settings.task_queue)
     acts += [spot.spot_check_policy, spot.find_seed_block, spot.draw_spot_check_sample, spot.record_spot_check,
              spot.report_major_finding]
+    feedback = FeedbackActivities(settings)
+    acts += [feedback.triage_feedback, feedback.open_feedback_ticket, feedback.attach_feedback,
+             feedback.record_feedback_triage, feedback.start_untriaged_feedback]
     acts += build_chain_activities(settings)
     return acts
 
@@ -92,6 +97,7 @@ async def run_worker(settings: Settings) -> None:
         await ensure_anchoring_started(client, settings)
         await ensure_points_schedule(client, settings.task_queue)
         await ensure_spot_check_schedule(client, settings.task_queue)
+        await ensure_feedback_sweep_schedule(client, settings.task_queue)
         await ensure_veto_schedule(client, settings.task_queue,
                                    load_policy(settings.policy_file).performance.veto.scan_every_hours)
         log.info("worker polling task queue %s", settings.task_queue)

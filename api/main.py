@@ -24,7 +24,9 @@ from api.ratelimit import PublicRateLimitMiddleware
 from api.routes import (
     certificates,
     codec,
+    customer,
     evaluations,
+    feedback,
     meetings,
     people,
     points,
@@ -195,6 +197,8 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(tickets.router)
+    app.include_router(feedback.router)
+    app.include_router(customer.router)
     app.include_router(records.router)
     app.include_router(people.router)
     app.include_router(points.router)

@@ -44,6 +44,7 @@ def init_db(url: str) -> Engine:
     from readmodel import (  # noqa: F401  (registers the tables)
         alert_models,
         evaluation_models,
+        feedback_models,
         governance_models,
         models,
         points_models,
