@@ -1,0 +1,91 @@
+"""The inbound e-mail receiver (rule 14): ``qualitrail mail``, an SMTP server on ``QT_MAIL_PORT``.
+
+Each accepted message is stored as feedback before the reply (``services/feedback.py``), so a
+``250`` means the words are kept; its triage then runs as a workflow like every channel's. A message
+over the policy's ``max_email_bytes`` is refused with ``552`` naming the limit (also announced with
+the SIZE extension, so a client that declares a larger size is refused before sending it); nothing
+else is affected by it. Started by ``qualitrail run`` (``cli/stack.py``) as its own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from temporalio.client import Client
+
+from domain.feedback import FeedbackModel
+from domain.feedback_mail import MailRefused, parse_mail
+from domain.policy import load_policy
+from readmodel.db import init_db, session_scope
+from services.feedback import Submission, start_triage, store_submission
+from settings import Settings
+from temporal.client import connect_temporal
+
+log = logging.getLogger("qualitrail.mail")
+# Printed once the receiver listens (the stack waits for it).
+MAIL_READY = "mail receiver listening"
+
+
+class FeedbackMailHandler:
+    """aiosmtpd handler: every message to any recipient here is feedback."""
+
+    def __init__(self, settings: Settings, policy: FeedbackModel, client: Client | None) -> None:
+        self.settings, self.policy, self.client = settings, policy, client
+
+    def too_large(self) -> str:
+        return f"552 5.3.4 Message too large: feedback e-mail may be at most {self.policy.max_email_bytes} bytes"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "replace")
+        if len(data) > self.policy.max_email_bytes:
+            return self.too_large()
+        try:
+            mail = parse_mail(data, envelope.mail_from or "")
+        except MailRefused as exc:
+            return f"550 5.6.0 Not accepted as feedback: {exc}"
+        sub = Submission(channel="email", text=mail.text, contact=mail.sender, submitted_by="email",
+                         subject=mail.subject, language="zh")
+        stored = await asyncio.to_thread(self._store, sub)
+        if not stored.duplicate:
+            await start_triage(self.client, self.settings, stored.ref)
+        note = " (same as an earlier message)" if stored.duplicate else ""
+        return f"250 2.0.0 Feedback received, reference {stored.ref}{note}"
+
+    def _store(self, sub: Submission):  # type: ignore[no-untyped-def]
+        with session_scope(self.settings.db_url) as session:
+            return store_submission(session, self.settings, self.policy, sub)
+
+
+class _SizedSMTP(SMTP):
+    """aiosmtpd's SMTP with our clear answer for an over-size message."""
+
+    def __init__(self, handler: FeedbackMailHandler, **kwargs: object) -> None:
+        super().__init__(handler, data_size_limit=handler.policy.max_email_bytes, **kwargs)  # type: ignore[arg-type]
+        self._handler_ref = handler
+
+    async def push(self, status: str) -> None:
+        if status.startswith("552"):  # data over the limit, or a declared SIZE over it
+            status = self._handler_ref.too_large()
+        await super().push(status)
+
+
+async def serve_mail(settings: Settings) -> None:
+    """Listen until SIGTERM or SIGINT."""
+    policy = load_policy(settings.policy_file).feedback
+    init_db(settings.db_url)
+    client = await connect_temporal(settings, attempts=30)
+    handler = FeedbackMailHandler(settings, policy, client)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _SizedSMTP(handler, hostname="qualitrail", ident="Qualitrail feedback"),
+                                      host=settings.mail_host, port=settings.mail_port)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("%s on %s:%s", MAIL_READY, settings.mail_host, settings.mail_port)
+    print(f"{MAIL_READY} on {settings.mail_host}:{settings.mail_port}", flush=True)
+    async with server:
+        await stop.wait()
