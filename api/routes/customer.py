@@ -20,6 +20,7 @@ from temporalio.client import Client
 from api.customer_page import CustomerPage, VoucherLine, page_url, render_ticket
 from api.deps import CustomerDep, PolicyDep, SessionDep, SettingsDep, TemporalDep, TicketId
 from api.i18n import negotiate
+from api.routes.feedback import read_form
 from api.routes.records import kept_text
 from api.schemas import BODY, WORKFLOW, problems
 from api.schemas.feedback import CustomerReplyBody
@@ -145,7 +146,11 @@ async def ticket_command(ticket_id: TicketId, action: str, request: Request, ses
     """The page's forms: reply, confirm with a rating and comment, ask to reopen; back to the page."""
     if action not in ACTIONS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such command")
-    form = await request.form(max_files=0, max_fields=10)
+    try:
+        form = await read_form(request)
+    except ValueError as exc:  # more fields than a form of ours has
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "loc": ["body"], "type": "value_error", "msg": "too many form fields"}]) from exc
     token = _text(form, "token", 128)
     language = negotiate(_text(form, "lang", 8), request.headers.get("accept-language"))
     zone = _zone(policy, _text(form, "tz", 64) or None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse
@@ -127,11 +127,32 @@ def _clean(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+async def read_form(request: Request, max_fields: int = 10) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body (the pages' forms), first value of each field.
+
+    Bytes that are not UTF-8 become lone surrogates, which the field checks refuse by name; the
+    body's size is bounded by the API's body limit before this reads it.
+    """
+    body = (await request.body()).decode("latin-1")
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                            "send the form as application/x-www-form-urlencoded")
+    fields: dict[str, str] = {}
+    for name, value in parse_qsl(body, keep_blank_values=True, encoding="utf-8", errors="surrogateescape",
+                                 max_num_fields=max_fields):
+        fields.setdefault(name, value)
+    return fields
+
+
 @router.post("/feedback/form", response_class=HTMLResponse, responses=PUBLIC)
 async def feedback_form_post(request: Request, settings: SettingsDep, policy: PolicyDep,
                              session: SessionDep) -> HTMLResponse:
     """The page's form: the receipt page, or the form again naming what to fix (422)."""
-    form = await request.form(max_files=0, max_fields=10)
+    try:
+        form = await read_form(request)
+    except ValueError as exc:  # more fields than a form of ours has
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "loc": ["body"], "type": "value_error", "msg": "too many form fields"}]) from exc
     language = negotiate(_clean(form.get("lang")), request.headers.get("accept-language"))
     text, contact, kind = _clean(form.get("text")), _clean(form.get("contact")), _clean(form.get("kind"))
     max_chars = policy.feedback.max_text_chars
