@@ -160,8 +160,9 @@ def spam_score(text: str, spam: SpamModel) -> int:
 
 
 def duplicate_key(customer_key: str, text: str) -> str:
-    """Same customer, same words (after normalising): the same key."""
-    return hashlib.sha256(f"{customer_key}\x00{normalise(text)}".encode()).hexdigest()
+    """Same customer, same words (normalised, whitespace ignored: Chinese needs none): the same key."""
+    words = "".join(normalise(text).split())
+    return hashlib.sha256(f"{customer_key}\x00{words}".encode()).hexdigest()
 
 
 def triage(ref: str, facts: TriageFacts, policy: FeedbackModel, ticket_id: str,
