@@ -19,6 +19,7 @@ from activities.anchoring import build_chain_activities
 from activities.feedback import FeedbackActivities
 from activities.governance import GovernanceActivities
 from activities.notify import Notifier, SmtpConfig
+from activities.observers import ObserverActivities
 from activities.points import PointsActivities
 from activities.spot_check import SpotCheckActivities
 from activities.tickets import TicketActivities
@@ -33,6 +34,7 @@ from temporal.runtime import temporal_runtime
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
 from workflows.feedback import FeedbackSweepWorkflow, FeedbackTriageWorkflow, ensure_feedback_sweep_schedule
 from workflows.joint_meeting import JointMeetingWorkflow
+from workflows.observers import ObserverKickoffWorkflow, ObserverRoundWorkflow, ensure_observer_schedule
 from workflows.points import PointsMonthWorkflow, ensure_points_schedule
 from workflows.spot_check import SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, ensure_spot_check_schedule
 from workflows.supplier import SupplierWorkflow
@@ -43,7 +45,8 @@ log = logging.getLogger("qualitrail.worker")
 
 WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, PointsMonthWorkflow,
                          TeamVetoWorkflow, VetoScanWorkflow, SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow,
-                         FeedbackTriageWorkflow, FeedbackSweepWorkflow, *EVIDENCE_WORKFLOWS]
+                         FeedbackTriageWorkflow, FeedbackSweepWorkflow, ObserverRoundWorkflow, ObserverKickoffWorkflow,
+                         *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -66,6 +69,8 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     feedback = FeedbackActivities(settings)
     acts += [feedback.triage_feedback, feedback.open_feedback_ticket, feedback.attach_feedback,
              feedback.record_feedback_triage, feedback.start_untriaged_feedback]
+    observers = ObserverActivities(settings)
+    acts += [observers.start_observer_round, observers.record_observer_review, observers.record_observer_round]
     acts += build_chain_activities(settings)
     return acts
 
@@ -98,6 +103,7 @@ async def run_worker(settings: Settings) -> None:
         await ensure_points_schedule(client, settings.task_queue)
         await ensure_spot_check_schedule(client, settings.task_queue)
         await ensure_feedback_sweep_schedule(client, settings.task_queue)
+        await ensure_observer_schedule(client, settings.task_queue)
         await ensure_veto_schedule(client, settings.task_queue,
                                    load_policy(settings.policy_file).performance.veto.scan_every_hours)
         log.info("worker polling task queue %s", settings.task_queue)
