@@ -28,6 +28,7 @@ from api.routes import (
     evaluations,
     feedback,
     meetings,
+    observers,
     people,
     points,
     records,
@@ -199,6 +200,7 @@ def create_app() -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(feedback.router)
     app.include_router(customer.router)
+    app.include_router(observers.router)
     app.include_router(records.router)
     app.include_router(people.router)
     app.include_router(points.router)

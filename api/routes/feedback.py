@@ -60,7 +60,7 @@ def _limit(settings: Settings, request: Request, contact: str) -> None:
                                 headers={"Retry-After": str(retry)})
 
 
-def _too_long(text: str, limit: int, field: str) -> HTTPException:
+def too_long(text: str, limit: int, field: str) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
         "loc": ["body", field], "type": "string_too_long", "msg": f"at most {limit} characters ({len(text)} given)"}])
 
@@ -70,7 +70,7 @@ def follow_url(settings: Settings, ref: str, token: str, lang: str = "") -> str:
     return f"{settings.public_base_url.rstrip('/')}/feedback/{ref}?{urlencode(params)}"
 
 
-def _receipt(settings: Settings, stored: Stored, lang: str = "") -> FeedbackReceipt:
+def receipt_of(settings: Settings, stored: Stored, lang: str = "") -> FeedbackReceipt:
     token = customer_token(settings, stored.ticket_id, 1)
     return FeedbackReceipt(reference=stored.ref, duplicate=stored.duplicate,
                            status="duplicate" if stored.duplicate else "received",
@@ -78,7 +78,7 @@ def _receipt(settings: Settings, stored: Stored, lang: str = "") -> FeedbackRece
                            received_at=format_time(stored.received_at.astimezone(UTC)))
 
 
-async def _intake(request: Request, session: SessionDep, settings: Settings, policy: PolicyDep,
+async def intake(request: Request, session: SessionDep, settings: Settings, policy: PolicyDep,
                   sub: Submission) -> Stored:
     stored = await run_in_threadpool(store_submission, session, settings, policy.feedback, sub)
     if not stored.duplicate:
@@ -91,12 +91,12 @@ async def submit(body: FeedbackBody, request: Request, settings: SettingsDep, po
                  session: SessionDep) -> FeedbackReceipt:
     """Public feedback (app, web site): stored at once, triaged by the policy's rules; no key needed."""
     if len(body.text) > policy.feedback.max_text_chars:
-        raise _too_long(body.text, policy.feedback.max_text_chars, "text")
+        raise too_long(body.text, policy.feedback.max_text_chars, "text")
     _limit(settings, request, body.contact)
-    stored = await _intake(request, session, settings, policy, Submission(
+    stored = await intake(request, session, settings, policy, Submission(
         channel=body.channel, text=body.text, contact=body.contact, submitted_by="public", kind=body.kind,
         language=body.language))
-    return _receipt(settings, stored)
+    return receipt_of(settings, stored)
 
 
 @router.post("/feedback/branch", status_code=status.HTTP_202_ACCEPTED, response_model=FeedbackReceipt,
@@ -105,11 +105,11 @@ async def submit_for_customer(body: BranchFeedbackBody, request: Request, caller
                               policy: PolicyDep, session: SessionDep) -> FeedbackReceipt:
     """Branch staff record a customer's feedback with their key; the receipt is the customer's to keep."""
     if len(body.text) > policy.feedback.max_text_chars:
-        raise _too_long(body.text, policy.feedback.max_text_chars, "text")
-    stored = await _intake(request, session, settings, policy, Submission(
+        raise too_long(body.text, policy.feedback.max_text_chars, "text")
+    stored = await intake(request, session, settings, policy, Submission(
         channel="branch", text=body.text, contact=body.customer_ref, submitted_by=caller.key_id, kind=body.kind,
         language=body.language))
-    return _receipt(settings, stored)
+    return receipt_of(settings, stored)
 
 
 # ------------------------------------------------------------------ the page
@@ -170,9 +170,9 @@ async def feedback_form_post(request: Request, settings: SettingsDep, policy: Po
         return HTMLResponse(form_page(language, max_chars=max_chars, errors=errors, values=values),
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
     _limit(settings, request, contact)
-    stored = await _intake(request, session, settings, policy, Submission(
+    stored = await intake(request, session, settings, policy, Submission(
         channel="web", text=text, contact=contact, submitted_by="public", kind=kind, language=language))
-    receipt = _receipt(settings, stored, language)
+    receipt = receipt_of(settings, stored, language)
     return HTMLResponse(receipt_page(language, ref=receipt.reference, follow_url=receipt.follow_url,
                                      duplicate=receipt.duplicate, received_at=receipt.received_at),
                         status_code=status.HTTP_202_ACCEPTED)
