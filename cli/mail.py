@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.client import Client
@@ -20,7 +21,7 @@ from domain.feedback import FeedbackModel
 from domain.feedback_mail import MailRefused, parse_mail
 from domain.policy import load_policy
 from readmodel.db import init_db, session_scope
-from services.feedback import Submission, start_triage, store_submission
+from services.feedback import Stored, Submission, start_triage, store_submission
 from settings import Settings
 from temporal.client import connect_temporal
 
@@ -55,7 +56,7 @@ class FeedbackMailHandler:
         note = " (same as an earlier message)" if stored.duplicate else ""
         return f"250 2.0.0 Feedback received, reference {stored.ref}{note}"
 
-    def _store(self, sub: Submission):  # type: ignore[no-untyped-def]
+    def _store(self, sub: Submission) -> Stored:
         with session_scope(self.settings.db_url) as session:
             return store_submission(session, self.settings, self.policy, sub)
 
@@ -67,9 +68,11 @@ class _SizedSMTP(SMTP):
         super().__init__(handler, data_size_limit=handler.policy.max_email_bytes, **kwargs)  # type: ignore[arg-type]
         self._handler_ref = handler
 
-    async def push(self, status: str) -> None:
-        if status.startswith("552"):  # data over the limit, or a declared SIZE over it
-            status = self._handler_ref.too_large()
+    async def push(self, status: AnyStr) -> None:
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
+        if text.startswith("552"):  # data over the limit, or a declared SIZE over it
+            await super().push(self._handler_ref.too_large())
+            return
         await super().push(status)
 
 
