@@ -20,7 +20,7 @@ from temporalio.client import Client
 from api.customer_page import CustomerPage, VoucherLine, page_url, render_ticket
 from api.deps import CustomerDep, PolicyDep, SessionDep, SettingsDep, TemporalDep, TicketId
 from api.i18n import negotiate
-from api.routes.feedback import read_form
+from api.routes.feedback import FORM_ERRORS, page_problems, read_form
 from api.routes.records import kept_text
 from api.schemas import BODY, WORKFLOW, problems
 from api.schemas.feedback import CustomerReplyBody
@@ -38,6 +38,11 @@ from workflows.ticket import TicketWorkflow
 router = APIRouter(tags=["customer"])
 NOT_FOUND = "no ticket with this id and token"
 ACTIONS = ("reply", "confirm", "reopen")
+COMMAND_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {"type": "object", "required": ["token"], "properties": {
+        "token": {"type": "string"}, "lang": {"type": "string"}, "tz": {"type": "string"},
+        "text": {"type": "string"}, "rating": {"type": "string"}, "comment": {"type": "string"},
+        "reason": {"type": "string"}}}}}}}
 
 
 class CustomerView(BaseModel):
@@ -99,7 +104,7 @@ async def _page(session: SessionDep, settings: Settings, policy: Policy, view: T
     return CustomerPage(lang, zone[0], zone[1], token, view, replies, vouchers, message, failed)
 
 
-@router.get("/my/tickets/{ticket_id}", response_class=HTMLResponse, responses=problems(404, 503))
+@router.get("/my/tickets/{ticket_id}", response_class=HTMLResponse, responses=page_problems(404, 503))
 async def ticket_page(ticket_id: TicketId, session: SessionDep, settings: SettingsDep, policy: PolicyDep,
                       client: TemporalDep, token: Annotated[str | None, Query(max_length=128)] = None,
                       lang: Annotated[str | None, Query(max_length=8)] = None,
@@ -139,18 +144,18 @@ async def _reply(client: Client, session: SessionDep, settings: Settings, ticket
         return result
 
 
-@router.post("/my/tickets/{ticket_id}/{action}", response_class=HTMLResponse,
-             responses=problems(404, 409, 413, 503))
+@router.post("/my/tickets/{ticket_id}/{action}", response_class=HTMLResponse, status_code=status.HTTP_303_SEE_OTHER,
+             responses={**page_problems(404, 413, 503), **FORM_ERRORS,
+                        303: {"description": "done: back to the ticket's page"},
+                        409: {"content": {"text/html": {"schema": {"type": "string"}}},
+                              "description": "the page again, saying what was refused"}},
+             openapi_extra=COMMAND_BODY)
 async def ticket_command(ticket_id: TicketId, action: str, request: Request, session: SessionDep,
                          settings: SettingsDep, policy: PolicyDep, client: TemporalDep) -> Response:
     """The page's forms: reply, confirm with a rating and comment, ask to reopen; back to the page."""
     if action not in ACTIONS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such command")
-    try:
-        form = await read_form(request)
-    except ValueError as exc:  # more fields than a form of ours has
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
-            "loc": ["body"], "type": "value_error", "msg": "too many form fields"}]) from exc
+    form = await read_form(request)
     token = _text(form, "token", 128)
     language = negotiate(_text(form, "lang", 8), request.headers.get("accept-language"))
     zone = _zone(policy, _text(form, "tz", 64) or None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, status
@@ -36,6 +36,26 @@ from settings import Settings
 router = APIRouter(tags=["feedback"])
 FeedbackRef = Annotated[str, Path(pattern=ID_PATTERN, description="feedback reference")]
 PUBLIC = problems(400, 413, 429)
+_HTML: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+_PROBLEM: dict[str, Any] = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def page_problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``problems()`` for routes that answer pages: their errors are still JSON ``Problem`` bodies."""
+    return {code: {**answer, "content": _PROBLEM} for code, answer in problems(*codes).items()}
+
+
+FORM_ERRORS: dict[int | str, dict[str, Any]] = {
+    415: {"description": "not sent as application/x-www-form-urlencoded", "content": _PROBLEM}}
+# The page's form answers pages, also when it refuses.
+FORM_ANSWERS: dict[int | str, dict[str, Any]] = {
+    **page_problems(413, 429), **FORM_ERRORS,
+    422: {"description": "the form again, naming what to fix", "content": _HTML},
+}
+FORM_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+        "text": {"type": "string"}, "contact": {"type": "string"}, "kind": {"type": "string"},
+        "lang": {"type": "string"}}}}}}}
 KINDS = ("complaint", "request", "suggestion")
 NOT_FOUND = "no feedback with this reference and token"
 
@@ -138,21 +158,22 @@ async def read_form(request: Request, max_fields: int = 10) -> dict[str, str]:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                             "send the form as application/x-www-form-urlencoded")
     fields: dict[str, str] = {}
-    for name, value in parse_qsl(body, keep_blank_values=True, encoding="utf-8", errors="surrogateescape",
-                                 max_num_fields=max_fields):
+    try:
+        pairs = parse_qsl(body, keep_blank_values=True, encoding="utf-8", errors="surrogateescape",
+                          max_num_fields=max_fields)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"more than {max_fields} form fields") from exc
+    for name, value in pairs:
         fields.setdefault(name, value)
     return fields
 
 
-@router.post("/feedback/form", response_class=HTMLResponse, responses=PUBLIC)
+@router.post("/feedback/form", response_class=HTMLResponse, status_code=status.HTTP_202_ACCEPTED,
+             responses=FORM_ANSWERS, openapi_extra=FORM_BODY)
 async def feedback_form_post(request: Request, settings: SettingsDep, policy: PolicyDep,
                              session: SessionDep) -> HTMLResponse:
     """The page's form: the receipt page, or the form again naming what to fix (422)."""
-    try:
-        form = await read_form(request)
-    except ValueError as exc:  # more fields than a form of ours has
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
-            "loc": ["body"], "type": "value_error", "msg": "too many form fields"}]) from exc
+    form = await read_form(request)
     language = negotiate(_clean(form.get("lang")), request.headers.get("accept-language"))
     text, contact, kind = _clean(form.get("text")), _clean(form.get("contact")), _clean(form.get("kind"))
     max_chars = policy.feedback.max_text_chars
@@ -194,7 +215,7 @@ def _received(row: Feedback) -> str:
     return format_time(at)
 
 
-@router.get("/feedback/{ref}", response_class=HTMLResponse, responses=problems(404))
+@router.get("/feedback/{ref}", response_class=HTMLResponse, responses=page_problems(404))
 def follow(ref: FeedbackRef, session: SessionDep, settings: SettingsDep,
            token: Annotated[str | None, Query(max_length=128)] = None,
            lang: Annotated[str | None, Query(max_length=8)] = None,

@@ -9,9 +9,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
 from sqlmodel import select
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import PolicyDep, QualityDep, SessionDep, SettingsDep, TemporalDep
 from api.routes.feedback import intake, receipt_of, too_long
@@ -25,7 +24,6 @@ from domain.observers import ReviewInput, RoundView
 from readmodel import observers
 from readmodel.feedback_models import Observer
 from services.feedback import Submission, customer_key
-from settings import Settings
 from workflows.names import OBSERVER_ROUND_WORKFLOW
 from workflows.observers import ObserverRoundWorkflow
 
@@ -46,15 +44,22 @@ def _out(row: Observer, token: str | None = None) -> ObserverOut:
                        active=row.active and _utc(row.term_ends_at) > datetime.now(UTC), token=token)
 
 
-def _check_observer(session: SessionDep, settings: Settings, observer_id: str, token: str | None) -> Observer:
-    """401 without a token; 403 for a wrong one, an unknown observer or one whose term is over."""
-    if not token:
+def check_observer(observer_id: ObserverId, session: SessionDep, settings: SettingsDep,
+                   x_observer_token: ObserverToken = None) -> Observer:
+    """401 without a token; 403 for a wrong one, an unknown observer or one whose term is over.
+
+    A dependency, so it is checked before the body is validated.
+    """
+    if not x_observer_token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-Observer-Token header")
     row = observers.get_observer(session=session, observer_id=observer_id)
-    good = hmac.compare_digest(observer_token(settings, observer_id).encode(), token.encode())
+    good = hmac.compare_digest(observer_token(settings, observer_id).encode(), x_observer_token.encode())
     if row is None or not good or not _out(row).active:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "observer token is not valid for an active observer")
     return row
+
+
+ObserverDep = Annotated[Observer, Depends(check_observer)]
 
 
 @router.put("/{observer_id}", response_model=ObserverOut, responses=problems(*AUTH, *BODY, 409))
@@ -80,10 +85,9 @@ def list_observers(caller: QualityDep, session: SessionDep) -> ObserverList:
 
 @router.post("/{observer_id}/suggestions", status_code=status.HTTP_202_ACCEPTED, response_model=FeedbackReceipt,
              responses=problems(*AUTH, *BODY))
-async def suggest(observer_id: ObserverId, body: SuggestionBody, request: Request, session: SessionDep,
-                  settings: SettingsDep, policy: PolicyDep, x_observer_token: ObserverToken = None) -> FeedbackReceipt:
+async def suggest(observer_id: ObserverId, row: ObserverDep, body: SuggestionBody, request: Request,
+                  session: SessionDep, settings: SettingsDep, policy: PolicyDep) -> FeedbackReceipt:
     """An observer's suggestion: a ticket with the observers' own, shorter response target."""
-    row = await run_in_threadpool(_check_observer, session, settings, observer_id, x_observer_token)
     if len(body.text) > policy.feedback.max_text_chars:
         raise too_long(body.text, policy.feedback.max_text_chars, "text")
     stored = await intake(request, session, settings, policy, Submission(
@@ -92,13 +96,13 @@ async def suggest(observer_id: ObserverId, body: SuggestionBody, request: Reques
     return receipt_of(settings, stored)
 
 
-@router.post("/rounds/{quarter}/reviews", response_model=RoundOut, responses=problems(*AUTH, *BODY, *WORKFLOW))
-async def review(quarter: Quarter, body: ReviewBody, session: SessionDep, settings: SettingsDep,
-                 client: TemporalDep, x_observer_token: ObserverToken = None) -> RoundOut:
+@router.post("/{observer_id}/reviews/{quarter}", response_model=RoundOut,
+             responses=problems(*AUTH, *BODY, *WORKFLOW))
+async def review(observer_id: ObserverId, quarter: Quarter, row: ObserverDep, body: ReviewBody,
+                 client: TemporalDep) -> RoundOut:
     """An invited observer's review of one service process in the quarter's round."""
-    await run_in_threadpool(_check_observer, session, settings, body.observer_id, x_observer_token)
     view: RoundView = await ROUNDS.update(client, f"observer-round-{quarter}", ObserverRoundWorkflow.submit_review,
-                                          ReviewInput(body.observer_id, body.process, body.score, body.comment))
+                                          ReviewInput(row.id, body.process, body.score, body.comment))
     return _round(view)
 
 

@@ -31,7 +31,6 @@ class SuggestionBody(RequestBody):
 
 
 class ReviewBody(RequestBody):
-    observer_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
     process: str = Field(pattern=CODE_PATTERN)
     score: int = Field(ge=1, le=5)
     comment: str = Field("", max_length=2000)

@@ -54,16 +54,22 @@ def test_enrol_suggest_and_review_over_http(api: httpx.Client, stack: Stack) -> 
     eventually(opened, timeout=60, interval=0.5)
 
     asyncio.run(_start_round(stack))
-    review = {"observer_id": observer, "process": "installation", "score": 4, "comment": "准时"}
+    review = {"process": "installation", "score": 4, "comment": "准时"}
     headers = {"X-Observer-Token": token}
 
     def reviewed() -> None:
-        answer = api.post(f"/observers/rounds/{QUARTER}/reviews", json=review, headers=headers)
+        answer = api.post(f"/observers/{observer}/reviews/{QUARTER}", json=review, headers=headers)
         assert answer.status_code == 200, answer.text
         assert answer.json()["reviewed"][observer] == ["installation"]
     eventually(reviewed, timeout=60, interval=0.5)
-    again = api.post(f"/observers/rounds/{QUARTER}/reviews", json=review, headers=headers)
+    again = api.post(f"/observers/{observer}/reviews/{QUARTER}", json=review, headers=headers)
     assert again.status_code == 409 and "already reviewed" in again.json()["detail"]
+    bad = api.post(f"/observers/{observer}/reviews/{QUARTER}", json={"process": "Installation!", "score": 9},
+                   headers=headers)
+    assert bad.status_code == 422 and {e["loc"][-1] for e in bad.json()["detail"]} == {"process", "score"}
+    surrogate = api.post(f"/observers/{observer}/suggestions", content=b'{"text": "\\udc00"}',
+                         headers={"Content-Type": "application/json", **headers})
+    assert surrogate.status_code == 422 and surrogate.json()["detail"][0]["loc"] == ["body", "text"]
     state = api.get(f"/observers/rounds/{QUARTER}", headers=QUALITY).json()
     assert observer in state["invited"] and state["status"] == "collecting" and state["meeting"] is None
     assert api.get("/observers/rounds/2031-Q1", headers=QUALITY).status_code == 404
@@ -74,9 +80,9 @@ def test_hostile_observer_input(api: httpx.Client) -> None:
     assert api.put("/observers/%00x", json={"name": "a", "contact": "123"}, headers=QUALITY).status_code == 422
     bad = api.put("/observers/obs-x1", json={"name": "a" * 200, "contact": "1 2"}, headers=QUALITY)
     assert bad.status_code == 422 and {e["loc"][-1] for e in bad.json()["detail"]} == {"name", "contact"}
-    score = api.post(f"/observers/rounds/{QUARTER}/reviews", headers={"X-Observer-Token": "ob.x"},
-                     json={"observer_id": "obs-x1", "process": "Installation!", "score": 9})
-    assert score.status_code == 422 and {e["loc"][-1] for e in score.json()["detail"]} == {"process", "score"}
-    surrogate = api.post("/observers/obs-x1/suggestions", content=b'{"text": "\\udc00"}',
-                         headers={"Content-Type": "application/json", "X-Observer-Token": "ob.x"})
-    assert surrogate.status_code in (403, 422)
+    # The token is checked before the body: a stranger learns nothing from the body's errors.
+    stranger = api.post(f"/observers/obs-x1/reviews/{QUARTER}", headers={"X-Observer-Token": "ob.x"},
+                        json={"process": "Installation!", "score": 9})
+    assert stranger.status_code == 403
+    assert api.post(f"/observers/obs-x1/reviews/{QUARTER}", json={}).status_code == 401
+    assert api.post("/observers/obs-x1/reviews/2031-Q9", json={}).status_code == 422
