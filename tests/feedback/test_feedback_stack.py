@@ -135,3 +135,39 @@ def test_mail_becomes_a_ticket_duplicates_do_not_and_too_large_is_refused(api: h
     # One ticket from the two identical messages, nothing from the refused one.
     tickets = api.get("/tickets", headers=AGENT, params={"limit": 200}).json()["data"]
     assert [t["id"] for t in tickets].count(status["ticket_id"]) == 1
+
+
+def test_customer_self_service_over_http(api: httpx.Client) -> None:
+    body = {"customer_ref": _contact(), "channel": "app", "category": "after_sales", "team": "after-sales",
+            "summary": "洗衣机噪音大"}
+    created = api.post("/tickets", json=body, headers=AGENT).json()
+    ticket_id, token = created["ticket"]["ticket_id"], created["customer_token"]
+    mine = {"X-Customer-Token": token}
+    for command, payload in (("respond", {"message": "请提供机器型号"}), ("wait-for-customer", {"reason": "型号"})):
+        assert api.post(f"/tickets/{ticket_id}/{command}", json=payload, headers=AGENT).status_code == 200
+    replied = api.post(f"/tickets/{ticket_id}/customer-reply", json={"text": "型号是 XQG100"}, headers=mine)
+    assert replied.status_code == 200 and replied.json()["status"] != "waiting_on_customer"
+    assert api.post(f"/tickets/{ticket_id}/customer-reply", json={"text": ""}, headers=mine).status_code == 422
+    view = api.get(f"/tickets/{ticket_id}/customer-view", headers=mine).json()
+    assert [r["text"] for r in view["replies"]] == ["请提供机器型号"] and view["vouchers"] == []
+
+    page = api.get(f"/my/tickets/{ticket_id}", params={"token": token, "tz": "Europe/Berlin", "lang": "en"})
+    assert page.status_code == 200 and "Time limits (Europe/Berlin)" in page.text and "请提供机器型号" in page.text
+    for tz in ("Nowhere/Zone", "../../etc/passwd", "\udc00"):
+        bad = api.get(f"/my/tickets/{ticket_id}", params={"token": token, "tz": tz})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "tz"], tz
+    assert api.get(f"/my/tickets/{ticket_id}", params={"token": token[:-2] + "00"}).status_code == 404
+
+    assert api.post(f"/tickets/{ticket_id}/resolve", headers=AGENT,
+                    json={"resolution_code": "fixed", "root_cause": "installation"}).status_code == 200
+    form = {"token": token, "lang": "en", "tz": "Asia/Shanghai"}
+    bad_rating = api.post(f"/my/tickets/{ticket_id}/confirm", data={**form, "rating": "9"})
+    assert bad_rating.status_code == 422 and bad_rating.json()["detail"][0]["loc"] == ["body", "rating"]
+    reopened = api.post(f"/my/tickets/{ticket_id}/reopen", data={**form, "reason": "还是很吵"})
+    assert reopened.status_code == 303 and "done=reopen" in reopened.headers["location"]
+    assert api.get(f"/tickets/{ticket_id}", headers=AGENT).json()["status"] != "resolved"
+    # A second reopen of an open ticket is refused: the page says so (409), nothing changes.
+    again = api.post(f"/my/tickets/{ticket_id}/reopen", data={**form, "reason": "再次"})
+    assert again.status_code == 409 and 'class="box err"' in again.text
+    assert api.post(f"/my/tickets/{ticket_id}/shout", data=form).status_code == 404
+    assert api.post(f"/my/tickets/{ticket_id}/reply", json=form).status_code == 415
