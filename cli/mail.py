@@ -12,11 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import smtplib
+from email.message import EmailMessage
 from typing import AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.client import Client
 
+from activities.notify import SmtpConfig
+from api.routes.feedback import follow_url
+from api.tokens import customer_token
 from domain.feedback import FeedbackModel
 from domain.feedback_mail import MailRefused, parse_mail
 from domain.policy import load_policy
@@ -53,12 +58,44 @@ class FeedbackMailHandler:
         stored = await asyncio.to_thread(self._store, sub)
         if not stored.duplicate:
             await start_triage(self.client, self.settings, stored.ref)
+        if not mail.automatic and mail.sender.lower() != self.settings.smtp_from.lower():
+            await asyncio.to_thread(self._send_receipt, mail.sender, stored)
         note = " (same as an earlier message)" if stored.duplicate else ""
         return f"250 2.0.0 Feedback received, reference {stored.ref}{note}"
+
+    def _send_receipt(self, to: str, stored: Stored) -> None:
+        """The receipt by return mail: reference and follow link (best effort; the SMTP reply has the
+        reference too). Sent through the outgoing SMTP settings (``QT_SMTP_*``); none: not sent."""
+        smtp = SmtpConfig.from_settings(self.settings)
+        if smtp is None:
+            return
+        try:
+            with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as client:
+                if smtp.starttls:
+                    client.starttls()
+                if smtp.username:
+                    client.login(smtp.username, smtp.password)
+                client.send_message(receipt_mail(self.settings, stored, to))
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("receipt for feedback %s not sent: %s", stored.ref, type(exc).__name__)
 
     def _store(self, sub: Submission) -> Stored:
         with session_scope(self.settings.db_url) as session:
             return store_submission(session, self.settings, self.policy, sub)
+
+
+def receipt_mail(settings: Settings, stored: Stored, to: str) -> EmailMessage:
+    """The receipt, in Chinese and English: the reference and the link with the customer token."""
+    link = follow_url(settings, stored.ref, customer_token(settings, stored.ticket_id, 1))
+    mail = EmailMessage()
+    mail["From"], mail["To"] = settings.smtp_from, to
+    mail["Subject"] = f"已收到您的反馈 / We have your feedback: {stored.ref}"
+    mail["Auto-Submitted"] = "auto-replied"  # RFC 3834: an auto-responder must not answer it
+    mail["Message-ID"] = f"<receipt-{stored.stored_ref}@qualitrail>"
+    mail.set_content(f"反馈编号 / Reference: {stored.ref}\n\n"
+                     f"查看处理进度、回复、确认和评价 / Follow, reply, confirm and rate:\n{link}\n\n"
+                     "请保存此链接。/ Keep this link.\n", charset="utf-8")
+    return mail
 
 
 class _SizedSMTP(SMTP):

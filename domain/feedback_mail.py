@@ -27,6 +27,7 @@ class ParsedMail:
     sender: str
     subject: str
     text: str
+    automatic: bool = False  # an auto-reply or a bounce: kept, but never answered (no mail loops)
 
 
 def _decode(part: EmailMessage) -> str:
@@ -79,4 +80,5 @@ def parse_mail(raw: bytes, envelope_sender: str = "") -> ParsedMail:
     subject, text = _clean(" ".join(subject.split()))[:200], _clean(text)
     if not text and not subject:
         raise MailRefused("the message has no text")
-    return ParsedMail(sender=sender.strip(), subject=subject, text=text or subject)
+    auto = str(msg.get("auto-submitted", "no")).strip().lower() not in ("", "no") or bool(msg.get("x-autoreply"))
+    return ParsedMail(sender=sender.strip(), subject=subject, text=text or subject, automatic=auto)
