@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.policy
 import smtplib
+import time
 import uuid
 from email.message import EmailMessage
 from typing import Any
@@ -13,6 +14,8 @@ import httpx
 
 from api.tokens import customer_token
 from cli.stack import Stack
+from readmodel.db import session_scope
+from readmodel.models import Voucher
 from settings import get_settings
 from tests.helpers import eventually
 
@@ -137,7 +140,21 @@ def test_mail_becomes_a_ticket_duplicates_do_not_and_too_large_is_refused(api: h
     assert [t["id"] for t in tickets].count(status["ticket_id"]) == 1
 
 
-def test_customer_self_service_over_http(api: httpx.Client) -> None:
+def _plant_vouchers(stack: Stack, ticket_id: str) -> None:
+    """Three vouchers of the ticket in the read model as the chain reconciliation writes them."""
+    now = int(time.time())
+    rows = [("first_response", 2000, False, now + 86400 * 90), ("resolution", 5000, True, now + 86400 * 90),
+            ("second", 1000, False, now - 60)]
+    with session_scope(f"sqlite:///{stack.config.var_dir / 'qualitrail.db'}") as session:
+        for n, (breach, amount, redeemed, expires) in enumerate(rows):
+            session.add(Voucher(claim_id=f"{ticket_id}:{breach}", ticket_id=ticket_id, breach=breach,
+                                voucher_id=900_000 + n + int(uuid.uuid4().int % 10_000) * 10, amount=amount,
+                                currency="CNY", tx_hash="0x" + "ab" * 32, block_number=1, redeemed=redeemed,
+                                expires_at=expires))
+        session.commit()
+
+
+def test_customer_self_service_over_http(api: httpx.Client, stack: Stack) -> None:
     body = {"customer_ref": _contact(), "channel": "app", "category": "after_sales", "team": "after-sales",
             "summary": "洗衣机噪音大"}
     created = api.post("/tickets", json=body, headers=AGENT).json()
@@ -151,8 +168,15 @@ def test_customer_self_service_over_http(api: httpx.Client) -> None:
     view = api.get(f"/tickets/{ticket_id}/customer-view", headers=mine).json()
     assert [r["text"] for r in view["replies"]] == ["请提供机器型号"] and view["vouchers"] == []
 
+    _plant_vouchers(stack, ticket_id)
+    vouchers = api.get(f"/tickets/{ticket_id}/customer-view", headers=mine, params={"lang": "en"}).json()["vouchers"]
+    assert sorted((v["amount"], v["state"]) for v in vouchers) == [
+        ("CN¥10.00", "expired"), ("CN¥20.00", "valid"), ("CN¥50.00", "redeemed")]
     page = api.get(f"/my/tickets/{ticket_id}", params={"token": token, "tz": "Europe/Berlin", "lang": "en"})
     assert page.status_code == 200 and "Time limits (Europe/Berlin)" in page.text and "请提供机器型号" in page.text
+    assert "CN¥20.00, ready to use, valid until" in page.text and "CN¥10.00, expired" in page.text
+    zh = api.get(f"/my/tickets/{ticket_id}", params={"token": token, "lang": "zh"}).text
+    assert "¥50.00，已使用" in zh
     for tz in ("Nowhere/Zone", "..%2F..%2Fetc%2Fpasswd", "%ED%B0%80", "%00"):  # the last two: not UTF-8, NUL
         bad = api.get(f"/my/tickets/{ticket_id}?token={token}&tz={tz}")
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "tz"], tz

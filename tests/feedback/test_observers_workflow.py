@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import ScheduleActionStartWorkflow, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.feedback import FeedbackActivities
@@ -27,7 +27,7 @@ from settings import Settings
 from tests.helpers import POLICY, RecordingNotifier, new_worker, tmp_db_url
 from tests.own_env import own_env  # noqa: F401 - a time-skipping server per test
 from workflows.feedback import FeedbackTriageWorkflow
-from workflows.observers import ObserverRoundWorkflow
+from workflows.observers import ObserverRoundWorkflow, observer_schedule
 from workflows.ticket import TicketWorkflow
 
 
@@ -45,6 +45,14 @@ def _enroll(settings: Settings, *ids: str, cap: int = 100) -> None:
             observers.enroll(session=session, cap=cap, observer=Observer(
                 id=ident, customer_key=f"key-{ident}", name=ident, enrolled_at=now,
                 term_ends_at=now + timedelta(days=POLICY.observers.term_days)))
+
+
+def test_the_round_runs_on_a_quarterly_schedule() -> None:
+    schedule = observer_schedule("q")
+    calendar = schedule.spec.calendars[0]
+    assert [r.start for r in calendar.month] == [1, 4, 7, 10] and [r.start for r in calendar.day_of_month] == [1]
+    assert isinstance(schedule.action, ScheduleActionStartWorkflow)
+    assert schedule.action.workflow == "ObserverKickoffWorkflow"
 
 
 def test_the_panel_has_a_cap(tmp_path: Path) -> None:
