@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # Public routes (/verify*, the certificate routes): requests per client address, in the
     # notation of the `limits` library ("60/minute;1000/hour"); empty turns the limit off.
     public_rate_limit: str = "60/minute"
+    # Public feedback (POST /feedback, the feedback page's form): submissions per client address and
+    # per customer (contact), in the same notation; over either the answer is 429 with Retry-After.
+    feedback_rate_limit: str = "10/minute;100/day"
+    feedback_customer_rate_limit: str = "5/hour"
     # Seals the service record's texts in the read model (AES-256-GCM), "id:<base64 of 32 bytes>,...":
     # the first seals, all open. Empty = one key derived from secret_key.
     record_keys: SecretStr = SecretStr("")
@@ -127,6 +131,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # The inbound e-mail receiver (feedback by mail, `qualitrail mail`); message size is a policy number.
+    mail_host: str = "127.0.0.1"
+    mail_port: int = Field(8025, ge=1, le=65535)
 
     # Chain
     rpc_url: str = "http://127.0.0.1:8545"

@@ -17,8 +17,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.analysis import AnalysisActivities
 from activities.anchoring import build_chain_activities
+from activities.feedback import FeedbackActivities
 from activities.governance import GovernanceActivities
 from activities.notify import Notifier, SmtpConfig
+from activities.observers import ObserverActivities
 from activities.points import PointsActivities
 from activities.report import ReportActivities
 from activities.spot_check import SpotCheckActivities
@@ -33,7 +35,9 @@ from temporal.client import connect_temporal
 from temporal.runtime import temporal_runtime
 from workflows.analysis import DailyAnalysisWorkflow, ensure_analysis_schedule
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
+from workflows.feedback import FeedbackSweepWorkflow, FeedbackTriageWorkflow, ensure_feedback_sweep_schedule
 from workflows.joint_meeting import JointMeetingWorkflow
+from workflows.observers import ObserverKickoffWorkflow, ObserverRoundWorkflow, ensure_observer_schedule
 from workflows.points import PointsMonthWorkflow, ensure_points_schedule
 from workflows.report import QualityReportWorkflow, ensure_report_schedule
 from workflows.spot_check import SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, ensure_spot_check_schedule
@@ -45,7 +49,8 @@ log = logging.getLogger("qualitrail.worker")
 
 WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, PointsMonthWorkflow,
                          TeamVetoWorkflow, VetoScanWorkflow, SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow,
-                         QualityReportWorkflow, DailyAnalysisWorkflow, *EVIDENCE_WORKFLOWS]
+                         QualityReportWorkflow, DailyAnalysisWorkflow, FeedbackTriageWorkflow, FeedbackSweepWorkflow,
+                         ObserverRoundWorkflow, ObserverKickoffWorkflow, *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -68,6 +73,11 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
              spot.report_major_finding]
     analysis = AnalysisActivities(settings.db_url, settings.policy_file)
     acts += [analysis.analyse_root_causes, analysis.refresh_case_library]
+    feedback = FeedbackActivities(settings)
+    acts += [feedback.triage_feedback, feedback.open_feedback_ticket, feedback.attach_feedback,
+             feedback.record_feedback_triage, feedback.start_untriaged_feedback]
+    observers = ObserverActivities(settings)
+    acts += [observers.start_observer_round, observers.record_observer_review, observers.record_observer_round]
     acts += build_chain_activities(settings)
     return acts
 
@@ -100,6 +110,8 @@ async def run_worker(settings: Settings) -> None:
         await ensure_points_schedule(client, settings.task_queue)
         await ensure_spot_check_schedule(client, settings.task_queue)
         await ensure_report_schedule(client, settings.task_queue)
+        await ensure_feedback_sweep_schedule(client, settings.task_queue)
+        await ensure_observer_schedule(client, settings.task_queue)
         await ensure_veto_schedule(client, settings.task_queue,
                                    load_policy(settings.policy_file).performance.veto.scan_every_hours)
         await ensure_analysis_schedule(client, settings.task_queue,

@@ -26,8 +26,11 @@ from api.routes import (
     cases,
     certificates,
     codec,
+    customer,
     evaluations,
+    feedback,
     meetings,
+    observers,
     people,
     points,
     records,
@@ -198,6 +201,9 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(tickets.router)
+    app.include_router(feedback.router)
+    app.include_router(customer.router)
+    app.include_router(observers.router)
     app.include_router(records.router)
     app.include_router(people.router)
     app.include_router(points.router)

@@ -50,3 +50,31 @@ class PublicRateLimitMiddleware:
                 await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class KeyedLimiter:
+    """Counts hits per key (a client address, a customer's match key) against ``limit``; for limits a
+    route applies itself because the key is in the body (the customer of a feedback)."""
+
+    def __init__(self, limit: str) -> None:
+        self.items: list[RateLimitItem] = parse_many(limit) if limit.strip() else []
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def retry_after(self, namespace: str, key: str) -> int | None:
+        """Counts one hit; None when it is within the limit, else the seconds until it would be."""
+        for item in self.items:
+            if not self.limiter.hit(item, namespace, key):
+                reset_at = self.limiter.get_window_stats(item, namespace, key).reset_time
+                return max(1, math.ceil(reset_at - time.time()))
+        return None
+
+
+_LIMITERS: dict[str, KeyedLimiter] = {}
+
+
+def keyed_limiter(limit: str) -> KeyedLimiter:
+    """One limiter per limit notation in this process (each API process counts on its own)."""
+    limiter = _LIMITERS.get(limit)
+    if limiter is None:
+        limiter = _LIMITERS[limit] = KeyedLimiter(limit)
+    return limiter

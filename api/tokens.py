@@ -22,3 +22,10 @@ def check_customer_token(settings: Settings, ticket_id: str, token: str | None, 
     if not token:
         return False
     return hmac.compare_digest(customer_token(settings, ticket_id, version).encode(), token.encode())
+
+
+def observer_token(settings: Settings, observer_id: str) -> str:
+    """An enrolled observer's token (reviews and suggestions); derived, so enrolling again repeats it."""
+    secret = settings.secret_key.get_secret_value().encode()
+    digest = hmac.new(secret, f"observer-token\x00{observer_id}".encode(), hashlib.sha256)
+    return f"ob.{digest.hexdigest()[:40]}"

@@ -33,7 +33,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 @app.command()
 def run(var_dir: Path = typer.Option(ROOT / "var", help="where state lives (survives restarts)"),
-        api_port: int = 8000, temporal_port: int = 7233, ui_port: int = 8233, anvil_port: int = 8545,
+        api_port: int = 8000, mail_port: int = typer.Option(8025, help="inbound feedback e-mail (SMTP); 0: off"),
+        temporal_port: int = 7233, ui_port: int = 8233, anvil_port: int = 8545,
         policy_file: Path | None = typer.Option(
             None, help="policy file; default QT_POLICY_FILE, else config/policy.toml "
                        "(config/demo-policy.toml: targets in seconds)")) -> None:
@@ -44,7 +45,8 @@ def run(var_dir: Path = typer.Option(ROOT / "var", help="where state lives (surv
     # worker and the API get the policy the environment names.
     policy = policy_file if policy_file is not None else get_settings().policy_file
     config = StackConfig(var_dir=var_dir.resolve(), temporal_port=temporal_port, temporal_ui_port=ui_port,
-                         anvil_port=anvil_port, api_port=api_port, policy_file=policy.resolve())
+                         anvil_port=anvil_port, api_port=api_port, mail_port=mail_port,
+                         policy_file=policy.resolve())
     stack = Stack(config)
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop is a Ctrl-C: stop children too
     typer.echo("starting Temporal dev server, Anvil, contracts, worker and API ...")
@@ -56,6 +58,7 @@ Qualitrail is running (state in {config.var_dir}, policy {config.policy_file}):
   API docs      {config.api_url}/docs
   Temporal UI   http://127.0.0.1:{config.temporal_ui_port}/namespaces/default/workflows
   Anvil RPC     {config.rpc_url}   (chain id 31337)
+  Feedback      {config.api_url}/feedback   e-mail: SMTP 127.0.0.1:{config.mail_port}
   Logs          {stack.logs}
 Dev API keys: dev-agent, dev-supervisor, dev-quality, dev-auditor, dev-admin (header X-API-Key).
 Try:  .venv/bin/qualitrail demo      Stop: Ctrl-C
@@ -86,6 +89,25 @@ def api(host: str = "127.0.0.1", port: int = 8000) -> None:
     import uvicorn
 
     uvicorn.run("api.main:app", host=host, port=port)
+
+
+@app.command()
+def mail() -> None:
+    """Run the inbound e-mail receiver: feedback by mail (blocks)."""
+    import asyncio
+    import logging
+
+    from cli.mail import serve_mail
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level)
+    code = 0
+    try:
+        asyncio.run(serve_mail(settings))
+    except Exception:  # noqa: BLE001 - reported, and the exit code says it failed
+        logging.getLogger("qualitrail.mail").exception("mail receiver failed")
+        code = 1
+    _exit(code)
 
 
 @app.command()

@@ -60,6 +60,8 @@ class StackConfig:
     temporal_ui_port: int = 8233
     anvil_port: int = 8545
     api_port: int = 8000
+    # The inbound e-mail receiver (feedback by mail); 0: not started.
+    mail_port: int = 8025
     policy_file: Path = ROOT / "config" / "policy.toml"
     ui: bool = True
     namespace: str = "default"
@@ -76,7 +78,8 @@ class StackConfig:
     def ephemeral(cls, var_dir: Path, **kw: object) -> StackConfig:
         """Free ports everywhere: for tests and benchmarks beside a running `make run`."""
         return cls(var_dir=var_dir, temporal_port=free_port(), temporal_ui_port=free_port(),
-                   anvil_port=free_port(), api_port=free_port(), ui=False, **kw)  # type: ignore[arg-type]
+                   anvil_port=free_port(), api_port=free_port(), mail_port=free_port(), ui=False,
+                   **kw)  # type: ignore[arg-type]
 
     @property
     def api_url(self) -> str:
@@ -99,6 +102,7 @@ class StackConfig:
             "QT_API_PORT": str(self.api_port),
             "QT_PUBLIC_BASE_URL": self.api_url,
             "QT_POLICY_FILE": str(self.policy_file),
+            "QT_MAIL_PORT": str(self.mail_port),
             "QT_TEMPORAL_NAMESPACE": self.namespace,
             # Pinned tzdata package, not the system's files: replays compute the same deadlines.
             "PYTHONTZPATH": "",
@@ -186,6 +190,11 @@ class Stack:
             time.sleep(0.2)
         raise RuntimeError(f"API not healthy after 60 s: see {self.logs / 'api.log'}")
 
+    def start_mail(self) -> None:
+        """Start the inbound e-mail receiver and return once it listens."""
+        proc = self._spawn("mail", [sys.executable, "-m", "cli.main", "mail"])
+        _wait_tcp(self.config.mail_port, 60, proc)
+
     def start(self) -> Stack:
         try:
             self.start_temporal()
@@ -193,6 +202,8 @@ class Stack:
             self.deploy()
             self.start_worker()
             self.start_api()
+            if self.config.mail_port:
+                self.start_mail()
         except BaseException:
             self.stop()
             raise
@@ -221,6 +232,9 @@ class Stack:
         elif name == "api":
             self.kill(name)
             self.start_api(ready_path="/health/live")
+        elif name == "mail":
+            self.kill(name)
+            self.start_mail()
         else:
             raise ValueError(f"unknown component {name!r}")
 
@@ -278,7 +292,7 @@ class Stack:
 
     def stop(self) -> None:
         """Graceful stop in reverse order: API, workers, Anvil (writes its state), Temporal."""
-        order = ["api"] + [n for n in self.procs if n.startswith("worker")] + ["temporal"]
+        order = ["mail", "api"] + [n for n in self.procs if n.startswith("worker")] + ["temporal"]
         for name in order:
             if name == "temporal" and self.anvil is not None:
                 self.anvil.stop()

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domain.business_calendar import CalendarSpec, validate_calendar
+from domain.feedback import FeedbackModel, ObserversModel
 from domain.points import PointsRules
 from domain.sla_clock import ClockName
 from domain.spot_check import Checklist, SpotCheckPolicy
@@ -300,6 +301,9 @@ class Policy(_Strict):
     mystery_shopping: MysteryShoppingModel
     report: ReportModel = Field(default_factory=ReportModel)
     analysis: AnalysisModel = Field(default_factory=AnalysisModel)
+    # Rules 14 and 15 (domain/feedback.py); absent sections take the documented defaults.
+    feedback: FeedbackModel = Field(default_factory=FeedbackModel)
+    observers: ObserversModel = Field(default_factory=ObserversModel)
 
     @model_validator(mode="after")
     def _calendar_valid(self) -> Policy:

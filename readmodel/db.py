@@ -45,6 +45,7 @@ def init_db(url: str) -> Engine:
         alert_models,
         analysis_models,
         evaluation_models,
+        feedback_models,
         governance_models,
         models,
         points_models,

@@ -15,6 +15,8 @@ from cli.stack import Stack, StackConfig
 # The suite calls the public routes from one address far faster than any client should: the stack
 # and in-process apps get a limit no test reaches (tests/security/test_public_limits.py sets its own).
 os.environ.setdefault("QT_PUBLIC_RATE_LIMIT", "100000/minute")
+os.environ.setdefault("QT_FEEDBACK_RATE_LIMIT", "100000/minute")
+os.environ.setdefault("QT_FEEDBACK_CUSTOMER_RATE_LIMIT", "100000/minute")
 
 
 @pytest.fixture(scope="session")

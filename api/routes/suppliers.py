@@ -38,7 +38,7 @@ from api.schemas.suppliers import (
     SupplierRow,
     TicketId,
 )
-from api.workflows import SUPPLIERS
+from api.workflows import SUPPLIERS, TICKETS
 from domain.governance import (
     AppealDecisionInput,
     AppealInput,
@@ -172,7 +172,7 @@ async def reassign_ticket(supplier_id: SupplierId, ticket_id: TicketId, body: Re
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"ticket {ticket_id} is not an open ticket of {supplier_id}")
     if ticket_id in view.reassigned:
         raise HTTPException(status.HTTP_409_CONFLICT, f"ticket {ticket_id} was already reassigned")
-    ticket = client.get_workflow_handle_for(TicketWorkflow.run, ticket_id)
+    ticket = TICKETS.handle(client, ticket_id)
     try:
         await ticket.execute_update(TicketWorkflow.escalate, EscalateInput(
             body.to_team, f"supplier {supplier_id} exited: {body.reason}", policy.department_head(body.to_team),

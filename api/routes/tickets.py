@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import (
@@ -52,7 +52,7 @@ from api.schemas import (
 )
 from api.tokens import customer_token
 from api.workflows import TICKETS
-from domain.milestones import customer_match_hash, customer_ref_hash, format_time
+from domain.milestones import format_time
 from domain.policy import PolicyError, parse_policy
 from domain.ticket_views import opening_view
 from domain.tickets import (
@@ -67,14 +67,12 @@ from domain.tickets import (
     ResolveInput,
     RespondInput,
     RevokeTokenInput,
-    TicketInput,
-    TicketStatus,
     TicketView,
 )
 from readmodel import crud, vouchers
-from services.service_record import keep_text, text_hash
+from services.service_record import keep_text
+from services.tickets import new_ticket_input, ticket_search
 from settings import Settings
-from workflows.names import ticket_search_attributes
 from workflows.ticket import TicketWorkflow
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -130,22 +128,13 @@ async def create_ticket(body: TicketCreate, response: Response, caller: AgentDep
     if body.supplier and not supplier_accepts_tickets(session, body.supplier):
         raise HTTPException(status.HTTP_409_CONFLICT, f"supplier {body.supplier} has exited and takes no new tickets")
     request_hash = _request_hash(body, caller.fingerprint)
-    secret = settings.secret_key.get_secret_value().encode()
     opened_at = datetime.now(UTC)
-    ticket = TicketInput(
-        ticket_id=ticket_id, customer_ref_hash=customer_ref_hash(secret, ticket_id, body.customer_ref),
-        customer_match_hash=customer_match_hash(secret, body.customer_ref),
-        channel=body.channel, category=body.category, priority=body.priority, team=body.team,
-        summary=body.summary, description="", description_hash=text_hash(settings, body.description),
-        supplier=body.supplier,
-        policy=policy.ticket_policy(category=body.category, team=body.team, year=datetime.now(UTC).year),
-        request_hash=request_hash, opened_by=caller.key_id, compensate=settings.compensation_enabled,
-        opened_at=format_time(opened_at),
-    )
-    # The Temporal UI's filters from the first moment; the workflow keeps them current.
-    search = TypedSearchAttributes(ticket_search_attributes(
-        status=TicketStatus.OPEN.value, priority=body.priority, team=body.team, breached=False)
-    ) if settings.temporal_search_attributes else TypedSearchAttributes.empty
+    ticket = new_ticket_input(settings, policy, ticket_id=ticket_id, customer_ref=body.customer_ref,
+                              channel=body.channel, category=body.category, priority=body.priority,
+                              team=body.team, summary=body.summary, description=body.description,
+                              supplier=body.supplier, request_hash=request_hash, opened_by=caller.key_id,
+                              opened_at=opened_at)
+    search = ticket_search(settings, ticket)
     try:
         await client.start_workflow(
             TicketWorkflow.run, ticket, id=ticket_id, task_queue=settings.task_queue,

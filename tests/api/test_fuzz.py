@@ -40,7 +40,10 @@ FUZZ = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derando
                 phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=list(HealthCheck))
 # No API key or customer token needed (the security tests keep the reasoned allow-list).
-PUBLIC = {"/health", "/health/live", "/verify", "/verify/{ticket_id}"}
+PUBLIC = {"/health", "/health/live", "/verify", "/verify/{ticket_id}",
+          # Rule 14: anyone may give feedback; the receipt's token in the URL opens what follows it.
+          "/feedback", "/feedback/form", "/feedback/{ref}", "/feedback/{ref}/status", "/my/tickets/{ticket_id}",
+          "/my/tickets/{ticket_id}/{action}"}
 
 
 @schemathesis.check

@@ -69,3 +69,8 @@ def test_default_is_the_company_policy(started: list[cli.stack.StackConfig], tmp
     monkeypatch.chdir(tmp_path)  # no .env file here
     _run(["--var-dir", str(tmp_path)], {})
     assert started[-1].policy_file == ROOT / "config" / "policy.toml"
+
+
+def test_mail_receiver_port_is_a_flag(started: list[cli.stack.StackConfig], tmp_path: Path) -> None:
+    _run(["--var-dir", str(tmp_path), "--mail-port", "2526"], {})
+    assert started[-1].mail_port == 2526 and started[-1].env()["QT_MAIL_PORT"] == "2526"

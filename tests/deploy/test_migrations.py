@@ -17,6 +17,7 @@ from sqlmodel import SQLModel
 import readmodel.alert_models  # noqa: F401
 import readmodel.analysis_models  # noqa: F401
 import readmodel.evaluation_models  # noqa: F401
+import readmodel.feedback_models  # noqa: F401
 import readmodel.models  # noqa: F401 - registers the tables the migrations must match
 import readmodel.points_models  # noqa: F401
 import readmodel.record_models  # noqa: F401

@@ -28,9 +28,22 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/reports/{month}.json"): "the public report as anchored (rule 16)",
     ("GET", "/reports/{month}.pdf"): "the public report as PDF (rule 16)",
     ("GET", "/reports/{month}/export.json"): "the public report's anchored record for auditors: no customer data",
+    # Rule 14: anyone may give feedback (limited per address and customer, api/routes/feedback.py).
+    ("GET", "/feedback"): "the public feedback page",
+    ("POST", "/feedback"): "public feedback from the app and the web site",
+    ("POST", "/feedback/form"): "the feedback page's form",
+    # The customer token in the receipt's link is the capability: without it these answer 404.
+    ("GET", "/feedback/{ref}"): "follow page of a feedback; 404 without the receipt's token",
+    ("GET", "/feedback/{ref}/status"): "a feedback's status; 404 without the receipt's token",
+    ("GET", "/my/tickets/{ticket_id}"): "the customer's ticket page; 404 without the ticket's customer token",
+    ("POST", "/my/tickets/{ticket_id}/{action}"): "the customer page's forms; the token is a form field",
 }
 # The ticket's customer, with the X-Customer-Token the API handed out at creation (no API key).
-CUSTOMER_TOKEN = {("POST", "/tickets/{ticket_id}/confirm"), ("POST", "/tickets/{ticket_id}/customer-reopen")}
+CUSTOMER_TOKEN = {("POST", "/tickets/{ticket_id}/confirm"), ("POST", "/tickets/{ticket_id}/customer-reopen"),
+                  ("GET", "/tickets/{ticket_id}/customer-view"), ("POST", "/tickets/{ticket_id}/customer-reply")}
+# An enrolled observer, with the X-Observer-Token given at enrolment (tests/feedback/test_observers_api.py).
+OBSERVER_TOKEN = {("POST", "/observers/{observer_id}/suggestions"),
+                  ("POST", "/observers/{observer_id}/reviews/{quarter}")}
 # Staff key or the ticket's customer token.
 STAFF_OR_CUSTOMER = {("GET", "/tickets/{ticket_id}/certificate"), ("GET", "/tickets/{ticket_id}/certificate.png"),
                      ("GET", "/tickets/{ticket_id}/certificate.svg")}
@@ -100,6 +113,10 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/tickets/{ticket_id}/similar-cases"): STAFF,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
+    ("POST", "/feedback/branch"): AGENT,
+    ("PUT", "/observers/{observer_id}"): QUALITY,
+    ("GET", "/observers"): QUALITY,
+    ("GET", "/observers/rounds/{quarter}"): QUALITY,
 }
 
 OPERATIONS = all_operations()
@@ -112,9 +129,10 @@ def _ids(ops: list[tuple[str, str]]) -> list[str]:
 
 def test_every_route_is_placed() -> None:
     unplaced = [op for op in OPERATIONS
-                if op not in PUBLIC and op not in CUSTOMER_TOKEN and op not in ROLES_ADMITTED]
+                if op not in PUBLIC and op not in CUSTOMER_TOKEN and op not in ROLES_ADMITTED
+                and op not in OBSERVER_TOKEN]
     assert not unplaced, f"new routes: add them to ROLES_ADMITTED, CUSTOMER_TOKEN or PUBLIC (with a reason): {unplaced}"
-    stale = [op for op in [*PUBLIC, *CUSTOMER_TOKEN, *ROLES_ADMITTED] if op not in OPERATIONS]
+    stale = [op for op in [*PUBLIC, *CUSTOMER_TOKEN, *ROLES_ADMITTED, *OBSERVER_TOKEN] if op not in OPERATIONS]
     assert not stale, f"listed routes that no longer exist: {stale}"
 
 
