@@ -1,0 +1,34 @@
+// The console's progressive touches; every page works without them.
+(function () {
+  "use strict";
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // Joint meetings: the time left before the solution is due, every second.
+  function tick() {
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var left = Math.round((Date.parse(el.getAttribute("datetime")) - Date.now()) / 1000);
+      var sign = left < 0 ? "-" : "";
+      left = Math.abs(left);
+      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      el.textContent = sign + h + " " + el.dataset.h + " " + pad(m) + " " + el.dataset.min + " " + pad(s) + " " + el.dataset.s;
+    });
+  }
+  // Bars are sized here: the content security policy allows no inline styles.
+  function bars() {
+    document.querySelectorAll("[data-width]").forEach(function (el) { el.style.width = el.dataset.width + "%"; });
+    document.querySelectorAll("[data-left]").forEach(function (el) { el.style.left = el.dataset.left + "%"; });
+  }
+  // An invitation link carries its code in the fragment (never sent to the server, never logged).
+  function invitation() {
+    var field = document.getElementById("token");
+    if (field && window.location.hash.length > 1) {
+      field.value = decodeURIComponent(window.location.hash.slice(1));
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    invitation();
+    bars();
+    tick();
+    if (document.querySelector("time[data-countdown]")) { setInterval(tick, 1000); }
+  });
+})();
