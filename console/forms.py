@@ -26,10 +26,12 @@ class FormError(HTTPException):
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:
+    raw = await request.body()
+    if not raw:
+        return {}  # no field at all: the CSRF check refuses it
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         raise FormError(["body"], "body: send the form as application/x-www-form-urlencoded")
-    raw = await request.body()
     try:
         text = raw.decode("ascii")  # a browser percent-encodes everything else
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, encoding="utf-8", errors="strict",

@@ -1,0 +1,214 @@
+"""The console's doors over real HTTP against the running stack: sessions, roles, CSRF, cookies,
+lock-out, passwords kept out of logs, and hostile form input answered with a 4xx naming the field.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cli.stack import Stack
+from tests.console.people import ADMIN_KEY, PASSWORD, Person, accept, cookies_of, form_page, invite, login, new_person
+
+PAGES = ["/console", "/console/board", "/console/board/rows", "/console/tickets/T-nope-000",
+         "/console/tickets/T-nope-000/qr.svg", "/console/meetings", "/console/meetings/M-nope-000",
+         "/console/suppliers", "/console/suppliers/sup-nope", "/console/points", "/console/admin",
+         "/console/preferences"]
+POSTS = ["/console/logout", "/console/preferences", "/console/tickets/T-nope-000/assign",
+         "/console/tickets/T-nope-000/cancel", "/console/meetings", "/console/meetings/M-nope-000/analyses",
+         "/console/admin/invite", "/console/admin/role"]
+WRONG = "wrong-password-never-logged-7"
+# What each role may open (200) and what it may not (403); admin may open everything.
+ACCESS = {
+    "agent": ({"/console/board", "/console/meetings", "/console/points"}, {"/console/suppliers", "/console/admin"}),
+    "supervisor": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points"},
+                   {"/console/admin"}),
+    "quality": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points"}, {"/console/admin"}),
+    "auditor": ({"/console/board", "/console/meetings", "/console/suppliers"}, {"/console/points", "/console/admin"}),
+    "team_head": ({"/console/board", "/console/meetings"}, {"/console/suppliers", "/console/points"}),
+    "supplier_manager": ({"/console/suppliers"}, {"/console/board", "/console/meetings", "/console/points"}),
+    "merchant": (set(), {"/console/board", "/console/suppliers", "/console/admin"}),
+    "reviewer": (set(), {"/console/board", "/console/admin"}),
+    "external_evaluator": (set(), {"/console/board", "/console/admin"}),
+    "admin": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points", "/console/admin"},
+              set()),
+}
+
+
+@pytest.fixture(scope="module")
+def base(stack: Stack) -> str:
+    return stack.config.api_url
+
+
+@pytest.fixture(scope="module")
+def people(base: str) -> dict[str, Person]:
+    return {role: new_person(base, role, "*" if role == "supplier_manager" else "") for role in ACCESS}
+
+
+def test_no_page_without_a_session(base: str) -> None:
+    for path in PAGES:
+        answer = httpx.get(base + path, follow_redirects=False, timeout=30)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/console/login?next="), path
+        assert "<table" not in answer.text
+    for path in POSTS:
+        answer = httpx.post(base + path, data={"csrf": "x"}, follow_redirects=False, timeout=30)
+        assert answer.status_code == 303 and "/console/login" in answer.headers["location"], path
+    # A live update of the board after the session ended tells htmx to go to the sign-in page.
+    answer = httpx.get(base + "/console/board/rows", headers={"HX-Request": "true"}, timeout=30)
+    assert answer.status_code == 401 and answer.headers["hx-redirect"] == "/console/login"
+    # A forged cookie is no session either.
+    forged = httpx.get(base + "/console/board", headers={"Cookie": "qt_console=" + "A" * 43}, timeout=30)
+    assert forged.status_code == 303
+
+
+def test_each_role_opens_its_pages_and_is_refused_the_others(people: dict[str, Person]) -> None:
+    for role, (allowed, refused) in ACCESS.items():
+        person = people[role]
+        for path in allowed:
+            answer = person.get(path)
+            assert answer.status_code == 200, (role, path, answer.text[:300])
+            assert person.person_id in answer.text
+        for path in refused:
+            answer = person.get(path)
+            assert answer.status_code == 403, (role, path)
+            assert "may not open this page" in answer.text and answer.headers["content-type"].startswith("text/html")
+
+
+def test_wrong_role_cannot_act(people: dict[str, Person], base: str) -> None:
+    ticket = "T-nope-000"
+    # An agent may assign but not cancel (supervisors only, as in the API).
+    assert people["agent"].post(f"/console/tickets/{ticket}/cancel", {"reason": "spam"}).status_code == 403
+    assert people["auditor"].post(f"/console/tickets/{ticket}/assign", {"assignee": "x"}).status_code == 403
+    assert people["agent"].post("/console/meetings", {"title": "x"}).status_code == 403
+    assert people["quality"].post("/console/admin/invite", {"person_id": "zed"}).status_code == 403
+    # The machine door for invitations takes the admin API key only.
+    body = {"person_id": "nobody-x", "display_name": "N", "email": "n@example.cn", "role": "admin"}
+    assert httpx.post(f"{base}/console/api/invitations", json=body, timeout=30).status_code == 401
+    assert httpx.post(f"{base}/console/api/invitations", json=body, headers={"X-API-Key": "dev-quality"},
+                      timeout=30).status_code == 403
+
+
+def test_every_form_needs_its_csrf_token(people: dict[str, Person], base: str) -> None:
+    agent = people["agent"]
+    for path, data in [("/console/preferences", {"language": "zh"}), ("/console/logout", {}),
+                       ("/console/tickets/T-nope-000/assign", {"assignee": "x"})]:
+        assert agent.post(path, data, csrf=False).status_code == 403, path
+        assert agent.post(path, {**data, "csrf": "not-the-token"}, csrf=False).status_code == 403, path
+    # Another person's token is not this session's.
+    other = people["quality"].csrf
+    assert agent.post("/console/preferences", {"language": "zh", "csrf": other}, csrf=False).status_code == 403
+    # The sign-in form: the field must match its own cookie.
+    csrf, _ = form_page(base, "/console/login")
+    answer = httpx.post(f"{base}/console/login", data={"csrf": csrf, "person_id": agent.person_id,
+                                                      "password": PASSWORD}, timeout=30)
+    assert answer.status_code == 403 and "csrf" in answer.text
+    assert agent.get("/console/board").status_code == 200  # nothing above changed the session
+
+
+def test_session_cookie_flags_and_sign_out(base: str) -> None:
+    person = new_person(base, "agent")
+    answer = login(base, person.person_id)
+    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith("qt_console="))
+    flags = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")}
+    assert "httponly" in flags and "secure" in flags
+    assert flags["samesite"].lower() == "samesite=strict" and flags["path"] == "Path=/console"
+    token = cookies_of(answer)["qt_console"]
+    assert len(token) >= 40
+    session = Person(base, person.person_id, "agent", {"qt_console": token}, person.csrf)
+    session.csrf = form_csrf(session)
+    assert session.post("/console/logout", {}).status_code == 303
+    assert session.get("/console/board").status_code == 303  # the cookie's session ended on the server
+
+
+def form_csrf(person: Person) -> str:
+    from tests.console.people import CSRF
+
+    match = CSRF.search(person.get("/console/preferences").text)
+    assert match
+    return match.group(1)
+
+
+def test_lock_out_after_repeated_failures(base: str) -> None:
+    person_id = f"lock-{uuid.uuid4().hex[:6]}"
+    assert accept(base, invite(base, person_id, "agent")).status_code == 303
+    for _ in range(5):  # QT_CONSOLE_LOGIN_ATTEMPTS
+        answer = login(base, person_id, WRONG)
+        assert answer.status_code == 401 and "Wrong ID or password" in answer.text
+    locked = login(base, person_id, PASSWORD)
+    assert locked.status_code == 401 and "qt_console=" not in locked.headers.get("set-cookie", "")
+    # An unknown id answers exactly like a wrong password (no way to tell which ids exist).
+    unknown = login(base, f"ghost-{uuid.uuid4().hex[:6]}", PASSWORD)
+    assert unknown.status_code == 401
+    # An administrator's new invitation unlocks the account (the person sets a new password).
+    assert accept(base, invite(base, person_id, "agent"), password=PASSWORD + "!").status_code == 303
+    assert login(base, person_id, PASSWORD + "!").status_code == 303
+
+
+def test_invitations_are_single_use_and_passwords_checked(base: str) -> None:
+    person_id = f"inv-{uuid.uuid4().hex[:6]}"
+    code = invite(base, person_id, "agent")
+    assert accept(base, code, password="short").status_code == 422
+    assert accept(base, code, password=person_id + "x" * 0 if len(person_id) >= 12 else person_id * 2
+                  ).status_code in (303, 422)
+    assert accept(base, code).status_code in (303, 403)
+    again = accept(base, code)
+    assert again.status_code == 403 and "not valid" in again.text
+    assert accept(base, "made-up-code").status_code == 403
+
+
+def test_hostile_form_input_is_a_4xx_naming_the_field(people: dict[str, Person], base: str) -> None:
+    agent = people["agent"]
+    headers = {**agent.header(), "Content-Type": "application/x-www-form-urlencoded"}
+
+    def raw(body: bytes, path: str = "/console/preferences") -> httpx.Response:
+        return httpx.post(base + path, content=body, headers=headers, timeout=30)
+
+    csrf = f"csrf={agent.csrf}".encode()
+    answer = raw(csrf + b"&language=%ED%A0%80")  # a lone surrogate, percent-encoded
+    assert answer.status_code == 422 and "body: not valid UTF-8" in answer.text
+    answer = raw(csrf + b"&language=%FF")
+    assert answer.status_code == 422 and "UTF-8" in answer.text
+    answer = raw(csrf + b"&language=z%00h")
+    assert answer.status_code == 422 and "language: must not contain NUL" in answer.text
+    answer = raw(csrf + b"&language=klingon")
+    assert answer.status_code == 422 and "language" in answer.text and "klingon" not in answer.text
+    answer = raw(csrf + b"".join(b"&f%d=1" % i for i in range(200)))
+    assert answer.status_code == 422 and "fields" in answer.text
+    answer = raw(csrf + b"&language=" + b"z" * 70_000)
+    assert answer.status_code == 413
+    answer = httpx.post(base + "/console/preferences", json={"csrf": agent.csrf}, headers=agent.header(), timeout=30)
+    assert answer.status_code == 422 and "x-www-form-urlencoded" in answer.text
+    # Ids in paths are checked before anything looks them up.
+    assert agent.get("/console/tickets/" + "x" * 300).status_code == 422
+    assert agent.get("/console/tickets/%F0%9F%92%A9bad").status_code == 422
+    assert agent.get("/console/board?bucket=everything").status_code == 422
+    assert agent.get("/console/board?team=" + "a" * 100).status_code == 422
+    # A huge password costs what a short one does: it is cut before hashing.
+    started = time.monotonic()
+    csrf_login, cookies = form_page(base, "/console/login")
+    answer = httpx.post(f"{base}/console/login", data={"csrf": csrf_login, "person_id": agent.person_id,
+                                                      "password": "p" * 60_000},
+                        headers={"Cookie": f"qt_console_csrf={cookies['qt_console_csrf']}"}, timeout=30)
+    assert answer.status_code == 401 and time.monotonic() - started < 5
+    # Redirects after sign-in stay on this server.
+    csrf_login, cookies = form_page(base, "/console/login")
+    answer = httpx.post(f"{base}/console/login", data={"csrf": csrf_login, "person_id": people["quality"].person_id,
+                                                      "password": PASSWORD, "next": "//evil.example/console"},
+                        headers={"Cookie": f"qt_console_csrf={cookies['qt_console_csrf']}"}, timeout=30)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console"
+
+
+def test_passwords_and_invitation_codes_never_reach_a_log(stack: Stack, base: str) -> None:
+    code = invite(base, f"log-{uuid.uuid4().hex[:6]}", "agent")
+    login(base, "nobody-at-all", WRONG)
+    logs = [p for p in Path(stack.logs).rglob("*") if p.is_file()]
+    assert logs
+    text = "\n".join(p.read_text(errors="replace") for p in logs)
+    for secret in (PASSWORD, WRONG, code):
+        assert secret not in text
+    assert httpx.get(f"{base}/health/live", headers=ADMIN_KEY, timeout=10).status_code == 200
