@@ -120,7 +120,8 @@ def share_of(supplier: Supplier) -> float:
 def suppliers_page(request: Request, user: SupplierReader, session: SessionDep, policy: PolicyDep) -> Response:
     rows, _ = gov.list_suppliers(session=session, limit=200, only=user.suppliers)
     return render(request, "suppliers.html", language=user.language, time_zone=zone_of(user, policy), user=user,
-                  suppliers=rows, share=share_of, line=f"{policy.supplier.exit_threshold_percent:g}")
+                  suppliers=rows, share=share_of, line=policy.supplier.exit_threshold_percent,
+                  line_label=f"{policy.supplier.exit_threshold_percent:g}")
 
 
 @router.get("/suppliers/{supplier_id}")
@@ -135,7 +136,7 @@ def supplier_page(request: Request, supplier_id: SupplierId, user: SupplierReade
     share = share_of(supplier)
     return render(request, "supplier.html", language=user.language, time_zone=zone_of(user, policy), user=user,
                   supplier=supplier, deductions=gov.deductions_of(session=session, supplier_id=supplier_id),
-                  share=share, line=f"{line:g}", threshold=threshold, scale=max(line * 1.5, share, 1.0) / 1.0)
+                  share=share, line=line, line_label=f"{line:g}", threshold=threshold, scale=max(line * 1.5, share, 1.0))
 
 
 def _last_month(now: datetime) -> str:

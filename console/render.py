@@ -67,6 +67,15 @@ class Formatter:
         return f"{sign}{hours} {words['unit_h']} {minutes:02d} {words['unit_min']}"
 
 
+def here(request: Request) -> str:
+    """The page to come back to (after a language switch): a form's answer comes back to its page."""
+    path = request.url.path
+    if request.method != "GET":
+        parts = path.strip("/").split("/")
+        return "/" + "/".join(parts[:-1]) if len(parts) >= 3 else path
+    return path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def render(request: Request, template: str, *, language: str, time_zone: str, status_code: int = 200,
            user: Any = None, **context: Any) -> HTMLResponse:
     words = catalog(language)
@@ -78,5 +87,6 @@ def render(request: Request, template: str, *, language: str, time_zone: str, st
     page = _ENV.get_template(template).render(
         request=request, t=t, label=lambda kind, value: label(language, kind, value), lang=language,
         html_lang=HTML_LANG[language], languages=LANGUAGES, language_names=LANGUAGE_NAMES,
-        fmt=Formatter(language, time_zone), static=STATIC, user=user, path=request.url.path, **context)
+        fmt=Formatter(language, time_zone), static=STATIC, user=user, path=request.url.path, here=here(request),
+        **context)
     return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "private, no-store"})
