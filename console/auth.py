@@ -14,6 +14,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated
 
 from argon2 import PasswordHasher
@@ -34,9 +35,18 @@ ROLES = ("agent", "supervisor", "quality", "auditor", "reviewer", "team_head", "
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 
-_HASHER = PasswordHasher()  # argon2id with the library's current parameters
-# Verified against for an unknown id, so an unknown id costs what a wrong password does.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@lru_cache(maxsize=4)
+def _hasher(memory_kib: int, time_cost: int) -> tuple[PasswordHasher, str]:
+    """argon2id with the settings' cost, and a hash of a random password to verify against for an
+    unknown id (so an unknown id costs what a wrong password does)."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=4)
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
+
+
+def hasher(settings: Settings) -> tuple[PasswordHasher, str]:
+    return _hasher(settings.console_password_memory_kib, settings.console_password_time_cost)
 
 
 def digest(token: str) -> str:
@@ -47,8 +57,8 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+def hash_password(settings: Settings, password: str) -> str:
+    return hasher(settings)[0].hash(password)
 
 
 def password_problem(password: str, person_id: str) -> str | None:
@@ -62,11 +72,12 @@ def password_problem(password: str, person_id: str) -> str | None:
     return None
 
 
-def check_password(account: Account | None, password: str) -> bool:
-    stored = account.password_hash if account is not None and account.password_hash else _DUMMY_HASH
+def check_password(settings: Settings, account: Account | None, password: str) -> bool:
+    argon, dummy = hasher(settings)
+    stored = account.password_hash if account is not None and account.password_hash else dummy
     ok: bool
     try:
-        ok = _HASHER.verify(stored, password[:MAX_PASSWORD])
+        ok = argon.verify(stored, password[:MAX_PASSWORD])
     except (VerificationError, InvalidHashError):
         ok = False
     return ok and account is not None and bool(account.password_hash)
@@ -146,15 +157,18 @@ def sign_in(session: Session, settings: Settings, person_id: str, password: str)
     now = datetime.now(UTC)
     account = accounts.get_account(session=session, person_id=person_id) if person_id else None
     if account is not None and account.locked_until is not None and account.locked_until > now:
-        check_password(None, password)  # the same cost as any other refusal
+        check_password(settings, None, password)  # the same cost as any other refusal
         return "sign_in_failed"
-    if account is None or not account.active or not check_password(account, password):
+    if account is None or not account.active or not check_password(settings, account, password):
         if account is not None:
             accounts.record_failure(session=session, person_id=account.person_id,
                                     attempts=settings.console_login_attempts,
                                     lock_until=now + timedelta(minutes=settings.console_lockout_minutes), now=now)
         return "sign_in_failed"
     accounts.record_success(session=session, person_id=account.person_id, now=now)
+    if hasher(settings)[0].check_needs_rehash(account.password_hash):  # the cost settings changed
+        accounts.set_password_hash(session=session, person_id=account.person_id,
+                                   password_hash=hash_password(settings, password[:MAX_PASSWORD]), now=now)
     token, csrf = new_token(), new_token()
     accounts.start_session(session=session, token_hash=digest(token), person_id=account.person_id, csrf_token=csrf,
                            now=now, expires_at=now + timedelta(hours=settings.console_session_hours))

@@ -157,7 +157,7 @@ def invite_page(request: Request) -> Response:
 
 
 @router.post("/invite")
-async def accept_invite(request: Request, session: SessionDep) -> Response:
+async def accept_invite(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     form = await read_form(request)
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), one(form, "csrf"))
     language = _language(request, one(form, "lang"))
@@ -171,7 +171,7 @@ async def accept_invite(request: Request, session: SessionDep) -> Response:
         problem = "passwords_differ"
     if problem is not None:
         return _invite_page(request, language, problem=problem, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
-    hashed = await run_in_threadpool(hash_password, password)
+    hashed = await run_in_threadpool(hash_password, settings, password)
     accounts.set_password(session=session, person_id=account.person_id, password_hash=hashed, now=now)
     accounts.set_preferences(session=session, person_id=account.person_id, language=language,
                              time_zone=account.time_zone, now=now)

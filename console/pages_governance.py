@@ -136,7 +136,8 @@ def supplier_page(request: Request, supplier_id: SupplierId, user: SupplierReade
     share = share_of(supplier)
     return render(request, "supplier.html", language=user.language, time_zone=zone_of(user, policy), user=user,
                   supplier=supplier, deductions=gov.deductions_of(session=session, supplier_id=supplier_id),
-                  share=share, line=line, line_label=f"{line:g}", threshold=threshold, scale=max(line * 1.5, share, 1.0))
+                  share=share, line=line, line_label=f"{line:g}", threshold=threshold,
+                  scale=max(line * 1.5, share, 1.0))
 
 
 def _last_month(now: datetime) -> str:

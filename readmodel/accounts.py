@@ -75,6 +75,13 @@ def set_password(*, session: Session, person_id: str, password_hash: str, now: d
     session.commit()
 
 
+def set_password_hash(*, session: Session, person_id: str, password_hash: str, now: datetime) -> None:
+    """The same password hashed again with new cost parameters; sessions stay."""
+    session.exec(update(Account).where(col(Account.person_id) == person_id)
+                 .values(password_hash=password_hash, updated_at=now))
+    session.commit()
+
+
 def record_failure(*, session: Session, person_id: str, attempts: int, lock_until: datetime,
                    now: datetime) -> bool:
     """Counts a failed sign-in; the ``attempts``-th in a row locks the account. Returns True when locked now."""

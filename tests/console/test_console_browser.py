@@ -210,8 +210,8 @@ def test_a_supplier_manager_sees_the_ten_percent_line(base: str, browser: Browse
         body = {"supplier_id": supplier, "name": f"CleanCo {supplier}", "contract_value": 1_000_000, "currency": "CNY"}
         assert httpx.post(f"{base}/suppliers", json=body, headers=QUALITY, timeout=60).status_code == 201
     for i in range(3):  # "major" takes 2 % of the contract each: 6 % in all, under the 10 % line
-        answer = httpx.post(f"{base}/suppliers/{sid}/deductions", json={"incident_id": f"{sid}-{i}", "severity": "major"},
-                            headers=QUALITY, timeout=60)
+        answer = httpx.post(f"{base}/suppliers/{sid}/deductions", headers=QUALITY, timeout=60,
+                            json={"incident_id": f"{sid}-{i}", "severity": "major"})
         assert answer.status_code == 201, answer.text
 
     def recorded() -> None:
