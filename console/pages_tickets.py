@@ -8,6 +8,9 @@ refuses what the API would refuse (shown on the page with the workflow's reason)
 from __future__ import annotations
 
 import io
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -60,10 +63,47 @@ def zone_of(user: ConsoleUser, policy: Policy) -> str:
     return user.time_zone or policy.calendar.timezone
 
 
-def _board_context(session: Any, policy: Policy, bucket: str, team: str, priority: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    data = board.sla_board(session=session, now=now, windows=near_windows(policy), bucket=bucket,
-                           team=team or None, priority=priority or None)
+class BoardCache:
+    """Each view of the board computed at most once per refresh interval, whoever asks.
+
+    Every open tab polls the board; with many open tickets one computation is a scan of them all, so
+    clients looking at the same filters share it: a board is at most one refresh interval old, which
+    is what a polling page shows anyway. One lock per view: a burst of polls when it expires waits
+    for one computation instead of running it once per client. Per process (API instances share
+    nothing, each computes its own).
+    """
+
+    def __init__(self) -> None:
+        self._views: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: tuple[str, ...], ttl: float, compute: Callable[[], Any]) -> Any:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            found = self._views.get(key)
+            if found is not None and time.monotonic() - found[0] < ttl:
+                return found[1]
+            value = compute()
+            with self._guard:
+                if len(self._views) > 1000:  # filters are bounded, but never let it grow without end
+                    self._views.clear()
+                self._views[key] = (time.monotonic(), value)
+            return value
+
+
+CACHE = BoardCache()
+
+
+def _board_context(session: Any, policy: Policy, settings: Any, bucket: str, team: str,
+                   priority: str) -> dict[str, Any]:
+    def compute() -> tuple[board.Board, datetime]:
+        now = datetime.now(UTC)
+        return board.sla_board(session=session, now=now, windows=near_windows(policy), bucket=bucket,
+                               team=team or None, priority=priority or None), now
+
+    data, now = CACHE.get((bucket, team, priority), settings.console_board_refresh_seconds, compute)
     query = urlencode({"bucket": bucket, "team": team, "priority": priority})
     return {"board": data, "now": now, "bucket": bucket, "team": team, "priority": priority, "query": query}
 
@@ -71,18 +111,19 @@ def _board_context(session: Any, policy: Policy, bucket: str, team: str, priorit
 @router.get("/board")
 def board_page(request: Request, user: Reader, session: SessionDep, policy: PolicyDep, settings: SettingsDep,
                bucket: Bucket = "near", team: Team = "", priority: PriorityFilter = "") -> Response:
+    teams = CACHE.get(("teams",), settings.console_board_refresh_seconds, lambda: board.teams(session=session))
     return render(request, "board.html", language=user.language, time_zone=zone_of(user, policy), user=user,
-                  teams=board.teams(session=session), buckets=("near", "breached", "paused", "open"),
+                  teams=teams, buckets=("near", "breached", "paused", "open"),
                   priorities=PRIORITIES, refresh=settings.console_board_refresh_seconds,
-                  **_board_context(session, policy, bucket, team, priority))
+                  **_board_context(session, policy, settings, bucket, team, priority))
 
 
 @router.get("/board/rows")
-def board_rows(request: Request, user: Reader, session: SessionDep, policy: PolicyDep,
+def board_rows(request: Request, user: Reader, session: SessionDep, policy: PolicyDep, settings: SettingsDep,
                bucket: Bucket = "near", team: Team = "", priority: PriorityFilter = "") -> Response:
     """The board's live part, polled by htmx."""
     return render(request, "_board_rows.html", language=user.language, time_zone=zone_of(user, policy), user=user,
-                  **_board_context(session, policy, bucket, team, priority))
+                  **_board_context(session, policy, settings, bucket, team, priority))
 
 
 def _actions(user: ConsoleUser, view: TicketView) -> list[str]:
