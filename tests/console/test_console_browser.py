@@ -6,6 +6,7 @@ another origin blocked and failed on.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
@@ -150,6 +152,17 @@ def test_a_lead_sees_a_ticket_near_breach_and_assigns_it(base: str, browser: Bro
         assert f"supervisor:{lead}" in page.inner_text(".timeline")  # the milestone names the person
         shot(page, tmp_path / "ticket-en-desktop.png", "Time limits", "Service record", "assigned")
         no_serious_violations(page)
+
+        def certified() -> None:  # once its first milestones are anchored (every 2 s on the stack)
+            page.reload()
+            assert page.locator("img.qr").count() == 1
+        eventually(certified, timeout=40, interval=1)
+        assert "anchored" in page.inner_text(".timeline")
+        qr = page.locator("img.qr")
+        qr.scroll_into_view_if_needed()
+        assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0
+        decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())).convert("RGB"))
+        assert [d.text.split("?d=")[0] for d in decoded] == [f"{base}/verify/{ticket}"]
         # A change the workflow refuses is shown with its reason, not a server error.
         page.get_by_label("Hand to team").select_option("after-sales")
         page.locator("#esc_reason").fill("same team")
