@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import negotiate
-from console import pages_auth, pages_governance, pages_tickets
+from console import pages_auth, pages_governance, pages_supervision, pages_tickets
 from console.auth import PREFIX, NeedsSignIn
 from console.render import render
 
@@ -84,5 +84,5 @@ def install_console(app: FastAPI) -> None:
     app.add_api_route(f"{PREFIX}/static/vendor/{{name}}", vendor, methods=["GET"], include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.include_router(pages_auth.api_router)
-    for module in (pages_auth, pages_tickets, pages_governance):
+    for module in (pages_auth, pages_tickets, pages_governance, pages_supervision):
         app.include_router(module.router)

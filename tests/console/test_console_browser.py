@@ -284,6 +284,13 @@ def test_an_administrator_invites_and_the_sign_in_pages_are_accessible(base: str
         assert link.startswith(f"{base}/console/invite#")
         shot(page, tmp_path / "admin-en-phone.png", "Users and roles", newcomer, "team head")
         no_serious_violations(page)
+        # The supervision pages, in Chinese at phone width, as the administrator (who may open them all).
+        visit.language("zh")
+        for path, words in [("/console/spot-checks", "抽检复核队列"), ("/console/veto", "质量否决"),
+                            ("/console/vouchers", "补偿券"), ("/console/board", "服务时限看板")]:
+            page.goto(base + path)
+            shot(page, tmp_path / f"{path.rsplit('/', 1)[1]}-zh-phone.png", words)
+            no_serious_violations(page)
         page.goto(link)  # the code moves from the fragment into the form
         assert page.locator("#token").input_value() == link.split("#", 1)[1] and "#" not in page.url
         no_serious_violations(page)

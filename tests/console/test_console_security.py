@@ -17,24 +17,27 @@ from tests.console.people import ADMIN_KEY, PASSWORD, Person, accept, cookies_of
 PAGES = ["/console", "/console/board", "/console/board/rows", "/console/tickets/T-nope-000",
          "/console/tickets/T-nope-000/qr.svg", "/console/meetings", "/console/meetings/M-nope-000",
          "/console/suppliers", "/console/suppliers/sup-nope", "/console/points", "/console/admin",
-         "/console/preferences"]
+         "/console/preferences", "/console/spot-checks", "/console/veto", "/console/vouchers"]
 POSTS = ["/console/logout", "/console/preferences", "/console/tickets/T-nope-000/assign",
          "/console/tickets/T-nope-000/cancel", "/console/meetings", "/console/meetings/M-nope-000/analyses",
          "/console/admin/invite", "/console/admin/role"]
 WRONG = "wrong-password-never-logged-7"
 # What each role may open (200) and what it may not (403); admin may open everything.
 ACCESS = {
-    "agent": ({"/console/board", "/console/meetings", "/console/points"}, {"/console/suppliers", "/console/admin"}),
+    "agent": ({"/console/board", "/console/meetings", "/console/points", "/console/vouchers"},
+              {"/console/suppliers", "/console/admin", "/console/spot-checks", "/console/veto"}),
     "supervisor": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points"},
                    {"/console/admin"}),
-    "quality": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points"}, {"/console/admin"}),
+    "quality": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points",
+                 "/console/spot-checks", "/console/veto", "/console/vouchers"}, {"/console/admin"}),
     "auditor": ({"/console/board", "/console/meetings", "/console/suppliers"}, {"/console/points", "/console/admin"}),
     "team_head": ({"/console/board", "/console/meetings"}, {"/console/suppliers", "/console/points"}),
     "supplier_manager": ({"/console/suppliers"}, {"/console/board", "/console/meetings", "/console/points"}),
     "merchant": (set(), {"/console/board", "/console/suppliers", "/console/admin"}),
-    "reviewer": (set(), {"/console/board", "/console/admin"}),
+    "reviewer": ({"/console/spot-checks"}, {"/console/board", "/console/admin", "/console/veto"}),
     "external_evaluator": (set(), {"/console/board", "/console/admin"}),
-    "admin": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points", "/console/admin"},
+    "admin": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points", "/console/admin",
+               "/console/spot-checks", "/console/veto", "/console/vouchers"},
               set()),
 }
 
