@@ -57,8 +57,14 @@ def install_console(app: FastAPI) -> None:
         assert isinstance(exc, NeedsSignIn)
         if request.headers.get("hx-request"):  # a live update after the session ended: reload to sign in
             return Response(status_code=status.HTTP_401_UNAUTHORIZED, headers={"HX-Redirect": f"{PREFIX}/login"})
-        return RedirectResponse(f"{PREFIX}/login?next={quote(exc.next_path, safe='/')}",
-                                status_code=status.HTTP_303_SEE_OTHER)
+        if request.method in ("GET", "HEAD"):
+            return RedirectResponse(f"{PREFIX}/login?next={quote(exc.next_path, safe='/')}",
+                                    status_code=status.HTTP_303_SEE_OTHER)
+        # A form sent without a session (it ended, or never was): nothing is done; sign in again.
+        language = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+        return render(request, "error.html", language=language, time_zone="UTC",
+                      status_code=status.HTTP_401_UNAUTHORIZED, heading="error_signed_out",
+                      detail="sign in first: this form needs a session", back=f"{PREFIX}/login")
 
     async def http_failed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

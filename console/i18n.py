@@ -72,6 +72,7 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
                        "This invitation link is not valid or has expired; ask an administrator."),
     "go_back": ("返回", "Go back"),
     "error_forbidden": ("无权访问", "Not allowed"),
+    "error_signed_out": ("请先登录", "Please sign in"),
     "error_not_found": ("未找到", "Not found"),
     "error_bad_input": ("输入有误", "Check the input"),
     "error_conflict": ("无法执行", "Could not be done"),

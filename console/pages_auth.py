@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import AdminDep, PolicyDep, SessionDep, SettingsDep
 from api.i18n import LANGUAGES, negotiate
+from api.schemas import RequestBody
 from console.auth import (
     LOGIN_CSRF_COOKIE,
     MIN_PASSWORD,
@@ -45,10 +46,9 @@ TIME_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore"
 AdminUser = Annotated[ConsoleUser, require()]
 
 
-class InviteBody(BaseModel):
+class InviteBody(RequestBody):
     """An invitation: who the person is (the directory entry) and their role."""
 
-    model_config = {"extra": "forbid", "str_strip_whitespace": True}
     person_id: str = Field(pattern=PERSON_ID)
     display_name: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00]*$")
     email: str = Field(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")
@@ -231,8 +231,7 @@ async def admin_invite(request: Request, user: AdminUser, session: SessionDep, s
                        invite_link=invitation.invite_url, invited=body.person_id)
 
 
-class RoleBody(BaseModel):
-    model_config = {"extra": "forbid"}
+class RoleBody(RequestBody):
     person_id: str = Field(pattern=PERSON_ID)
     role: str = Field(pattern="^(" + "|".join(ROLES) + ")$")
     suppliers: str = Field("", max_length=1000, pattern=r"^(\*|[A-Za-z0-9_.|-]*)$")

@@ -58,9 +58,9 @@ def test_no_page_without_a_session(base: str) -> None:
         assert answer.status_code == 303, path
         assert answer.headers["location"].startswith("/console/login?next="), path
         assert "<table" not in answer.text
-    for path in POSTS:
+    for path in POSTS:  # a form without a session does nothing and asks to sign in
         answer = httpx.post(base + path, data={"csrf": "x"}, follow_redirects=False, timeout=30)
-        assert answer.status_code == 303 and "/console/login" in answer.headers["location"], path
+        assert answer.status_code == 401 and 'href="/console/login"' in answer.text, path
     # A live update of the board after the session ended tells htmx to go to the sign-in page.
     answer = httpx.get(base + "/console/board/rows", headers={"HX-Request": "true"}, timeout=30)
     assert answer.status_code == 401 and answer.headers["hx-redirect"] == "/console/login"

@@ -23,7 +23,10 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/verify"): "customers' upload form for a certificate file",
     ("GET", "/verify/{ticket_id}"): "customers' QR page; the certificate digest in the URL is the capability",
     ("POST", "/verify"): "checks a certificate file the caller already holds; reveals nothing else",
+    ("GET", "/console/static/vendor/{name}"): "the console's pinned scripts (htmx, ECharts); no data",
 }
+# The console's pages (decision 016) are not API routes: a person's session cookie admits them, and
+# tests/console/test_console_security.py checks every page's session, roles and CSRF.
 # The ticket's customer, with the X-Customer-Token the API handed out at creation (no API key).
 CUSTOMER_TOKEN = {("POST", "/tickets/{ticket_id}/confirm"), ("POST", "/tickets/{ticket_id}/customer-reopen")}
 # Staff key or the ticket's customer token.
@@ -88,6 +91,7 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/spot-checks/{month}/tasks/{ticket_id}/findings"): QUALITY,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
+    ("POST", "/console/api/invitations"): set(),  # admin only: invites a person to the console
 }
 
 OPERATIONS = all_operations()
