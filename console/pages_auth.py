@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import AdminDep, PolicyDep, SessionDep, SettingsDep
 from api.i18n import LANGUAGES, negotiate
-from api.schemas import RequestBody
+from api.schemas import AUTH, BODY, RequestBody, problems
 from console.auth import (
     LOGIN_CSRF_COOKIE,
     MIN_PASSWORD,
@@ -87,7 +87,8 @@ def _invite(session: Any, settings: Settings, body: InviteBody) -> Invitation:
     return Invitation(person_id=body.person_id, role=body.role, invite_url=url, expires_at=expires.isoformat())
 
 
-@api_router.post("/invitations", response_model=Invitation, status_code=status.HTTP_201_CREATED)
+@api_router.post("/invitations", response_model=Invitation, status_code=status.HTTP_201_CREATED,
+                  responses=problems(*AUTH, *BODY))
 def invite_by_key(body: InviteBody, caller: AdminDep, session: SessionDep, settings: SettingsDep) -> Invitation:
     """Invite a person to the console (admin API key): the first administrator is invited this way."""
     return _invite(session, settings, body)
