@@ -87,6 +87,8 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "apply_filters": ("应用", "Apply"),
     "updated_at": ("更新于 {at}", "Updated {at}"),
     "by_team": ("按团队", "By team"),
+    "chart_label": ("各团队即将超时、已超时和已暂停工单数的柱状图；数字见下表。",
+                    "Bar chart of tickets near breach, breached and paused per team; the table below has the numbers."),
     "no_open_tickets": ("没有未结工单。", "No open tickets."),
     "nothing_here": ("暂无内容。", "Nothing here."),
     "ticket": ("工单", "Ticket"),

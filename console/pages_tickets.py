@@ -105,7 +105,15 @@ def _board_context(session: Any, policy: Policy, settings: Any, bucket: str, tea
 
     data, now = CACHE.get((bucket, team, priority), settings.console_board_refresh_seconds, compute)
     query = urlencode({"bucket": bucket, "team": team, "priority": priority})
-    return {"board": data, "now": now, "bucket": bucket, "team": team, "priority": priority, "query": query}
+    return {"board": data, "now": now, "bucket": bucket, "team": team, "priority": priority, "query": query,
+            "chart": lambda label: chart_of(data, label)}
+
+
+def chart_of(data: board.Board, label: Callable[[str, str], str]) -> dict[str, Any]:
+    """What the board's chart draws (console.js, ECharts): per team, near breach, breached and paused."""
+    return {"teams": [t.team for t in data.teams],
+            "series": [{"name": label("bucket", b), "data": [getattr(t, b) for t in data.teams]}
+                       for b in ("near", "breached", "paused")]}
 
 
 @router.get("/board")

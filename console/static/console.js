@@ -25,7 +25,32 @@
       history.replaceState(null, "", window.location.pathname + window.location.search);
     }
   }
+  // The board's chart, drawn by ECharts (served by us) where the page loaded it; the table beside
+  // it holds the same numbers for anyone who cannot see it.
+  var colours = ["#8a4b00", "#a4161a", "#4a5560"];
+  function charts() {
+    if (!window.echarts) { return; }
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var data = JSON.parse(el.dataset.chart);
+      var chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el);
+      chart.setOption({
+        animation: false, color: colours, legend: { top: 0 },
+        grid: { left: 40, right: 10, top: 40, bottom: 30, containLabel: true },
+        xAxis: { type: "category", data: data.teams }, yAxis: { type: "value", minInterval: 1 },
+        series: data.series.map(function (s) { return { name: s.name, type: "bar", data: s.data }; })
+      }, true);
+    });
+  }
+  document.addEventListener("htmx:afterSwap", charts);
+  window.addEventListener("resize", function () {
+    if (!window.echarts) { return; }
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var chart = window.echarts.getInstanceByDom(el);
+      if (chart) { chart.resize(); }
+    });
+  });
   document.addEventListener("DOMContentLoaded", function () {
+    charts();
     invitation();
     bars();
     tick();

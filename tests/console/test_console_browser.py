@@ -56,7 +56,7 @@ class Visit:
         self.context.route("**/*", self._only_ours)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("console", lambda m: self.errors.append(m.text + str(m.location)) if m.type == "error" else None)
 
     def _only_ours(self, route: Route) -> None:
         if route.request.url.startswith(self.base + "/"):
@@ -140,6 +140,7 @@ def test_a_lead_sees_a_ticket_near_breach_and_assigns_it(base: str, browser: Bro
         assert answer.status_code == 200, answer.text
         row.wait_for(timeout=30_000)  # arrives by the board's live update, without a reload
         assert "unassigned" in row.inner_text() and "P1" in row.inner_text()
+        page.locator("#team-chart canvas").first.wait_for()  # ECharts, from our own server, under our CSP
         shot(page, tmp_path / "board-en-desktop.png", "Service time-limit board", "Near breach", ticket)
         no_serious_violations(page)
         with page.expect_navigation():
