@@ -215,3 +215,31 @@ def test_passwords_and_invitation_codes_never_reach_a_log(stack: Stack, base: st
     for secret in (PASSWORD, WRONG, code):
         assert secret not in text
     assert httpx.get(f"{base}/health/live", headers=ADMIN_KEY, timeout=10).status_code == 200
+
+
+def test_an_agent_sees_only_their_own_points(stack: Stack, people: dict[str, Person]) -> None:
+    """A closed month as the points workflow leaves it in the read model (its rows written here: closing
+    a month for real needs a month of history); the agent's page shows their entries, never another's."""
+    from datetime import UTC, datetime
+
+    from readmodel.db import session_scope
+    from readmodel.points_models import PointEntry, PointsMonth, PointsRank
+
+    agent, other = people["agent"].person_id, f"agent-{uuid.uuid4().hex[:6]}"
+    month = "2031-07"  # a month no other test closes
+    with session_scope(f"sqlite:///{stack.config.var_dir / 'qualitrail.db'}") as session:
+        session.add(PointsMonth(month=month, ledger_root="0x" + "11" * 32, entry_count=2, agent_count=2,
+                                rules_hash="0x" + "22" * 32, milestone_leaf="0x" + "33" * 32,
+                                closed_at=datetime.now(UTC)))
+        for rank, (who, points) in enumerate([(other, 9), (agent, 4)], start=1):
+            session.add(PointEntry(month=month, agent=who, source_key=f"{who}:{month}", rule="first_response_met",
+                                   points=points, ticket_id=f"T-{who}", event_at="2031-07-02T01:00:00.000000Z"))
+            session.add(PointsRank(month=month, agent=who, total=points, rank=rank, flagged=rank == 1))
+        session.commit()
+    page = people["agent"].get(f"/console/points?month={month}")
+    assert page.status_code == 200
+    assert f"{agent}: 4 points, rank 2" in page.text and f"T-{agent}" in page.text
+    assert other not in page.text  # no one else's name, total or ticket
+    ranking = people["quality"].get(f"/console/points?month={month}")
+    assert other in ranking.text and agent in ranking.text
+    assert people["agent"].get("/console/points?month=2031-13").status_code == 422
