@@ -1,20 +1,28 @@
 """Supervision pages: the spot-check review queue with the reviewer's checklist, the quality veto by
-team, and the compensation vouchers issued and redeemed. Read from the read model as the API does."""
+team, the compensation vouchers issued and redeemed, and the mystery shopper's entry form (filed
+through the same service and checks as ``POST /evaluations``)."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import PolicyDep, SessionDep
-from console.auth import PREFIX, ConsoleUser, require
+from api.deps import PolicyDep, SessionDep, SettingsDep
+from api.routes.evaluations import _check as check_evaluation
+from api.schemas.evaluations import EvaluationBody
+from console.auth import PREFIX, ConsoleUser, check_csrf, require
+from console.forms import FormError, checked, one, read_form
 from console.pages_tickets import zone_of
-from console.render import render
+from console.render import render, zone
+from domain.policy import Policy
 from readmodel import spot_check, veto, vouchers
+from services.evaluations import EvaluationConflict, file_evaluation
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -23,6 +31,7 @@ VetoReader = Annotated[ConsoleUser, require("quality", "supervisor", "auditor")]
 VoucherReader = Annotated[ConsoleUser, require("agent", "supervisor", "quality", "auditor")]
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 Year = Annotated[int, Query(ge=2000, le=2100)]
+Evaluator = Annotated[ConsoleUser, require("external_evaluator")]
 
 
 def _last_month(now: datetime) -> str:
@@ -58,3 +67,49 @@ def vouchers_page(request: Request, user: VoucherReader, session: SessionDep, po
     rows = vouchers.vouchers_newest_first(session=session, limit=200)
     return render(request, "vouchers.html", language=user.language, time_zone=zone_of(user, policy), user=user,
                   rows=rows, redeemed=sum(1 for r in rows if r.redeemed))
+
+
+def _evaluation_page(request: Request, user: ConsoleUser, policy: Policy, *, problem: str = "", filed: str = "",
+                     status_code: int = 200) -> Response:
+    return render(request, "evaluation.html", language=user.language, time_zone=zone_of(user, policy), user=user,
+                  status_code=status_code, criteria=policy.mystery_shopping.criteria, problem=problem, filed=filed,
+                  evaluation_id="E-" + uuid.uuid4().hex[:20], notes_max=policy.mystery_shopping.notes_max_chars,
+                  zone=zone_of(user, policy))
+
+
+@router.get("/evaluations/new")
+def evaluation_form(request: Request, user: Evaluator, policy: PolicyDep) -> Response:
+    """The mystery shopper's entry form: every criterion of the policy on its scale."""
+    return _evaluation_page(request, user, policy)
+
+
+@router.post("/evaluations/new")
+async def file_evaluation_form(request: Request, user: Evaluator, session: SessionDep, settings: SettingsDep,
+                               policy: PolicyDep) -> Response:
+    form = await read_form(request)
+    check_csrf(user.csrf, one(form, "csrf"))
+    try:
+        visited = one(form, "visited_at")
+        try:  # the form's local time, in the evaluator's time zone
+            local = zone(zone_of(user, policy))
+            visited_at = datetime.fromisoformat(visited).replace(tzinfo=local) if visited else None
+        except ValueError:
+            raise FormError(["visited_at"], "visited_at: not a date and time") from None
+        scores = {name: one(form, f"score_{name}") for name in policy.mystery_shopping.criteria}
+        body = checked(EvaluationBody, {
+            "evaluation_id": one(form, "evaluation_id"), "target_kind": one(form, "target_kind"),
+            "target": one(form, "target"), "visited_at": visited_at, "scores": scores, "notes": one(form, "notes")})
+        check_evaluation(body, policy)  # the API's own checks against the policy
+        row, _created = await run_in_threadpool(
+            file_evaluation, session, settings, evaluation_id=body.evaluation_id, target_kind=body.target_kind,
+            target=body.target, visited_at=body.visited_at, scores=body.scores, notes=body.notes,
+            evaluator=user.actor)
+    except EvaluationConflict as exc:
+        return _evaluation_page(request, user, policy, problem=str(exc), status_code=status.HTTP_409_CONFLICT)
+    except HTTPException as exc:
+        if exc.status_code != status.HTTP_422_UNPROCESSABLE_CONTENT:
+            raise
+        detail = exc.detail if isinstance(exc.detail, str) else "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.detail)
+        return _evaluation_page(request, user, policy, problem=detail, status_code=exc.status_code)
+    return _evaluation_page(request, user, policy, filed=row.id, status_code=status.HTTP_201_CREATED)

@@ -17,8 +17,9 @@ from tests.console.people import ADMIN_KEY, PASSWORD, Person, accept, cookies_of
 PAGES = ["/console", "/console/board", "/console/board/rows", "/console/tickets/T-nope-000",
          "/console/tickets/T-nope-000/qr.svg", "/console/meetings", "/console/meetings/M-nope-000",
          "/console/suppliers", "/console/suppliers/sup-nope", "/console/points", "/console/admin",
-         "/console/preferences", "/console/spot-checks", "/console/veto", "/console/vouchers"]
-POSTS = ["/console/logout", "/console/preferences", "/console/tickets/T-nope-000/assign",
+         "/console/preferences", "/console/spot-checks", "/console/veto", "/console/vouchers",
+         "/console/evaluations/new"]
+POSTS = ["/console/evaluations/new", "/console/logout", "/console/preferences", "/console/tickets/T-nope-000/assign",
          "/console/tickets/T-nope-000/cancel", "/console/meetings", "/console/meetings/M-nope-000/analyses",
          "/console/admin/invite", "/console/admin/role"]
 WRONG = "wrong-password-never-logged-7"
@@ -243,3 +244,28 @@ def test_an_agent_sees_only_their_own_points(stack: Stack, people: dict[str, Per
     ranking = people["quality"].get(f"/console/points?month={month}")
     assert other in ranking.text and agent in ranking.text
     assert people["agent"].get("/console/points?month=2031-13").status_code == 422
+
+
+def test_a_mystery_shopper_files_an_evaluation(base: str, people: dict[str, Person]) -> None:
+    shopper = people["external_evaluator"]
+    page = shopper.get("/console/evaluations/new")
+    assert page.status_code == 200 and "professionalism (1–5)" in page.text
+    evaluation_id = f"E-{uuid.uuid4().hex[:12]}"
+    form = {"evaluation_id": evaluation_id, "target_kind": "team", "target": "after-sales",
+            "visited_at": "2026-11-30T10:30", "score_professionalism": "4", "score_process_compliance": "5",
+            "score_emergency_handling": "3", "notes": "Greeted within a minute"}
+    filed = shopper.post("/console/evaluations/new", form)
+    assert filed.status_code == 201 and f"Evaluation {evaluation_id} filed." in filed.text
+    stored = httpx.get(f"{base}/evaluations/{evaluation_id}", headers={"X-API-Key": "dev-quality"}, timeout=30).json()
+    assert stored["evaluator"] == f"external_evaluator:{shopper.person_id}"
+    assert stored["visited_at"].startswith("2026-11-30T02:30")  # 10:30 in Shanghai (the policy's zone)
+    assert stored["scores"] == {"professionalism": 4, "process_compliance": 5, "emergency_handling": 3}
+    # The policy's scale, a missing criterion and a bad time are refused naming the field.
+    bad = shopper.post("/console/evaluations/new", {**form, "evaluation_id": f"E-{uuid.uuid4().hex[:12]}",
+                                                    "score_professionalism": "9"})
+    assert bad.status_code == 422 and "scores.professionalism" in bad.text
+    bad = shopper.post("/console/evaluations/new", {**form, "visited_at": "yesterday"})
+    assert bad.status_code == 422 and "visited_at" in bad.text
+    again = shopper.post("/console/evaluations/new", {**form, "target": "billing"})
+    assert again.status_code == 409  # the same id for a different evaluation
+    assert people["quality"].get("/console/evaluations/new").status_code == 403
