@@ -269,3 +269,32 @@ def test_a_mystery_shopper_files_an_evaluation(base: str, people: dict[str, Pers
     again = shopper.post("/console/evaluations/new", {**form, "target": "billing"})
     assert again.status_code == 409  # the same id for a different evaluation
     assert people["quality"].get("/console/evaluations/new").status_code == 403
+
+
+def test_the_public_forms_refuse_hostile_input(base: str) -> None:
+    """The sign-in and invitation forms take input from anyone: 4xx naming the field, never a 500."""
+    for path in ("/console/login", "/console/invite"):
+        csrf, cookies = form_page(base, path)
+        headers = {"Cookie": f"qt_console_csrf={cookies['qt_console_csrf']}",
+                   "Content-Type": "application/x-www-form-urlencoded"}
+
+        def send(body: bytes, path: str = path, headers: dict[str, str] = headers) -> httpx.Response:
+            return httpx.post(base + path, content=body, headers=headers, timeout=30)
+
+        start = f"csrf={csrf}".encode()
+        for field in (b"person_id", b"password", b"token"):
+            answer = send(start + b"&" + field + b"=%ED%A0%80")  # a lone surrogate
+            assert answer.status_code == 422 and "UTF-8" in answer.text, (path, field)
+            answer = send(start + b"&" + field + b"=a%00b")
+            assert answer.status_code == 422 and field.decode() in answer.text, (path, field)
+        assert send(start + b"&person_id=" + b"x" * 70_000).status_code == 413
+        assert send(start + b"".join(b"&f%d=1" % i for i in range(100))).status_code == 422
+        assert send(b"person_id=ada&password=x").status_code == 403  # no CSRF field
+        assert send(start + b"&lang=%F0%9F%98%80&person_id=ada&password=x&token=x").status_code in (401, 403)
+        # Deeply nested or JSON bodies are not forms at all.
+        answer = httpx.post(base + path, content=b"[" * 5000, timeout=30,
+                            headers={**headers, "Content-Type": "application/json"})
+        assert answer.status_code in (403, 422) and answer.status_code != 500
+    # Query strings of the sign-in page are bounded too: an outside "next" is never used.
+    page = httpx.get(f"{base}/console/login?next=https://evil.example/&lang=%ED%A0%80", timeout=30)
+    assert page.status_code == 200 and "evil.example" not in page.text
