@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -14,18 +15,20 @@ from fastapi.responses import RedirectResponse, Response
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalDep
 from api.schemas.meetings import ID_PATTERN as MEETING_ID_PATTERN
 from api.schemas.meetings import AnalysisBody, MeetingCreate
-from api.workflows import MEETINGS
+from api.schemas.suppliers import AppealBody, DecisionBody
+from api.workflows import MEETINGS, SUPPLIERS
 from console.auth import PREFIX, ConsoleUser, check_csrf, require
 from console.forms import FormError, checked, one, read_form
 from console.pages_tickets import zone_of
 from console.render import render
-from domain.governance import AnalysisInput, MeetingInput, meeting_policy
+from domain.governance import AnalysisInput, AppealDecisionInput, AppealInput, MeetingInput, meeting_policy
 from domain.milestones import salted_hash
 from domain.policy import Policy
 from readmodel import governance as gov
 from readmodel import points
 from readmodel.governance_models import Supplier
 from workflows.joint_meeting import JointMeetingWorkflow
+from workflows.supplier import SupplierWorkflow
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -124,20 +127,80 @@ def suppliers_page(request: Request, user: SupplierReader, session: SessionDep, 
                   line_label=f"{policy.supplier.exit_threshold_percent:g}")
 
 
-@router.get("/suppliers/{supplier_id}")
-def supplier_page(request: Request, supplier_id: SupplierId, user: SupplierReader, session: SessionDep,
-                  policy: PolicyDep) -> Response:
+def _supplier_of(session: Any, user: ConsoleUser, supplier_id: str) -> Supplier:
     supplier = gov.get_supplier(session=session, supplier_id=supplier_id)
     # Outside a supplier manager's scope a supplier is "not found", as in the API (decision 010).
     if supplier is None or (user.suppliers is not None and supplier_id not in user.suppliers):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no supplier {supplier_id}")
+    return supplier
+
+
+@router.get("/suppliers/{supplier_id}")
+def supplier_page(request: Request, supplier_id: SupplierId, user: SupplierReader, session: SessionDep,
+                  policy: PolicyDep) -> Response:
+    return _supplier_page(request, supplier_id, user, session, policy)
+
+
+def _supplier_page(request: Request, supplier_id: str, user: ConsoleUser, session: Any, policy: Policy, *,
+                   problem: str = "", status_code: int = 200) -> Response:
+    supplier = _supplier_of(session, user, supplier_id)
+    done = request.query_params.get("done", "")
     line = policy.supplier.exit_threshold_percent
     threshold = int(Decimal(supplier.contract_value) * Decimal(str(line)) / 100)
     share = share_of(supplier)
     return render(request, "supplier.html", language=user.language, time_zone=zone_of(user, policy), user=user,
-                  supplier=supplier, deductions=gov.deductions_of(session=session, supplier_id=supplier_id),
+                  status_code=status_code, problem=problem,
+                  done=f"done_{done}" if done in ("appeal", "decision") else "", supplier=supplier,
+                  deductions=gov.deductions_of(session=session, supplier_id=supplier_id),
                   share=share, line=line, line_label=f"{line:g}", threshold=threshold,
                   scale=max(line * 1.5, share, 1.0))
+
+
+SupplierManager = Annotated[ConsoleUser, require("supplier_manager")]
+
+
+@router.post("/suppliers/{supplier_id}/appeal")
+async def file_appeal(request: Request, supplier_id: SupplierId, user: SupplierManager, session: SessionDep,
+                      policy: PolicyDep, client: TemporalDep) -> Response:
+    """The supplier manager appeals the exit notice (the workflow checks the appeal window)."""
+    form = await read_form(request)
+    check_csrf(user.csrf, one(form, "csrf"))
+    _supplier_of(session, user, supplier_id)
+    return await _supplier_update(request, user, supplier_id, session, policy, "appeal", lambda: SUPPLIERS.update(
+        client, supplier_id, SupplierWorkflow.file_appeal,
+        AppealInput(checked(AppealBody, {"reason": one(form, "reason")}).reason, user.actor)))
+
+
+@router.post("/suppliers/{supplier_id}/decision")
+async def decide_appeal(request: Request, supplier_id: SupplierId, user: Quality, session: SessionDep,
+                        policy: PolicyDep, client: TemporalDep) -> Response:
+    """The quality committee upholds the exit or grants the appeal."""
+    form = await read_form(request)
+    check_csrf(user.csrf, one(form, "csrf"))
+    _supplier_of(session, user, supplier_id)
+    decision = one(form, "decision")
+
+    def send() -> Any:
+        if decision not in ("upheld", "granted"):
+            raise FormError(["decision"], "decision: upheld or granted")
+        body = checked(DecisionBody, {"upheld": decision == "upheld", "reason": one(form, "reason")})
+        return SUPPLIERS.update(client, supplier_id, SupplierWorkflow.decide_appeal,
+                                AppealDecisionInput(body.upheld, body.reason, user.actor))
+
+    return await _supplier_update(request, user, supplier_id, session, policy, "decision", send)
+
+
+async def _supplier_update(request: Request, user: ConsoleUser, supplier_id: str, session: Any, policy: Policy,
+                           action: str, send: Callable[[], Awaitable[Any]]) -> Response:
+    try:
+        await send()
+    except HTTPException as exc:
+        if exc.status_code not in (status.HTTP_409_CONFLICT, status.HTTP_422_UNPROCESSABLE_CONTENT) \
+                and not isinstance(exc, FormError):
+            raise
+        return _supplier_page(request, supplier_id, user, session, policy, problem=str(exc.detail),
+                              status_code=exc.status_code)
+    return RedirectResponse(f"{PREFIX}/suppliers/{supplier_id}?done={action}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 def _last_month(now: datetime) -> str:

@@ -4,12 +4,14 @@ workflow through the API's door, with the API's rules, and the workflow's refusa
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 import pytest
 
 from cli.stack import Stack
 from tests.console.people import Person, new_person, ticket_body
+from tests.helpers import eventually
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +54,44 @@ def test_escalate_change_priority_and_cancel(base: str) -> None:
     again = lead.post(f"{page}/assign", {"assignee": "agent-li"})
     assert again.status_code == 409 and "closed" in again.text  # the workflow's answer, as a page
     assert lead.get("/console/tickets/T-does-not-exist").status_code == 404
+
+
+def test_exit_process_appeal_and_decision(base: str) -> None:
+    sid = f"sup-{uuid.uuid4().hex[:8]}"
+    quality_key = {"X-API-Key": "dev-quality"}
+    body = {"supplier_id": sid, "name": "LateCo", "contract_value": 1_000_000, "currency": "CNY"}
+    assert httpx.post(f"{base}/suppliers", json=body, headers=quality_key, timeout=60).status_code == 201
+    for i in range(6):  # 6 x 2 % = 12 %: over the 10 % line, the exit notice starts
+        answer = httpx.post(f"{base}/suppliers/{sid}/deductions", headers=quality_key, timeout=60,
+                            json={"incident_id": f"{sid}-{i}", "severity": "major"})
+        assert answer.status_code == 201, answer.text
+    manager = new_person(base, "supplier_manager", sid)
+    quality = new_person(base, "quality")
+    page = f"/console/suppliers/{sid}"
+
+    def status_is(who: Person, status: str) -> str:
+        text = who.get(page).text
+        assert f'id="supplier-status">{status}<' in text, text[:200]
+        return text
+
+    text = ""
+
+    def noticed() -> None:
+        nonlocal text
+        text = status_is(manager, "exit notice (appeal window)")
+    eventually(noticed, timeout=30)
+    assert "12.0 % of the contract" in text and "File the appeal" in text
+    assert "Decide the appeal" not in text  # the committee's form is not the manager's
+    assert manager.post(f"{page}/appeal", {"reason": ""}).status_code == 422
+    answer = manager.post(f"{page}/appeal", {"reason": "Two incidents were the courier's"})
+    assert answer.status_code == 303 and answer.headers["location"] == f"{page}?done=appeal"
+    eventually(lambda: status_is(quality, "appealed"), timeout=30)
+    assert manager.post(f"{page}/decision", {"decision": "granted", "reason": "x"}).status_code == 403
+    assert quality.post(f"{page}/decision", {"decision": "maybe", "reason": "x"}).status_code == 422
+    answer = quality.post(f"{page}/decision", {"decision": "granted", "reason": "Courier at fault"})
+    assert answer.status_code == 303
+    eventually(lambda: status_is(manager, "active"), timeout=30)
+    assert "appeal granted, exit withdrawn" in manager.get(page).text
+    # The workflow refuses a second appeal now that no exit notice is open: a page with its reason.
+    again = manager.post(f"{page}/appeal", {"reason": "again"})
+    assert again.status_code == 409 and 'id="problem"' in again.text
