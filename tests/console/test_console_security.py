@@ -19,7 +19,8 @@ PAGES = ["/console", "/console/board", "/console/board/rows", "/console/tickets/
          "/console/suppliers", "/console/suppliers/sup-nope", "/console/points", "/console/admin",
          "/console/preferences", "/console/spot-checks", "/console/veto", "/console/vouchers",
          "/console/evaluations/new"]
-POSTS = ["/console/evaluations/new", "/console/logout", "/console/preferences", "/console/tickets/T-nope-000/assign",
+POSTS = ["/console/evaluations/new", "/console/suppliers/sup-nope/appeal", "/console/suppliers/sup-nope/decision",
+         "/console/logout", "/console/preferences", "/console/tickets/T-nope-000/assign",
          "/console/tickets/T-nope-000/cancel", "/console/meetings", "/console/meetings/M-nope-000/analyses",
          "/console/admin/invite", "/console/admin/role"]
 WRONG = "wrong-password-never-logged-7"
