@@ -24,7 +24,8 @@ DEV_SECRET = "dev-only-secret-change-me"
 # process dies. Python's default is 1,000; nothing of ours recurses anywhere near this.
 RECURSION_LIMIT = 2000
 DEV_API_KEYS = ("dev-agent:agent,dev-supervisor:supervisor,dev-quality:quality,"
-                "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager:*")
+                "dev-auditor:auditor,dev-admin:admin,dev-merchant:merchant,dev-supplier:supplier_manager:*,"
+                "dev-reviewer:reviewer:reviewer-1")
 ENVIRONMENTS = ("development", "test", "staging", "production")
 # Only these may run on the public development secret and keys: anywhere else they let anyone forge
 # customer tokens and test guesses against customer hashes.
@@ -35,11 +36,18 @@ Environment = Literal["development", "test", "staging", "production"]
 SUPPLIER_MANAGER = "supplier_manager"
 
 
+# Roles whose key may name the person it belongs to ("key:agent:li.wei"): such a key sees only
+# that person's points, inbox or review tasks.
+PERSON_BOUND = ("agent", "team_head", "reviewer")
+
+
 class ApiKeyEntry(NamedTuple):
     key: str
     role: str
     # The suppliers a supplier_manager key may see; None: no restriction (every other role, or "*").
     suppliers: frozenset[str] | None
+    # The person a person-bound key belongs to (PERSON_BOUND roles); None: a shared desk key.
+    person: str | None = None
 
 
 class Settings(BaseSettings):
@@ -183,10 +191,11 @@ class Settings(BaseSettings):
         return make_url(self.database_url).set(password=password).render_as_string(hide_password=False)
 
     def api_key_entries(self) -> list[ApiKeyEntry]:
-        """Every configured key: ``key:role`` or ``key:supplier_manager:sup-a|sup-b``.
+        """Every configured key: ``key:role``, ``key:supplier_manager:sup-a|sup-b`` or ``key:role:person``.
 
         A supplier manager sees only the suppliers its key names (``*``: all, for development); one
-        without a list sees none. Other roles take no list (decision 010).
+        without a list sees none (decision 010). An agent, team head or reviewer key may name its
+        person, and then sees only that person's points, inbox and review tasks.
         """
         out: list[ApiKeyEntry] = []
         for entry in (e.strip() for e in self.api_keys.get_secret_value().split(",")):
@@ -197,7 +206,8 @@ class Settings(BaseSettings):
             suppliers: frozenset[str] | None = None
             if role == SUPPLIER_MANAGER and scope != "*":
                 suppliers = frozenset(s.strip() for s in scope.split("|") if s.strip())
-            out.append(ApiKeyEntry(key, role, suppliers))
+            person = (scope.strip() or None) if role in PERSON_BOUND else None
+            out.append(ApiKeyEntry(key, role, suppliers, person))
         return out
 
     def certificate_max_items(self) -> dict[str, int]:

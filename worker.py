@@ -15,10 +15,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.analysis import AnalysisActivities
 from activities.anchoring import build_chain_activities
 from activities.governance import GovernanceActivities
 from activities.notify import Notifier, SmtpConfig
 from activities.points import PointsActivities
+from activities.report import ReportActivities
 from activities.spot_check import SpotCheckActivities
 from activities.tickets import TicketActivities
 from activities.veto import VetoActivities
@@ -29,9 +31,11 @@ from readmodel.db import init_db
 from settings import Settings, bound_recursion_limit, get_settings
 from temporal.client import connect_temporal
 from temporal.runtime import temporal_runtime
+from workflows.analysis import DailyAnalysisWorkflow, ensure_analysis_schedule
 from workflows.anchoring import EVIDENCE_WORKFLOWS, ensure_anchoring_started
 from workflows.joint_meeting import JointMeetingWorkflow
 from workflows.points import PointsMonthWorkflow, ensure_points_schedule
+from workflows.report import QualityReportWorkflow, ensure_report_schedule
 from workflows.spot_check import SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, ensure_spot_check_schedule
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
@@ -41,7 +45,7 @@ log = logging.getLogger("qualitrail.worker")
 
 WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, PointsMonthWorkflow,
                          TeamVetoWorkflow, VetoScanWorkflow, SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow,
-                         *EVIDENCE_WORKFLOWS]
+                         QualityReportWorkflow, DailyAnalysisWorkflow, *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -55,12 +59,15 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     acts: list[Callable[..., Any]] = [tickets.record_ticket, tickets.find_repeat_complaint, notifier.notify]
     acts += GovernanceActivities(settings.db_url).all()
     acts.append(PointsActivities(settings.db_url, settings.policy_file).close_points_month)
+    acts.append(ReportActivities(settings.db_url, settings.policy_file).publish_quality_report)
     veto = VetoActivities(settings.db_url, settings.policy_file, settings.task_queue)
     acts += [veto.record_veto, veto.scan_major_complaints]
     spot = SpotCheckActivities(settings.db_url, settings.policy_file, settings.rpc_url, settings.chain_confirmations,
                                settings.task_queue)
     acts += [spot.spot_check_policy, spot.find_seed_block, spot.draw_spot_check_sample, spot.record_spot_check,
              spot.report_major_finding]
+    analysis = AnalysisActivities(settings.db_url, settings.policy_file)
+    acts += [analysis.analyse_root_causes, analysis.refresh_case_library]
     acts += build_chain_activities(settings)
     return acts
 
@@ -92,8 +99,11 @@ async def run_worker(settings: Settings) -> None:
         await ensure_anchoring_started(client, settings)
         await ensure_points_schedule(client, settings.task_queue)
         await ensure_spot_check_schedule(client, settings.task_queue)
+        await ensure_report_schedule(client, settings.task_queue)
         await ensure_veto_schedule(client, settings.task_queue,
                                    load_policy(settings.policy_file).performance.veto.scan_every_hours)
+        await ensure_analysis_schedule(client, settings.task_queue,
+                                       load_policy(settings.policy_file).analysis.run_hour_utc)
         log.info("worker polling task queue %s", settings.task_queue)
         await stop.wait()
 

@@ -20,7 +20,7 @@ from api.workflows import TICKETS
 from chain.context import ChainContext
 from domain.policy import Policy, load_policy
 from readmodel.db import session_scope
-from settings import Settings, get_settings
+from settings import PERSON_BOUND, Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -65,11 +65,22 @@ PolicyDep = Annotated[Policy, Depends(get_policy)]
 
 class Caller:
     def __init__(self, role: str, key_id: str, suppliers: frozenset[str] | None = None,
-                 fingerprint: str = "") -> None:
+                 fingerprint: str = "", person: str | None = None) -> None:
         self.role = role
         self.key_id = key_id  # a non-secret name for logs and milestones: "<role>#<n>"
         self.suppliers = suppliers  # a supplier manager's suppliers; None: not restricted
         self.fingerprint = fingerprint  # keyed hash of the key itself: tells callers apart, reveals nothing
+        self.person = person  # the person a person-bound key belongs to (settings.PERSON_BOUND)
+
+    def check_person(self, person_id: str, what: str) -> None:
+        """A person-bound role sees only its own person's ``what``; the other roles allowed there, anyone's."""
+        if self.role not in PERSON_BOUND:
+            return
+        if self.person is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this {self.role} key names no person, so it sees no "
+                                f"{what}: configure it as key:{self.role}:<person-id>")
+        if self.person != person_id:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {self.role} sees only their own {what}")
 
     def check_supplier(self, supplier_id: str) -> None:
         """404 for a supplier outside the key's scope, as for one that does not exist (decision 010)."""
@@ -90,7 +101,7 @@ def current_caller(settings: SettingsDep,
         if hmac.compare_digest(entry.key.encode(), x_api_key.encode()):
             fingerprint = hmac.new(settings.secret_key.get_secret_value().encode(),
                                    b"api-key\x00" + entry.key.encode(), hashlib.sha256).hexdigest()[:32]
-            return Caller(entry.role, f"{entry.role}#{index}", entry.suppliers, fingerprint)
+            return Caller(entry.role, f"{entry.role}#{index}", entry.suppliers, fingerprint, entry.person)
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key",
                         headers={"WWW-Authenticate": "ApiKey"})
 

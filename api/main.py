@@ -22,6 +22,8 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from api.assets import install_web
 from api.ratelimit import PublicRateLimitMiddleware
 from api.routes import (
+    analysis,
+    cases,
     certificates,
     codec,
     evaluations,
@@ -29,6 +31,7 @@ from api.routes import (
     people,
     points,
     records,
+    reports,
     spot_checks,
     suppliers,
     tickets,
@@ -203,9 +206,12 @@ def create_app() -> FastAPI:
     app.include_router(evaluations.router)
     app.include_router(spot_checks.router)
     app.include_router(meetings.router)
+    app.include_router(analysis.router)
+    app.include_router(cases.router)
     app.include_router(suppliers.router)
     app.include_router(certificates.router)
     app.include_router(verify.router)
+    app.include_router(reports.router)
     app.include_router(vouchers.router)
     app.include_router(codec.router)
     app.add_middleware(codec.CodecCORSMiddleware, origin=settings.temporal_ui_origin)

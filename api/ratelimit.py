@@ -20,8 +20,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-# /verify, /verify/{ticket_id}, /tickets/{ticket_id}/certificate(.png|.svg)
-PUBLIC_PATHS = re.compile(r"^(/verify(/.*)?|/tickets/[^/]+/certificate(\.png|\.svg)?)$")
+# /verify, /verify/{ticket_id}, /tickets/{ticket_id}/certificate(.png|.svg), /reports and below
+PUBLIC_PATHS = re.compile(r"^(/verify(/.*)?|/tickets/[^/]+/certificate(\.png|\.svg)?|/reports(/.*)?)$")
 
 
 class PublicRateLimitMiddleware:

@@ -27,6 +27,7 @@ from cli.checkpoint import checkpoint_app
 from cli.output import EXIT_FAILED, MARKS, console, die, now, print_checks
 from cli.points_audit import points
 from cli.replay import EXPORT_FORMAT, replay
+from cli.report_audit import report
 from cli.sample_audit import sample
 from domain.certificate import CertificateFormatError, parse_certificate
 from domain.certificate_checks import CheckStatus, overall_verdict
@@ -40,6 +41,7 @@ audit_app.add_typer(checkpoint_app, name="checkpoint")
 audit_app.command()(replay)
 audit_app.command()(points)
 audit_app.command()(sample)
+audit_app.command()(report)
 
 
 # ---------------------------------------------------------------------------------- verify

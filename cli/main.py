@@ -130,6 +130,9 @@ def _add_audit() -> None:
 
 
 _add_audit()
+from cli.data import data_app  # noqa: E402 - beside the other command groups
+
+app.add_typer(data_app, name="data")
 # Commands import what they need lazily; the bound imports py_ecc first, so none can raise it later.
 bound_recursion_limit()
 

@@ -260,6 +260,34 @@ class MysteryShoppingModel(_Strict):
     notes_max_chars: int = Field(ge=0, le=20_000)
 
 
+class ReportModel(_Strict):
+    """The monthly public quality report (rule 16): how many problems it ranks, how far back it looks."""
+
+    top_problems: int = Field(default=3, ge=1, le=20)
+    trend_months: int = Field(default=3, ge=0, le=24)
+class AnalysisModel(_Strict):
+    step_failure_threshold_percent: float = Field(40, gt=0, le=100)
+    max_clusters: int = Field(10, ge=2, le=50)
+    cluster_sample: int = Field(20000, ge=100, le=200_000)
+    seed: int = Field(42, ge=0, le=2**31 - 1)
+    trend_days: int = Field(28, ge=1, le=366)
+    lookback_days: int = Field(365, ge=1, le=MAX_DAYS)
+    cross_department_min_share_percent: float = Field(20, gt=0, le=50)
+    recurring_per_window: int = Field(200, ge=1, le=MAX_COUNT)
+    max_linked_tickets: int = Field(50, ge=1, le=500)
+    run_hour_utc: int = Field(2, ge=0, le=23)
+    similar_cases: int = Field(5, ge=1, le=50)
+    severity: dict[str, Annotated[float, Field(gt=0, le=1000)]] = Field(
+        default_factory=lambda: {"P1": 4.0, "P2": 3.0, "P3": 2.0, "P4": 1.0})
+
+    @field_validator("severity")
+    @classmethod
+    def _every_priority(cls, severity: dict[str, float]) -> dict[str, float]:
+        if sorted(severity) != sorted(PRIORITIES):
+            raise ValueError(f"must weigh each of the priorities {list(PRIORITIES)}")
+        return severity
+
+
 class Policy(_Strict):
     sla: SlaModel
     calendar: CalendarModel = Field(default_factory=CalendarModel)
@@ -270,6 +298,8 @@ class Policy(_Strict):
     joint_meeting: JointMeetingModel
     supplier: SupplierModel
     mystery_shopping: MysteryShoppingModel
+    report: ReportModel = Field(default_factory=ReportModel)
+    analysis: AnalysisModel = Field(default_factory=AnalysisModel)
 
     @model_validator(mode="after")
     def _calendar_valid(self) -> Policy:

@@ -15,10 +15,12 @@ from sqlalchemy import Connection, pool, text
 from sqlmodel import SQLModel, create_engine
 
 import readmodel.alert_models  # noqa: F401
+import readmodel.analysis_models  # noqa: F401
 import readmodel.evaluation_models  # noqa: F401
 import readmodel.models  # noqa: F401 - registers the read-model tables on SQLModel.metadata
 import readmodel.points_models  # noqa: F401
 import readmodel.record_models  # noqa: F401
+import readmodel.report_models  # noqa: F401
 import readmodel.spot_check_models  # noqa: F401
 import readmodel.veto_models  # noqa: F401
 

@@ -44,11 +44,13 @@ def init_db(url: str) -> Engine:
     from readmodel import (  # noqa: F401  (registers the tables)
         account_models,
         alert_models,
+        analysis_models,
         evaluation_models,
         governance_models,
         models,
         points_models,
         record_models,
+        report_models,
         spot_check_models,
         veto_models,
     )

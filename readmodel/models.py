@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -39,7 +39,9 @@ class Ticket(SQLModel, table=True):
 
 # One link of a subject's hash chain, plus where it was anchored once it is.
 class Milestone(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("subject", "seq", name="uq_milestone_subject_seq"),)
+    # kind + time: a month's closings, breaches and points events without reading every milestone.
+    __table_args__ = (UniqueConstraint("subject", "seq", name="uq_milestone_subject_seq"),
+                      Index("ix_milestone_kind_at", "kind", "at"))
 
     id: int | None = Field(default=None, primary_key=True)
     subject: str = Field(index=True, max_length=64)

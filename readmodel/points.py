@@ -7,6 +7,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from domain.milestones import MilestoneKind, new_milestone
@@ -29,9 +31,9 @@ from readmodel.points_models import PointEntry, PointsMonth, PointsRank
 
 # Milestone kinds the rules look at (assigned: who gets the points).
 KINDS = ("assigned", "first_response", "resolved", "sla_breach", "confirmed")
+READ_DATA = ("assigned", "sla_breach", "confirmed")  # the kinds whose data derive_entries reads
 # Events that reached the read model after their month closed count in the next month.
 LATE_WINDOW = timedelta(days=31)
-CHUNK = 500
 
 
 def points_subject(month: str) -> str:
@@ -43,15 +45,20 @@ def _iso(at: datetime) -> str:
 
 
 def _histories(session: Session, since: datetime, end: datetime) -> dict[str, list[Event]]:
-    """Each ticket with a rule's event in ``[since, end)``, with its chain up to ``end``."""
-    relevant = (select(Milestone.subject).where(col(Milestone.kind).in_(KINDS), Milestone.at >= _iso(since),
-                                                Milestone.at < _iso(end)).distinct())
-    rows = session.exec(select(Milestone).where(col(Milestone.subject).in_(relevant), col(Milestone.kind).in_(KINDS),
-                                                Milestone.at < _iso(end))
-                        .order_by(col(Milestone.subject), col(Milestone.seq)))
+    """Each ticket with a rule's event in ``[since, end)``, with its chain up to ``end``.
+
+    Streamed as plain rows (no row objects), reading data only where a rule looks at it.
+    """
+    m = Milestone.__table__.c  # type: ignore[attr-defined]
+    relevant = (sa_select(m.subject).where(m.kind.in_(KINDS), m.at >= _iso(since), m.at < _iso(end))
+                .distinct())
+    rows = session.connection().execute(
+        sa_select(m.subject, m.seq, m.kind, m.at, m.data)
+        .where(m.subject.in_(relevant), m.kind.in_(KINDS), m.at < _iso(end)).order_by(m.subject, m.seq)
+        .execution_options(yield_per=20_000))  # this statement streams; the session's next ones do not
     out: dict[str, list[Event]] = defaultdict(list)
-    for m in rows:
-        out[m.subject].append(Event(m.subject, m.seq, m.kind, m.at, json.loads(m.data)))
+    for subject, seq, kind, at, data in rows:
+        out[subject].append(Event(subject, seq, kind, at, json.loads(data) if kind in READ_DATA else {}))
     return out
 
 
@@ -82,12 +89,11 @@ def _finding_entries(session: Session, since: datetime, end: datetime, rules: Po
     return out
 
 
-def _known(session: Session, keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for i in range(0, len(keys), CHUNK):
-        found |= set(session.exec(select(PointEntry.source_key)
-                                  .where(col(PointEntry.source_key).in_(keys[i:i + CHUNK]))).all())
-    return found
+def _known(session: Session, since: datetime) -> set[str]:
+    """Source keys already in the ledger for events from ``since`` on: such an entry sits in the month
+    it closed with, never before its event's month, so the months from ``since``'s hold them all."""
+    first = since.astimezone(UTC).strftime("%Y-%m")
+    return set(session.exec(select(PointEntry.source_key).where(PointEntry.month >= first)).all())
 
 
 def month_entries(session: Session, month: str) -> list[PointEntry]:
@@ -114,19 +120,27 @@ def close_month(*, session: Session, month: str, rules: PointsRules, top_percent
         fresh += derive_entries(history, rules, start - LATE_WINDOW, end)
     fresh += _evaluation_entries(session, start - LATE_WINDOW, end, rules)
     fresh += _finding_entries(session, start - LATE_WINDOW, end, rules)
-    known = _known(session, [e.source_key for e in fresh])
+    known = _known(session, start - LATE_WINDOW)
+    new: list[Entry] = []
     for e in fresh:
         if e.source_key not in known:
             known.add(e.source_key)
-            session.add(PointEntry(month=month, agent=e.agent, source_key=e.source_key, rule=e.rule,
-                                   points=e.points, ticket_id=e.ticket_id, event_at=e.event_at))
-    session.flush()
-    entries = as_entries(month_entries(session, month))
+            new.append(e)
+    ledger, ranked = PointEntry.__table__, PointsRank.__table__  # type: ignore[attr-defined]
+    c = ledger.c
+    entries = [Entry(*row) for row in session.execute(sa_select(
+        c.agent, c.source_key, c.rule, c.points, c.ticket_id, c.event_at).where(c.month == month))] + new
+    if new:  # plain multi-row inserts: a busy month is millions of lines
+        session.connection().execute(insert(ledger), [
+            {"month": month, "agent": e.agent, "source_key": e.source_key, "rule": e.rule, "points": e.points,
+             "ticket_id": e.ticket_id, "event_at": e.event_at} for e in new])
     totals: dict[str, int] = defaultdict(int)
     for e in entries:
         totals[e.agent] += e.points
-    for r in rank_agents(dict(totals), top_percent):
-        session.add(PointsRank(month=month, agent=r.agent, total=r.total, rank=r.rank, flagged=r.flagged))
+    ranks = rank_agents(dict(totals), top_percent)
+    if ranks:
+        session.connection().execute(insert(ranked), [
+            {"month": month, "agent": r.agent, "total": r.total, "rank": r.rank, "flagged": r.flagged} for r in ranks])
     root = ledger_root(month, entries)
     # Stamped at the month's end, not the run's time: a second run would compute the same leaf.
     m = new_milestone(points_subject(month), None, MilestoneKind.POINTS_MONTH_CLOSED, end, {

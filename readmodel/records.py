@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from readmodel.cases import erase_ticket_cases
 from readmodel.models import AnchorBatch, Milestone, Ticket
 from readmodel.record_models import Erasure, ServiceText
 
@@ -79,6 +80,7 @@ def erase_texts(*, session: Session, ticket_id: str, request_ref: str, erased_by
         row.sealed = None
         row.erased_at = at
         session.add(row)
+    erase_ticket_cases(session, ticket_id)  # the case library's quotes of the ticket's text
     ticket = session.get(Ticket, ticket_id)
     if ticket is not None and ticket.description:
         ticket.description = ""  # tickets opened before the service record kept it in clear

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import func
+from sqlalchemy import exists, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from domain.encoding import format_time
@@ -38,25 +38,41 @@ from readmodel.spot_check_models import SpotCheckSample, SpotCheckTask
 SAMPLED = "spot_check_sampled"
 
 
+# The kinds describe_ticket reads (every other kind leaves a candidate as it is), and those whose data it reads.
+DESCRIBING = ("opened", "escalated", "reopened", "repeat_flagged", "sla_breach", *CLOSING_KINDS)
+PARSED = ("opened", "escalated", "confirmed")
+
+
 def population(*, session: Session, month: str, low_rating_max: int) -> list[Candidate]:
-    """Tickets first closed in the month, each described by its chain up to that closing."""
+    """Tickets first closed in the month, each described by its chain up to that closing.
+
+    One streamed query (closings in the month through the kind/time index, then each such ticket's
+    describing milestones in chain order), so a month of a million tickets is one pass, not a
+    query per ticket or a row object per milestone.
+    """
     start, end = (format_time(t) for t in month_bounds(month))
-    first_close = (select(Milestone.subject, func.min(Milestone.seq).label("seq"))
-                   .where(col(Milestone.kind).in_(CLOSING_KINDS)).group_by(col(Milestone.subject)).subquery())
-    closed = session.exec(select(Milestone.subject, Milestone.seq)
-                          .join(first_close, (col(Milestone.subject) == first_close.c.subject)
-                                & (col(Milestone.seq) == first_close.c.seq))
-                          .where(Milestone.at >= start, Milestone.at < end)).all()
-    upto = dict(closed)
-    chains: dict[str, list[tuple[str, dict[str, str], str]]] = defaultdict(list)
-    ids = sorted(upto)
-    for i in range(0, len(ids), 500):
-        rows = session.exec(select(Milestone).where(col(Milestone.subject).in_(ids[i:i + 500]))
-                            .order_by(col(Milestone.subject), col(Milestone.seq)))
-        for m in rows:
-            if m.seq <= upto[m.subject]:
-                chains[m.subject].append((m.kind, json.loads(m.data), m.leaf))
-    return [describe_ticket(t, chains[t], low_rating_max) for t in ids]
+    m, earlier = Milestone.__table__.c, Milestone.__table__.alias("earlier").c  # type: ignore[attr-defined]
+    first_close = (sa_select(m.subject, m.seq.label("upto"))
+                   .where(m.kind.in_(CLOSING_KINDS), m.at >= start, m.at < end,
+                          ~exists().where(earlier.subject == m.subject, earlier.kind.in_(CLOSING_KINDS),
+                                          earlier.seq < m.seq))
+                   .subquery())
+    rows = session.connection().execute(
+        sa_select(m.subject, m.kind, m.data, m.leaf).join(first_close, m.subject == first_close.c.subject)
+        .where(m.seq <= first_close.c.upto, m.kind.in_(DESCRIBING)).order_by(m.subject, m.seq)
+        .execution_options(yield_per=20_000))  # this statement streams; the session's next ones do not
+    out: list[Candidate] = []
+    subject: str = ""
+    chain: list[tuple[str, dict[str, str], str]] = []
+    for ticket, kind, data, leaf in rows:
+        if ticket != subject:
+            if chain:
+                out.append(describe_ticket(subject, chain, low_rating_max))
+            subject, chain = ticket, []
+        chain.append((kind, json.loads(data) if kind in PARSED else {}, leaf))
+    if chain:
+        out.append(describe_ticket(subject, chain, low_rating_max))
+    return out
 
 
 def _view(m: Milestone) -> MilestoneView:
@@ -82,10 +98,11 @@ def draw_and_record(*, session: Session, request: SampleRequest) -> SampleDrawn:
                           data)
         append_milestones(session=session, subject=subject, milestones=[MilestoneView(
             seq=m.seq, kind=m.kind, at=format_time(m.at), data=m.data, prev=m.prev, leaf=m.leaf)])
-        for i, c in enumerate(chosen):
-            session.add(SpotCheckTask(month=request.month, ticket_id=c.ticket_id, stratum=c.stratum,
-                                      abnormal=c.abnormal, ticket_leaf=c.last_leaf,
-                                      reviewer=policy.reviewers[i % len(policy.reviewers)]))
+        if chosen:  # one multi-row insert: a month's sample can be a hundred thousand tasks
+            session.connection().execute(insert(SpotCheckTask.__table__), [  # type: ignore[attr-defined]
+                {"month": request.month, "ticket_id": c.ticket_id, "stratum": c.stratum, "abnormal": c.abnormal,
+                 "ticket_leaf": c.last_leaf, "reviewer": policy.reviewers[i % len(policy.reviewers)]}
+                for i, c in enumerate(chosen)])
         session.add(SpotCheckSample(
             month=request.month, not_before=request.not_before, seed_block=request.seed.number,
             seed_hash=request.seed.hash, seed_timestamp=request.seed.timestamp, population_count=len(people),
@@ -107,6 +124,10 @@ def tasks_of(*, session: Session, month: str, reviewer: str | None = None) -> li
     if reviewer is not None:
         query = query.where(SpotCheckTask.reviewer == reviewer)
     return list(session.exec(query.order_by(col(SpotCheckTask.ticket_id))).all())
+
+
+def get_task(*, session: Session, month: str, ticket_id: str) -> SpotCheckTask | None:
+    return session.get(SpotCheckTask, (month, ticket_id))
 
 
 def record_spot_check(*, session: Session, record: RecordSpotCheckInput) -> None:

@@ -20,6 +20,7 @@ VETO_WORKFLOW: Final = "TeamVetoWorkflow"
 VETO_SCAN_WORKFLOW: Final = "VetoScanWorkflow"
 SPOT_CHECK_WORKFLOW: Final = "SpotCheckMonthWorkflow"
 SPOT_CHECK_KICKOFF_WORKFLOW: Final = "SpotCheckKickoffWorkflow"
+REPORT_WORKFLOW: Final = "QualityReportWorkflow"
 
 STATE_QUERY: Final = "state"
 LINK_MEETING_SIGNAL: Final = "link_meeting"

@@ -17,7 +17,8 @@ from readmodel.alert_models import Person
 
 router = APIRouter(prefix="/people", tags=["people and alerts"])
 
-InboxReaderDep = Annotated[Caller, Depends(require_roles("quality", "supervisor", "team_head"))]
+# A person-bound key (agent, team head, reviewer) reads only its own person's inbox (Caller.check_person).
+InboxReaderDep = Annotated[Caller, Depends(require_roles("quality", "supervisor", "team_head", "agent", "reviewer"))]
 
 
 def _view(p: Person) -> PersonView:
@@ -61,6 +62,7 @@ def inbox(person_id: PersonId, caller: InboxReaderDep, session: SessionDep,
           offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
           limit: Annotated[int, Query(ge=1, le=200)] = 50) -> AlertPage:
     """The person's alerts, newest first, each with the channels that delivered it."""
+    caller.check_person(person_id, "inbox")
     rows, total = alerts.inbox(session=session, recipient=person_id, offset=offset, limit=limit)
     # Alerts to someone not (yet) in the directory are kept too: only e-mail needs the entry.
     if total == 0 and alerts.get_person(session=session, person_id=person_id) is None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from api.deps import QualityDep, SessionDep
+from api.deps import Caller, QualityDep, SessionDep, require_roles
 from api.schemas import AUTH, problems
 from api.schemas.points import AgentId, AgentMonth, EntryView, Month, MonthRanking, RankView
 from readmodel import points
 
 router = APIRouter(prefix="/points", tags=["points"])
+# An agent reads their own entries with a key bound to them (Caller.check_person); the ranking is the quality side's.
+PointsReaderDep = Annotated[Caller, Depends(require_roles("quality", "supervisor", "agent"))]
 
 
 def _closed(session: SessionDep, month: str) -> points.PointsMonth:
@@ -34,8 +36,9 @@ def month_ranking(month: Month, caller: QualityDep, session: SessionDep,
 
 
 @router.get("/{month}/agents/{agent}", response_model=AgentMonth, responses=problems(*AUTH, 404))
-def agent_month(month: Month, agent: AgentId, caller: QualityDep, session: SessionDep) -> AgentMonth:
-    """One agent's entries in a closed month, with their total and place."""
+def agent_month(month: Month, agent: AgentId, caller: PointsReaderDep, session: SessionDep) -> AgentMonth:
+    """One agent's entries in a closed month, with their total and place (an agent: their own only)."""
+    caller.check_person(agent, "points")
     _closed(session, month)
     rank = points.agent_rank(session=session, month=month, agent=agent)
     entries = points.agent_entries(session=session, month=month, agent=agent)

@@ -37,7 +37,10 @@ def get_sample(month: Month, caller: ReviewerDep, session: SessionDep) -> Sample
 @router.get("/{month}/tasks", response_model=TaskList, responses=problems(*AUTH, 404))
 def list_tasks(month: Month, caller: ReviewerDep, session: SessionDep,
                reviewer: Annotated[str | None, Query(max_length=128, pattern=NO_NUL)] = None) -> TaskList:
-    """The month's review tasks (one per sampled ticket), optionally one reviewer's."""
+    """The month's review tasks (one per sampled ticket), optionally one reviewer's; a reviewer: their own."""
+    if caller.role == "reviewer":
+        caller.check_person(reviewer or str(caller.person), "review tasks")
+        reviewer = caller.person
     if spot_check.get_sample(session=session, month=month) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sample drawn for {month} yet")
     rows = spot_check.tasks_of(session=session, month=month, reviewer=reviewer)
@@ -47,10 +50,13 @@ def list_tasks(month: Month, caller: ReviewerDep, session: SessionDep,
 @router.post("/{month}/tasks/{ticket_id}/findings", response_model=TaskView, responses=problems(*AUTH, *WORKFLOW,
                                                                                                  *BODY))
 async def record_findings(month: Month, ticket_id: TicketId, body: FindingsBody, caller: ReviewerDep,
-                          client: TemporalDep) -> TaskView:
+                          client: TemporalDep, session: SessionDep) -> TaskView:
     """Record the review of a sampled ticket against the policy's checklist (409 if not in the sample,
-    already reviewed, or off the checklist)."""
-    cmd = FindingsInput(ticket_id=ticket_id, reviewer=caller.key_id, findings=[
+    already reviewed, or off the checklist); a reviewer records only tasks assigned to them."""
+    if caller.role == "reviewer":
+        task_row = spot_check.get_task(session=session, month=month, ticket_id=ticket_id)
+        caller.check_person(task_row.reviewer if task_row else "", "review tasks")
+    cmd = FindingsInput(ticket_id=ticket_id, reviewer=caller.person or caller.key_id, findings=[
         Finding(f.deviation, f.step, f.severity, f.abnormal_feedback) for f in body.findings])
     task: ReviewTask = await update_workflow(client.get_workflow_handle(f"spot-check-{month}"), SPOT_CHECK_WORKFLOW,
                                              "spot check", SpotCheckMonthWorkflow.record_findings, cmd)

@@ -28,7 +28,8 @@ def api(tmp_path: Path) -> Iterator[tuple[httpx.Client, str]]:
     db_url = tmp_db_url(tmp_path)
     init_db(db_url)
     settings = Settings(database_url=db_url, var_dir=tmp_path,  # type: ignore[call-arg]
-                        api_keys="k-quality:quality,k-head:team_head,k-agent:agent")  # type: ignore[arg-type]
+                        api_keys="k-quality:quality,k-head:team_head:after-sales-head,k-agent:agent,"
+                                 "k-other-head:team_head:billing-head,k-loose-head:team_head")  # type: ignore[arg-type]
     with serve_api_with(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield client, db_url
 
@@ -73,6 +74,10 @@ def test_directory_and_inbox_roles(api: tuple[httpx.Client, str]) -> None:
     assert client.get("/people", headers=AGENT).status_code == 403
     assert client.get("/people/x-head/alerts", headers=AGENT).status_code == 403
     assert client.get("/people/x-head/alerts").status_code == 401
+    # A team head's key names its person: their own inbox only; a head key naming nobody reads none.
+    assert client.get("/people/after-sales-head/alerts", headers={"X-API-Key": "k-other-head"}).status_code == 403
+    loose = client.get("/people/after-sales-head/alerts", headers={"X-API-Key": "k-loose-head"})
+    assert loose.status_code == 403 and "names no person" in loose.json()["detail"]
 
 
 def test_inbox_lists_alerts_with_their_deliveries(api: tuple[httpx.Client, str]) -> None:

@@ -9,9 +9,12 @@ PostgreSQL instead of SQLite, so API tests imported here run against PostgreSQL.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,15 +23,22 @@ from cli.stack import Stack, StackConfig
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def pg_server() -> Iterator[object]:
+    # Not under pytest's tmp dir: that is private to its user (0700), and pgserver run as root
+    # starts PostgreSQL as its own unprivileged user, which must reach the data folder.
+    folder = Path(tempfile.mkdtemp(prefix="qt-deploy-pg-"))
+    folder.chmod(0o755)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI containers); harmless here.
         warnings.simplefilter("ignore")
         import pgserver
 
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
-    yield server
-    server.cleanup()
+        server = pgserver.get_server(folder / "data", cleanup_mode="stop")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _create_database(server: object) -> str:

@@ -16,10 +16,12 @@ from sqlmodel import SQLModel
 
 import readmodel.account_models  # noqa: F401
 import readmodel.alert_models  # noqa: F401
+import readmodel.analysis_models  # noqa: F401
 import readmodel.evaluation_models  # noqa: F401
 import readmodel.models  # noqa: F401 - registers the tables the migrations must match
 import readmodel.points_models  # noqa: F401
 import readmodel.record_models  # noqa: F401
+import readmodel.report_models  # noqa: F401
 import readmodel.spot_check_models  # noqa: F401
 import readmodel.veto_models  # noqa: F401
 from readmodel.migrate import alembic_config, current_revision, head_revision, upgrade_to_head

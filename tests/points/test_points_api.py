@@ -17,7 +17,8 @@ from tests.helpers import serve_api_with, tmp_db_url
 from tests.points.test_points_month import POLICY, plant_month
 
 QUALITY = {"X-API-Key": "k-quality"}
-AGENT = {"X-API-Key": "k-agent"}
+AGENT = {"X-API-Key": "k-agent"}  # a shared desk key: names no person
+LI_WEI = {"X-API-Key": "k-li"}  # bound to the agent li.wei
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     plant_month(db_url)
     ActivityEnvironment().run(PointsActivities(db_url, POLICY).close_points_month, PointsMonthInput("2026-11"))
     settings = Settings(database_url=db_url, var_dir=tmp,  # type: ignore[call-arg]
-                        api_keys="k-quality:quality,k-agent:agent")  # type: ignore[arg-type]
+                        api_keys="k-quality:quality,k-agent:agent,k-li:agent:li.wei")  # type: ignore[arg-type]
     with serve_api_with(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield client
 
@@ -54,7 +55,6 @@ def test_month_ranking_and_one_agents_entries(api: httpx.Client) -> None:
 def test_points_routes_refuse_what_they_must(api: httpx.Client) -> None:
     assert api.get("/points/2026-11").status_code == 401
     assert api.get("/points/2026-11", headers=AGENT).status_code == 403
-    assert api.get("/points/2026-11/agents/li.wei", headers=AGENT).status_code == 403
     open_month = api.get("/points/2026-12", headers=QUALITY)
     assert open_month.status_code == 404 and "2026-12" in open_month.json()["detail"]
     for path, loc in (("/points/2026-13", ["path", "month"]), ("/points/11-2026", ["path", "month"]),
@@ -62,3 +62,15 @@ def test_points_routes_refuse_what_they_must(api: httpx.Client) -> None:
         r = api.get(path, headers=QUALITY)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, path
     assert api.get("/points/2026-11", params={"limit": 500}, headers=QUALITY).status_code == 422
+
+
+def test_an_agent_sees_their_own_points_and_nobody_elses(api: httpx.Client) -> None:
+    own = api.get("/points/2026-11/agents/li.wei", headers=LI_WEI)
+    assert own.status_code == 200
+    assert (own.json()["total"], own.json()["rank"], own.json()["flagged"]) == (14, 1, True)
+    for other in ("chen.jie", "zhang.min", "new.hire"):
+        r = api.get(f"/points/2026-11/agents/{other}", headers=LI_WEI)
+        assert r.status_code == 403 and "own points" in r.json()["detail"], other
+    assert api.get("/points/2026-11", headers=LI_WEI).status_code == 403  # the ranking is the quality side's
+    shared = api.get("/points/2026-11/agents/li.wei", headers=AGENT)
+    assert shared.status_code == 403 and "names no person" in shared.json()["detail"]

@@ -23,6 +23,11 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/verify"): "customers' upload form for a certificate file",
     ("GET", "/verify/{ticket_id}"): "customers' QR page; the certificate digest in the URL is the capability",
     ("POST", "/verify"): "checks a certificate file the caller already holds; reveals nothing else",
+    ("GET", "/reports"): "the published months of the public quality report (rule 16)",
+    ("GET", "/reports/{month}"): "the public monthly quality report page (rule 16)",
+    ("GET", "/reports/{month}.json"): "the public report as anchored (rule 16)",
+    ("GET", "/reports/{month}.pdf"): "the public report as PDF (rule 16)",
+    ("GET", "/reports/{month}/export.json"): "the public report's anchored record for auditors: no customer data",
     ("GET", "/console/static/vendor/{name}"): "the console's pinned scripts (htmx, ECharts); no data",
 }
 # The console's pages (decision 016) are not API routes: a person's session cookie admits them, and
@@ -89,6 +94,13 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/spot-checks/{month}"): QUALITY,
     ("GET", "/spot-checks/{month}/tasks"): QUALITY,
     ("POST", "/spot-checks/{month}/tasks/{ticket_id}/findings"): QUALITY,
+    ("GET", "/analysis/runs/latest"): QUALITY,
+    ("GET", "/analysis/runs/{run_key}"): QUALITY,
+    ("GET", "/analysis/proposals"): QUALITY,
+    ("GET", "/analysis/proposals/{problem_key}"): QUALITY,
+    ("POST", "/analysis/proposals/{problem_key}/accept"): QUALITY,
+    ("GET", "/cases"): STAFF,
+    ("GET", "/tickets/{ticket_id}/similar-cases"): STAFF,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
     ("POST", "/codec/encode"): {"quality", "supervisor", "auditor"},
     ("POST", "/console/api/invitations"): set(),  # admin only: invites a person to the console

@@ -18,6 +18,7 @@ from tests.spot_check.planted import plant_month
 
 QUALITY = {"X-API-Key": "dev-quality"}
 AGENT = {"X-API-Key": "dev-agent"}
+REVIEWER_1 = {"X-API-Key": "dev-reviewer"}  # bound to reviewer-1 (settings.DEV_API_KEYS)
 MONTH = "2025-03"
 
 
@@ -42,6 +43,17 @@ def test_sample_tasks_and_findings_over_http(api: httpx.Client, stack: Stack) ->
     assert len(tasks) == 7 and {t["status"] for t in tasks} == {"open"}
     mine = api.get(f"/spot-checks/{MONTH}/tasks", params={"reviewer": "reviewer-1"}, headers=QUALITY).json()
     assert {t["reviewer"] for t in mine["data"]} == {"reviewer-1"}
+    # A reviewer's key sees and records only the tasks assigned to that reviewer.
+    own = api.get(f"/spot-checks/{MONTH}/tasks", headers=REVIEWER_1).json()["data"]
+    assert own == mine["data"]
+    assert api.get(f"/spot-checks/{MONTH}/tasks", params={"reviewer": "reviewer-2"},
+                   headers=REVIEWER_1).status_code == 403
+    theirs = next(t["ticket_id"] for t in tasks if t["reviewer"] == "reviewer-2")
+    refused = api.post(f"/spot-checks/{MONTH}/tasks/{theirs}/findings", json={"findings": []}, headers=REVIEWER_1)
+    assert refused.status_code == 403 and "own review tasks" in refused.json()["detail"]
+    by_own = api.post(f"/spot-checks/{MONTH}/tasks/{own[-1]['ticket_id']}/findings", json={"findings": []},
+                      headers=REVIEWER_1)
+    assert by_own.status_code == 200 and by_own.json()["status"] == "reviewed"
 
     first = tasks[0]["ticket_id"]
     url = f"/spot-checks/{MONTH}/tasks/{first}/findings"
@@ -55,6 +67,8 @@ def test_sample_tasks_and_findings_over_http(api: httpx.Client, stack: Stack) ->
     stranger = api.post(f"/spot-checks/{MONTH}/tasks/SC-not-sampled/findings", json={"findings": []}, headers=QUALITY)
     assert stranger.status_code == 409 and "not in the" in stranger.json()["detail"]
     for t in tasks[1:]:
+        if t["ticket_id"] == own[-1]["ticket_id"]:
+            continue
         r = api.post(f"/spot-checks/{MONTH}/tasks/{t['ticket_id']}/findings", json={"findings": []}, headers=QUALITY)
         assert r.status_code == 200, r.text
 

@@ -2,7 +2,8 @@
 `python -m tests.workflows.record_quality_histories`.
 
 A ticket whose description and rating comment enter its milestones as keyed hashes, a team's veto
-year that crosses the line and closes, a month of points. As with record_histories.py: commit new
+year that crosses the line and closes, a month of points, a month's spot check (seed from a local
+Anvil; reviewed, one task escalated, summarised). As with record_histories.py: commit new
 files beside the old ones, never instead of them.
 """
 
@@ -21,17 +22,24 @@ from zoneinfo import ZoneInfo
 from temporalio.testing import WorkflowEnvironment
 
 from activities.points import PointsActivities
+from activities.spot_check import SpotCheckActivities
 from activities.veto import VetoActivities
+from contracts.anvil import free_port, start_anvil
 from domain.encoding import format_time
 from domain.points import PointsMonthInput
+from domain.policy import load_policy
+from domain.spot_check import Finding, FindingsInput, ReviewTask, SpotCheckInput
 from domain.tickets import AssignInput, ConfirmInput, ResolveInput, RespondInput
 from domain.veto import MajorComplaint, VetoInput, VetoPolicy
 from readmodel.db import init_db
 from services.veto import report_major_complaint
 from settings import ROOT
+from tests.cleanup import terminate_running
 from tests.helpers import RecordingNotifier, new_worker, ticket_input, tmp_db_url
+from tests.spot_check.planted import plant_month
 from tests.workflows.desk import Desk
 from workflows.points import PointsMonthWorkflow
+from workflows.spot_check import SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.veto import TeamVetoWorkflow, VetoScanWorkflow
 
@@ -81,8 +89,43 @@ async def main() -> None:
                                                     id="history-points-month", task_queue=queue)
             await month.result()
             (OUT / "history-points-month.json").write_text((await month.fetch_history()).to_json())
+        await _spot_check_month(env, Path(tmp))
         await desk.close()
     await env.shutdown()
+
+
+async def _spot_check_month(env: WorkflowEnvironment, tmp: Path) -> None:
+    db_url = tmp_db_url(tmp / "spot")
+    init_db(db_url)
+    plant_month(db_url)
+    queue = str(uuid.uuid4())
+    anvil = start_anvil(free_port())
+    try:
+        acts, veto = SpotCheckActivities(db_url, POLICY, anvil.url), VetoActivities(db_url, POLICY, queue)
+        async with new_worker(env.client, acts.spot_check_policy, acts.find_seed_block, acts.draw_spot_check_sample,
+                              acts.record_spot_check, acts.report_major_finding, veto.record_veto,
+                              RecordingNotifier().notify, task_queue=queue,
+                              workflows=[SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, TeamVetoWorkflow]):
+            kickoff = SpotCheckInput(month="2026-11", policy=load_policy(POLICY).spot_check.to_policy())
+            await env.client.execute_workflow(SpotCheckKickoffWorkflow.run, kickoff, id="history-spot-kickoff",
+                                              task_queue=queue)
+            handle = env.client.get_workflow_handle("spot-check-2026-11")
+            tasks: list[ReviewTask] = []
+            while not tasks:
+                await env.sleep(1)
+                tasks = await handle.query(SpotCheckMonthWorkflow.state)
+            first, second, *rest = sorted(tasks, key=lambda t: t.ticket_id)
+            await handle.execute_update(SpotCheckMonthWorkflow.record_findings, FindingsInput(
+                first.ticket_id, [Finding("process_step", "diagnosis", "major", True)], "reviewer-1"))
+            for task in rest:
+                await handle.execute_update(SpotCheckMonthWorkflow.record_findings, FindingsInput(task.ticket_id, []))
+            await env.sleep(timedelta(days=12))  # the open task is reminded, then escalated
+            await handle.execute_update(SpotCheckMonthWorkflow.record_findings, FindingsInput(second.ticket_id, []))
+            await handle.result()
+            (OUT / "history-spot-check-month.json").write_text((await handle.fetch_history()).to_json())
+            await terminate_running(env.client, [f"veto-{first.stratum.split('/')[0]}-2026"])
+    finally:
+        anvil.stop()
 
 
 if __name__ == "__main__":
