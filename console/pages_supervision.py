@@ -1,6 +1,6 @@
 """Supervision pages: the spot-check review queue with the reviewer's checklist, the quality veto by
-team, the compensation vouchers issued and redeemed, and the mystery shopper's entry form (filed
-through the same service and checks as ``POST /evaluations``)."""
+team, the compensation vouchers issued and redeemed, the mystery shopper's entry form (filed
+through the same service and checks as ``POST /evaluations``) and the case library's search."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PolicyDep, SessionDep, SettingsDep
+from api.routes.cases import INDEX, MAX_QUERY_CHARS
 from api.routes.evaluations import _check as check_evaluation
 from api.schemas.evaluations import EvaluationBody
 from console.auth import PREFIX, ConsoleUser, check_csrf, require
 from console.forms import FormError, checked, one, read_form
 from console.pages_tickets import zone_of
 from console.render import render, zone
+from domain.json_limits import has_lone_surrogate
 from domain.policy import Policy
 from readmodel import spot_check, veto, vouchers
 from services.evaluations import EvaluationConflict, file_evaluation
@@ -113,3 +115,17 @@ async def file_evaluation_form(request: Request, user: Evaluator, session: Sessi
             f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.detail)
         return _evaluation_page(request, user, policy, problem=detail, status_code=exc.status_code)
     return _evaluation_page(request, user, policy, filed=row.id, status_code=status.HTTP_201_CREATED)
+
+
+CaseReader = Annotated[ConsoleUser, require("agent", "supervisor", "quality", "auditor", "team_head")]
+
+
+@router.get("/cases")
+def cases_page(request: Request, user: CaseReader, session: SessionDep, settings: SettingsDep, policy: PolicyDep,
+               q: Annotated[str, Query(max_length=MAX_QUERY_CHARS, pattern=r"^[^\x00]*$")] = "") -> Response:
+    """The case library's search (the API's BM25 index over Chinese and English cases)."""
+    if has_lone_surrogate(q):
+        raise FormError(["q"], "q: must not contain lone UTF-16 surrogates")
+    hits = INDEX.get(session, settings.db_url).search(q, k=20) if q.strip() else []
+    return render(request, "cases.html", language=user.language, time_zone=zone_of(user, policy), user=user,
+                  q=q, hits=hits)

@@ -1,7 +1,7 @@
 """console accounts and sessions
 
 Revision ID: c0501e16a7b2
-Revises: 9ab441922f4d
+Revises: b40d71fe8141
 Create Date: 2026-12-01 13:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlmodel.sql.sqltypes  # noqa: F401 - autogenerate renders SQLModel colum
 from alembic import op
 
 revision: str = 'c0501e16a7b2'
-down_revision: str | Sequence[str] | None = '9ab441922f4d'
+down_revision: str | Sequence[str] | None = 'b40d71fe8141'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

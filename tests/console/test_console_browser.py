@@ -289,9 +289,9 @@ def test_an_administrator_invites_and_the_sign_in_pages_are_accessible(base: str
         visit.language("zh")
         for path, words in [("/console/spot-checks", "抽检复核队列"), ("/console/veto", "质量否决"),
                             ("/console/vouchers", "补偿券"), ("/console/board", "服务时限看板"),
-                            ("/console/evaluations/new", "神秘顾客评估录入")]:
+                            ("/console/evaluations/new", "神秘顾客评估录入"), ("/console/cases?q=漏水", "案例库检索")]:
             page.goto(base + path)
-            shot(page, tmp_path / f"{path.strip('/').replace('/', '-')}-zh-phone.png", words)
+            shot(page, tmp_path / f"{re.sub(r'[^a-z]+', '-', path)}zh-phone.png", words)
             no_serious_violations(page)
         page.goto(link)  # the code moves from the fragment into the form
         assert page.locator("#token").input_value() == link.split("#", 1)[1] and "#" not in page.url

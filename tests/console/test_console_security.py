@@ -13,12 +13,13 @@ import pytest
 
 from cli.stack import Stack
 from tests.console.people import ADMIN_KEY, PASSWORD, Person, accept, cookies_of, form_page, invite, login, new_person
+from tests.helpers import eventually
 
 PAGES = ["/console", "/console/board", "/console/board/rows", "/console/tickets/T-nope-000",
          "/console/tickets/T-nope-000/qr.svg", "/console/meetings", "/console/meetings/M-nope-000",
          "/console/suppliers", "/console/suppliers/sup-nope", "/console/points", "/console/admin",
          "/console/preferences", "/console/spot-checks", "/console/veto", "/console/vouchers",
-         "/console/evaluations/new"]
+         "/console/evaluations/new", "/console/cases"]
 POSTS = ["/console/evaluations/new", "/console/suppliers/sup-nope/appeal", "/console/suppliers/sup-nope/decision",
          "/console/logout", "/console/preferences", "/console/tickets/T-nope-000/assign",
          "/console/tickets/T-nope-000/cancel", "/console/meetings", "/console/meetings/M-nope-000/analyses",
@@ -299,3 +300,27 @@ def test_the_public_forms_refuse_hostile_input(base: str) -> None:
     # Query strings of the sign-in page are bounded too: an outside "next" is never used.
     page = httpx.get(f"{base}/console/login?next=https://evil.example/&lang=%ED%A0%80", timeout=30)
     assert page.status_code == 200 and "evil.example" not in page.text
+
+
+def test_the_case_library_search(stack: Stack, people: dict[str, Person]) -> None:
+    """A case as the analysis run adds it to the library; staff find it by Chinese keywords."""
+    from readmodel.cases import add_cases
+    from readmodel.db import session_scope
+
+    ident = f"meeting:M-{uuid.uuid4().hex[:8]}"
+    with session_scope(f"sqlite:///{stack.config.var_dir / 'qualitrail.db'}") as session:
+        add_cases(session, [{"id": ident, "source": "meeting", "problem": "滚筒洗衣机安装后漏水，客户两次来电",
+                             "cause": "进水管接头未拧紧", "measure": "安装后增加通水检查", "outcome": "同类投诉下降",
+                             "category": "after_sales", "team": "after-sales", "step": "installation",
+                             "lang": "zh"}])
+    agent = people["agent"]
+
+    def found() -> None:  # a library that grew is re-indexed in the background (api/routes/cases.py)
+        page = agent.get("/console/cases?q=洗衣机 漏水")
+        assert page.status_code == 200 and ident in page.text and "进水管接头未拧紧" in page.text
+    eventually(found, timeout=60, interval=0.5)
+    assert agent.get("/console/cases").status_code == 200  # the empty form
+    assert agent.get("/console/cases?q=%ED%A0%80").status_code in (200, 422)  # decoded as U+FFFD by the server
+    assert agent.get("/console/cases?q=" + "x" * 600).status_code == 422
+    assert agent.get("/console/cases?q=a%00b").status_code == 422
+    assert people["supplier_manager"].get("/console/cases?q=x").status_code == 403
