@@ -20,6 +20,11 @@ contracts/node_modules/.installed: contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The console's web assets (htmx, ECharts) and axe-core for its accessibility tests: served by us.
+console/node_modules/.installed: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Debian packages for the browser tests, as root or through sudo.
 APT_INSTALL = if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq $(1) >/dev/null; \
 	else sudo apt-get update -qq && sudo apt-get install -y -qq $(1) >/dev/null; fi
@@ -32,7 +37,7 @@ CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 $(CJK_FONT):
 	@$(call APT_INSTALL,fonts-wqy-microhei)
 
-install: $(VENV)/.installed contracts/node_modules/.installed
+install: $(VENV)/.installed contracts/node_modules/.installed console/node_modules/.installed
 
 run: install
 	$(BIN)/qualitrail run
@@ -44,7 +49,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy analysis domain workflows activities api readmodel cli contracts chain certificates observability services temporal worker.py settings.py
+	$(BIN)/mypy analysis domain workflows activities api readmodel cli contracts chain certificates observability services temporal console worker.py settings.py
 
 contracts-check: install
 	$(BIN)/python -m contracts.compile --check
@@ -72,4 +77,4 @@ mutate: install
 	$(BIN)/python bench/mutation_report.py
 
 clean:
-	rm -rf $(VENV) contracts/node_modules var mutants .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) contracts/node_modules console/node_modules var mutants .pytest_cache .mypy_cache .ruff_cache

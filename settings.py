@@ -112,6 +112,20 @@ class Settings(BaseSettings):
     # the first seals, all open. Empty = one key derived from secret_key.
     record_keys: SecretStr = SecretStr("")
 
+    # The quality console (console/, decision 016): people sign in with a password (argon2id).
+    # A session lasts this long; this many failed sign-ins in a row lock the account for the
+    # lock-out; an invitation link is valid this long.
+    console_session_hours: float = Field(8.0, gt=0, le=24 * 30)
+    console_login_attempts: int = Field(5, ge=1, le=100)
+    console_lockout_minutes: float = Field(15.0, gt=0, le=24 * 60)
+    console_invite_hours: float = Field(72.0, gt=0, le=24 * 30)
+    # Seconds between the SLA board's live updates (htmx polling of its rows).
+    console_board_refresh_seconds: int = Field(10, ge=1, le=600)
+    # argon2id cost (RFC 9106's second recommended option: 64 MiB, 3 passes, 4 lanes). A hash
+    # made with other parameters is re-made with these at the person's next sign-in.
+    console_password_memory_kib: int = Field(65536, ge=8192, le=4 * 1024 * 1024)
+    console_password_time_cost: int = Field(3, ge=1, le=20)
+
     # Issue a voucher through the compensation contract when a ticket breaches its SLA.
     compensation_enabled: bool = True
 

@@ -43,6 +43,7 @@ from api.routes import (
     vouchers,
 )
 from api.schemas import Health
+from console.app import install_console
 from domain.json_limits import json_depth, replace_lone_surrogates
 from domain.policy import load_policy
 from observability.api_metrics import install_metrics
@@ -222,6 +223,7 @@ def create_app() -> FastAPI:
     app.add_middleware(codec.CodecCORSMiddleware, origin=settings.temporal_ui_origin)
     # Outside the body checks: a client over its limit is answered before its body is read.
     app.add_middleware(PublicRateLimitMiddleware, limit=settings.public_rate_limit)
+    install_console(app)  # after the API's handlers: it wraps them with pages for /console
     install_web(app)  # security headers outside the other middleware, so its answers carry them too
     install_metrics(app)  # last: it also times what the other middleware answers
     return app

@@ -42,6 +42,7 @@ def init_db(url: str) -> Engine:
     SQLite file (one machine, nothing to upgrade in place). Also completes the ORM's set-up, so the
     worker's start-up (which calls this first) leaves nothing for an activity to configure."""
     from readmodel import (  # noqa: F401  (registers the tables)
+        account_models,
         alert_models,
         analysis_models,
         evaluation_models,

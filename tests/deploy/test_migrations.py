@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, pool
 from sqlmodel import SQLModel
 
+import readmodel.account_models  # noqa: F401
 import readmodel.alert_models  # noqa: F401
 import readmodel.analysis_models  # noqa: F401
 import readmodel.evaluation_models  # noqa: F401

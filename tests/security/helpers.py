@@ -16,7 +16,8 @@ PROBE_PARAMS = {"ticket_id": "T-security-probe", "meeting_id": "M-security-probe
                 "month": "2026-11", "agent": "security-probe",
                 "year": "2026", "team": "security-probe",
                  "evaluation_id": "security-probe", "run_key": "2026-11-30", "problem_key": "P-0000000000000000",
-                 "ref": "FB-security-probe", "action": "reply", "observer_id": "security-probe", "quarter": "2026-Q3"}
+                 "ref": "FB-security-probe", "action": "reply", "observer_id": "security-probe", "quarter": "2026-Q3",
+                 "name": "htmx.min.js"}
 ROLES = ("agent", "supervisor", "quality", "auditor", "admin", "merchant", "supplier_manager")
 # The stack's API runs with this process's environment, so its keys are the ones Settings reads here.
 KEYS = {role: api_key for api_key, role in Settings().api_key_roles().items()}

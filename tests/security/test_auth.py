@@ -37,7 +37,10 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/feedback/{ref}/status"): "a feedback's status; 404 without the receipt's token",
     ("GET", "/my/tickets/{ticket_id}"): "the customer's ticket page; 404 without the ticket's customer token",
     ("POST", "/my/tickets/{ticket_id}/{action}"): "the customer page's forms; the token is a form field",
+    ("GET", "/console/static/vendor/{name}"): "the console's pinned scripts (htmx, ECharts); no data",
 }
+# The console's pages (decision 016) are not API routes: a person's session cookie admits them, and
+# tests/console/test_console_security.py checks every page's session, roles and CSRF.
 # The ticket's customer, with the X-Customer-Token the API handed out at creation (no API key).
 CUSTOMER_TOKEN = {("POST", "/tickets/{ticket_id}/confirm"), ("POST", "/tickets/{ticket_id}/customer-reopen"),
                   ("GET", "/tickets/{ticket_id}/customer-view"), ("POST", "/tickets/{ticket_id}/customer-reply")}
@@ -117,6 +120,7 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("PUT", "/observers/{observer_id}"): QUALITY,
     ("GET", "/observers"): QUALITY,
     ("GET", "/observers/rounds/{quarter}"): QUALITY,
+    ("POST", "/console/api/invitations"): set(),  # admin only: invites a person to the console
 }
 
 OPERATIONS = all_operations()

@@ -1,0 +1,161 @@
+"""The SLA board with many open tickets: server time of the page and of one live update.
+
+Usage: ``.venv/bin/python -m bench.console_board [--tickets 100000] [--requests 60]``
+
+Writes ``--tickets`` open tickets (four teams, four priorities, deadlines spread over the next and
+the last hours, some breached, some waiting on the customer) into a temporary SQLite read model,
+signs a supervisor in through the read model's own account functions, and calls the API app in
+process (no network: the time is the server's) for:
+
+- ``GET /tickets?limit=50``: the API's existing ticket list on the same read model (the baseline);
+- ``GET /console/board``: the whole board page (counts by team, the 50 tickets nearest breach),
+  computed (the view cache emptied before each request) and within the refresh interval (shared);
+- ``GET /console/board/rows``: the live update one client's poll costs, the same two ways;
+- one live update with 20 clients polling at once, the view computed once in it (wall time of the
+  round divided by the clients: each client's share of one update).
+
+Prints p50/p95 per request and each one's ratio to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import insert
+
+TEAMS = ("after-sales", "billing", "logistics", "installation")
+
+
+def fill(url: str, count: int, now: datetime) -> None:
+    from domain.encoding import format_time
+    from readmodel.db import get_engine, init_db
+    from readmodel.models import Ticket
+
+    init_db(url)
+    rng = random.Random(16)
+    rows = []
+    for i in range(count):
+        status = rng.choices(["open", "in_progress", "waiting_on_customer"], [5, 4, 1])[0]
+        first_pending = rng.random() < 0.3
+        rows.append({
+            "id": f"B-{i:07d}", "status": status, "priority": rng.choice(("P1", "P2", "P3", "P4")),
+            "category": "after_sales", "team": rng.choice(TEAMS), "channel": "web", "supplier": None,
+            "assignee": None if rng.random() < 0.4 else f"agent-{i % 300}", "customer_ref_hash": f"h{i}",
+            "summary": f"Bench ticket {i}", "description": "", "created_at": now - timedelta(minutes=i % 5000),
+            "updated_at": now, "milestone_count": 3, "breached": rng.random() < 0.05,
+            "first_response_due": format_time(now + timedelta(minutes=rng.uniform(-30, 120))),
+            "resolution_due": format_time(now + timedelta(hours=rng.uniform(-5, 120))),
+            "first_response_outcome": "pending" if first_pending else "met", "resolution_outcome": "pending",
+            "repeat_of": None, "rating": None, "resolution_code": None, "root_cause": None})
+    with get_engine(url).begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(insert(Ticket), rows[start:start + 5000])
+
+
+def supervisor_cookie(url: str, now: datetime) -> str:
+    from console.auth import digest, new_token
+    from readmodel import accounts
+    from readmodel.alert_models import Person
+    from readmodel.db import session_scope
+
+    token = new_token()
+    with session_scope(url) as session:
+        person = Person(id="lead", display_name="Lead", email="lead@example.cn", team="after-sales",
+                        role="supervisor", updated_at=now)
+        accounts.invite(session=session, person=person, role="supervisor", suppliers="", invite_hash="x" * 64,
+                        expires_at=now + timedelta(hours=1), now=now)
+        accounts.set_password(session=session, person_id="lead", password_hash="bench-only", now=now)
+        accounts.start_session(session=session, token_hash=digest(token), person_id="lead", csrf_token="c",
+                               now=now, expires_at=now + timedelta(hours=8))
+    return token
+
+
+def timed(call: object, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        started = time.perf_counter()
+        answer = call()  # type: ignore[operator]
+        out.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 200, (answer.status_code, answer.url, answer.text[:300])
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 2 else max(values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--clients", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["QT_VAR_DIR"] = tmp
+        url = f"sqlite:///{Path(tmp) / 'qualitrail.db'}"
+        now = datetime.now(UTC)
+        started = time.perf_counter()
+        fill(url, args.tickets, now)
+        print(f"{args.tickets:,} tickets written in {time.perf_counter() - started:.1f} s")
+        token = supervisor_cookie(url, now)
+
+        from fastapi.testclient import TestClient
+
+        from api.main import create_app
+        from settings import get_settings
+
+        get_settings.cache_clear()
+        # No lifespan: nothing here needs Temporal. The cookie goes in the header, as a browser sends it.
+        client = TestClient(create_app(), base_url="https://bench", headers={"Cookie": f"qt_console={token}"},
+                            follow_redirects=False)
+        key = {"X-API-Key": "dev-supervisor"}
+        from console.pages_tickets import CACHE
+
+        def cold(path: str) -> object:
+            CACHE._views.clear()  # as if every request came after the refresh interval
+            return client.get(path, headers={"HX-Request": "true"})
+
+        cases = {
+            "GET /tickets?limit=50 (baseline)": lambda: client.get("/tickets?limit=50", headers=key),
+            "GET /console/board, computed (cold)": lambda: cold("/console/board"),
+            "GET /console/board/rows, computed (cold)": lambda: cold("/console/board/rows"),
+            "GET /console/board, within the refresh interval": lambda: client.get("/console/board"),
+            "GET /console/board/rows, within the refresh interval": lambda: client.get(
+                "/console/board/rows", headers={"HX-Request": "true"}),
+        }
+        for call in cases.values():
+            timed(call, 3)  # warm caches and the ORM
+        results = {name: timed(call, args.requests) for name, call in cases.items()}
+        # Many clients polling the same board at once: wall time of one round divided by the clients.
+        rounds = []
+        with ThreadPoolExecutor(args.clients) as pool:
+            for _ in range(max(3, args.requests // 10)):
+                begun = time.perf_counter()
+                CACHE._views.clear()  # a new refresh interval: the first poll computes, the others share it
+                answers = list(pool.map(lambda _: client.get("/console/board/rows", headers={"HX-Request": "true"}),
+                                        range(args.clients)))
+                assert all(a.status_code == 200 for a in answers)
+                rounds.append((time.perf_counter() - begun) * 1000 / args.clients)
+        results[f"live update, {args.clients} clients at once (per client)"] = rounds
+    baseline = statistics.median(results["GET /tickets?limit=50 (baseline)"])
+    table = Table(title=f"SLA board, {args.tickets:,} open tickets, SQLite, in-process (server time)")
+    for column in ("request", "p50 ms", "p95 ms", "p50 / baseline"):
+        table.add_column(column, justify="right" if column != "request" else "left")
+    for name, values in results.items():
+        table.add_row(name, f"{statistics.median(values):.1f}", f"{pct(values, 95):.1f}",
+                      f"{statistics.median(values) / baseline:.2f}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The quality console: server-rendered pages for desk leads, the quality department and supplier managers."""
