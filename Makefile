@@ -44,7 +44,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy domain workflows activities api readmodel cli contracts chain certificates observability services temporal worker.py settings.py
+	$(BIN)/mypy analysis domain workflows activities api readmodel cli contracts chain certificates observability services temporal worker.py settings.py
 
 contracts-check: install
 	$(BIN)/python -m contracts.compile --check
