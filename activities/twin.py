@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from temporalio import activity
 
@@ -68,7 +70,7 @@ class TwinActivities:
             self.counts["issue_voucher"] += 1
         return VoucherResult(voucher_id=voucher_id, tx_hash="twin", block_number=0)
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., Any]]:
         """The activities to register on the twin's worker."""
         return [self.record_ticket, self.find_repeat_complaint, self.notify, self.wait_for_anchor,
                 self.issue_voucher]

@@ -90,4 +90,5 @@ def agents_needed(*, arrivals: float, period_seconds: float, handle_seconds: flo
             raise ValueError(f"more than {MAX_AGENTS} agents needed: check the inputs")
     return StaffingNeed(traffic=traffic, on_shift=agents, rostered=math.ceil(agents / (1 - shrinkage)),
                         service_level=service_level(traffic, agents, handle_seconds, answer_seconds),
-                        occupancy=traffic / agents, asa_seconds=average_speed_of_answer(traffic, agents, handle_seconds))
+                        occupancy=traffic / agents,
+                        asa_seconds=average_speed_of_answer(traffic, agents, handle_seconds))

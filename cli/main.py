@@ -130,6 +130,9 @@ def _add_audit() -> None:
 
 
 _add_audit()
+from cli.twin import twin_app  # noqa: E402 - beside the other sub-commands; imports the heavy parts lazily
+
+app.add_typer(twin_app, name="twin")
 # Commands import what they need lazily; the bound imports py_ecc first, so none can raise it later.
 bound_recursion_limit()
 

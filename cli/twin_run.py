@@ -15,12 +15,12 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -88,13 +88,10 @@ def _command(step: Step) -> tuple[str, Any]:
 
 async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
                policies: dict[str, Callable[[Scenario], TicketPolicy]], *, tick_seconds: float = 60.0,
-               concurrency: int = 256, together: bool = False,
-               progress: Callable[[int, int], None] | None = None) -> TwinRun:
+               concurrency: int = 256, progress: Callable[[int, int], None] | None = None) -> TwinRun:
     """Plays every scenario under every policy (label -> the ticket policy of a scenario).
 
-    Scenario times are rounded up to ``tick_seconds``. ``together`` opens every ticket at the same
-    instant: right for a calendar open around the clock, where the hour a ticket arrives changes
-    nothing of its clocks, and far fewer instants to visit (each costs a round of the server). ``progress(done, total)`` is called as
+    Scenario times are rounded up to ``tick_seconds``. ``progress(done, total)`` is called as
     scenarios finish (both counted over all policies).
     """
     loop = asyncio.get_running_loop()
@@ -107,17 +104,15 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
     # When each (policy, scenario) ends, to report progress as the timeline passes it.
     timeline: dict[int, list[tuple[str, Scenario, Step | None]]] = defaultdict(list)
     ends: dict[int, int] = defaultdict(int)
-    if together:
-        scenarios = [replace(s, arrival=0.0) for s in scenarios]
     for label in policies:
         for s in scenarios:
             timeline[_tick(s.arrival, tick_seconds)].append((label, s, None))
-            for step in s.steps:
-                if step.action == "confirm":
+            for step_ in s.steps:
+                if step_.action == "confirm":
                     # The customer's confirmation ends the workflow and changes no clock: a closing
                     # Update on the test server also broke its history (seen with 100 tickets).
                     continue
-                timeline[_tick(s.arrival + step.at, tick_seconds)].append((label, s, step))
+                timeline[_tick(s.arrival + step_.at, tick_seconds)].append((label, s, step_))
             ends[_tick(s.end(), tick_seconds)] += 1
     handles: dict[tuple[str, str], WorkflowHandle[Any, Any]] = {}
     refused: dict[tuple[str, str], int] = defaultdict(int)
