@@ -27,7 +27,7 @@ from temporalio.worker import Worker
 
 from activities.twin import TwinActivities
 from analysis.twin import Scenario, Step
-from domain.encoding import format_time
+from domain.encoding import format_time, parse_time
 from domain.tickets import (
     ActorInput,
     ConfirmInput,
@@ -43,6 +43,9 @@ from workflows.ticket import TicketWorkflow
 __all__ = ["Played", "TwinRun", "play"]
 
 SKIP_TIMEOUT = timedelta(minutes=10)
+# Commands are sent only when no timer of their ticket is due this soon (see _clear_of_timers).
+TIMER_GUARD = timedelta(seconds=5)
+TIMER_STEP = timedelta(milliseconds=50)
 
 
 @dataclass
@@ -115,6 +118,7 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
                 timeline[_tick(s.arrival + step_.at, tick_seconds)].append((label, s, step_))
             ends[_tick(s.end(), tick_seconds)] += 1
     handles: dict[tuple[str, str], WorkflowHandle[Any, Any]] = {}
+    levels = {level for of in policies.values() for s in scenarios[:1] for level in of(s).warning_levels}
     refused: dict[tuple[str, str], int] = defaultdict(int)
     gate = asyncio.Semaphore(concurrency)
     from worker import SANDBOX  # the production sandbox: the twin runs the workflow as the worker does
@@ -134,6 +138,7 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
             per_ticket: dict[tuple[str, str], list[tuple[Scenario, Step | None]]] = defaultdict(list)
             for label, s, step in timeline[tick]:
                 per_ticket[(label, s.ticket_id)].append((s, step))
+            await _clear_of_timers(env, [handles[k] for k in per_ticket if k in handles], gate, levels)
 
             async def drive(key: tuple[str, str], items: list[tuple[Scenario, Step | None]], at: datetime) -> None:
                 label, _ = key
@@ -158,6 +163,45 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
         played = await _read_all(handles, scenarios, policies, refused, gate)
         await asyncio.gather(*(_terminate(h, gate) for h in handles.values()))
     return TwinRun(played=played, counts=dict(stand_ins.counts), seconds=loop.time() - began)
+
+
+async def _clear_of_timers(env: WorkflowEnvironment, targets: list[WorkflowHandle[Any, Any]],
+                           gate: asyncio.Semaphore, levels: set[int]) -> None:
+    """Moves the clock past any timer of ``targets`` due within ``TIMER_GUARD`` from now.
+
+    An Update wakes the ticket's loop, whose task cancels its pending SLA timer. The time-skipping
+    server strands a run whose task cancels a timer that fired while the task was with the worker
+    ("invalid history builder state for action", temporalio/sdk-java#3088), and its clock runs at
+    real pace between skips: a timer due a few milliseconds after the commands are sent fires while
+    their tasks are with the worker. So each ticket's due instants (its clocks' warnings and breach,
+    auto-close, end of the reopen window) are read first and the clock is moved past the close ones.
+    """
+    if not targets:
+        return
+
+    async def due(handle: WorkflowHandle[Any, Any]) -> list[datetime]:
+        async with gate:
+            view: TicketView = await handle.query(TicketWorkflow.state)
+        return _due_instants(view, levels)
+
+    instants = [at for found in await asyncio.gather(*(due(h) for h in targets)) for at in found]
+    for _ in range(20):
+        now = await env.get_current_time()
+        close = [at for at in instants if now - TIMER_GUARD / 10 < at <= now + TIMER_GUARD]
+        if not close:
+            return
+        await _skip(env.client, max(close) - now + TIMER_STEP)
+
+
+def _due_instants(view: TicketView, levels: set[int]) -> list[datetime]:
+    found = []
+    for clock in view.clocks:
+        if clock.running and clock.deadline:
+            deadline = parse_time(clock.deadline)
+            found.append(deadline)
+            found += [deadline - timedelta(seconds=clock.target_seconds * (1 - level / 100)) for level in levels]
+    found += [parse_time(at) for at in (view.auto_close_at, view.reopen_until) if at]
+    return found
 
 
 async def _skip(client: Client, duration: timedelta) -> None:
