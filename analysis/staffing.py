@@ -10,9 +10,16 @@ then grossed up for shrinkage (breaks, training, absence).
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
-__all__ = ["StaffingNeed", "agents_needed", "average_speed_of_answer", "erlang_c", "service_level"]
+from analysis.forecast import Forecast
+from domain.policy import StaffingModel
+
+__all__ = ["DayNeed", "StaffingNeed", "agents_needed", "average_speed_of_answer", "daily_plan", "erlang_c",
+           "service_level", "shortfalls"]
 
 MAX_AGENTS = 100_000
 
@@ -92,3 +99,48 @@ def agents_needed(*, arrivals: float, period_seconds: float, handle_seconds: flo
                         service_level=service_level(traffic, agents, handle_seconds, answer_seconds),
                         occupancy=traffic / agents,
                         asa_seconds=average_speed_of_answer(traffic, agents, handle_seconds))
+
+
+@dataclass(frozen=True)
+class DayNeed:
+    """Agents one team needs on one day, from that day's forecast volume."""
+
+    day: date
+    team: str
+    volume: float
+    need: StaffingNeed
+
+
+def daily_plan(forecasts: Sequence[Forecast], team_of: Mapping[str, str], staffing: StaffingModel,
+               answer_seconds: Mapping[str, float]) -> list[DayNeed]:
+    """Agents needed per day and team: the forecast volume of the team's categories (all channels)
+    spread over the staffed hours, each ticket ``staffing.handle_seconds(team)``, answered within the
+    team's first-response target (``answer_seconds[team]``) at ``staffing.target_percent``.
+
+    A category without a team in ``team_of`` counts for the team ``"default"``.
+    """
+    volume: dict[tuple[date, str], float] = defaultdict(float)
+    for f in forecasts:
+        team = team_of.get(f.key[0], "default")
+        for day, v in zip(f.days, f.volume, strict=True):
+            volume[(day, team)] += v
+    plan = []
+    for (day, team), v in sorted(volume.items()):
+        need = agents_needed(arrivals=v, period_seconds=staffing.staffed_hours_per_day * 3600,
+                             handle_seconds=staffing.handle_seconds(team),
+                             answer_seconds=answer_seconds.get(team, answer_seconds.get("default", 1800.0)),
+                             target_share=staffing.target_percent / 100,
+                             max_occupancy=staffing.max_occupancy_percent / 100,
+                             shrinkage=staffing.shrinkage_percent / 100)
+        plan.append(DayNeed(day=day, team=team, volume=v, need=need))
+    return plan
+
+
+def shortfalls(plan: Sequence[DayNeed], roster: Mapping[tuple[date, str], int]) -> list[tuple[DayNeed, int]]:
+    """Days and teams whose roster on record (agents, by (day, team)) is below the need: (need, short by)."""
+    short = []
+    for row in plan:
+        have = roster.get((row.day, row.team), 0)
+        if have < row.need.rostered:
+            short.append((row, row.need.rostered - have))
+    return short

@@ -41,3 +41,28 @@ def test_overload_and_bad_inputs() -> None:
         agents_needed(arrivals=10, period_seconds=0, handle_seconds=60, answer_seconds=20, target_share=0.8)
     with pytest.raises(ValueError):
         erlang_c(float("nan"), 3)
+
+
+def test_a_daily_plan_per_team_from_the_forecast_and_the_short_roster() -> None:
+    from datetime import date
+
+    from analysis.forecast import Forecast
+    from analysis.staffing import daily_plan, shortfalls
+    from domain.policy import load_policy
+    from settings import ROOT
+
+    staffing = load_policy(ROOT / "config" / "policy.toml").staffing
+    days = [date(2026, 10, 7), date(2026, 10, 8)]
+    forecasts = [Forecast(("delivery", "app"), days, [100.0, 400.0]), Forecast(("delivery", "web"), days, [20.0, 80.0]),
+                 Forecast(("billing", "web"), days, [50.0, 60.0])]
+    plan = daily_plan(forecasts, {"delivery": "logistics", "billing": "billing"}, staffing,
+                      {"logistics": 1800.0, "billing": 1800.0})
+    by = {(row.day, row.team): row for row in plan}
+    assert by[(days[0], "logistics")].volume == 120.0 and by[(days[1], "logistics")].volume == 480.0
+    # The day after the holiday needs more agents than the holiday; each meets 80 % within 30 min.
+    assert by[(days[1], "logistics")].need.rostered > by[(days[0], "logistics")].need.rostered
+    assert all(row.need.service_level >= 0.8 for row in plan)
+    roster = {key: row.need.rostered for key, row in by.items()}
+    roster[(days[1], "logistics")] -= 2
+    [(row, short)] = shortfalls(plan, roster)
+    assert (row.day, row.team, short) == (days[1], "logistics", 2)
