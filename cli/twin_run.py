@@ -46,6 +46,8 @@ SKIP_TIMEOUT = timedelta(minutes=10)
 # Commands are sent only when no timer of their ticket is due this soon (see _clear_of_timers).
 TIMER_GUARD = timedelta(seconds=5)
 TIMER_STEP = timedelta(milliseconds=50)
+# A query waits for a workflow task; thousands at once on a busy worker take longer than the default.
+QUERY_TIMEOUT = timedelta(minutes=5)
 
 
 @dataclass
@@ -181,7 +183,7 @@ async def _clear_of_timers(env: WorkflowEnvironment, targets: list[WorkflowHandl
 
     async def due(handle: WorkflowHandle[Any, Any]) -> list[datetime]:
         async with gate:
-            view: TicketView = await handle.query(TicketWorkflow.state)
+            view: TicketView = await handle.query(TicketWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
         return _due_instants(view, levels)
 
     instants = [at for found in await asyncio.gather(*(due(h) for h in targets)) for at in found]
@@ -230,7 +232,7 @@ async def _read_all(handles: dict[tuple[str, str], WorkflowHandle[Any, Any]], sc
             handle = handles[(label, s.ticket_id)]
             owed = policies[label](s).compensation
             for _ in range(200):
-                view: TicketView = await handle.query(TicketWorkflow.state)
+                view: TicketView = await handle.query(TicketWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
                 wanted = [b for b in view.breaches if any(owed.get(b, {}).values())]
                 if len(view.vouchers) >= len(wanted):
                     break
