@@ -118,7 +118,8 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
                     # Update on the test server also broke its history (seen with 100 tickets).
                     continue
                 timeline[_tick(s.arrival + step_.at, tick_seconds)].append((label, s, step_))
-            ends[_tick(s.end(), tick_seconds)] += 1
+            last = max((st.at for st in s.steps if st.action != "confirm"), default=0.0)
+            ends[_tick(s.arrival + last, tick_seconds)] += 1
     handles: dict[tuple[str, str], WorkflowHandle[Any, Any]] = {}
     levels = {level for of in policies.values() for s in scenarios[:1] for level in of(s).warning_levels}
     refused: dict[tuple[str, str], int] = defaultdict(int)
@@ -161,6 +162,8 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
             done += ends.get(tick, 0)
             if progress is not None:
                 progress(done, total)
+        if progress is not None:
+            progress(total, total)
         # Vouchers follow breaches in their own tasks: let them land before reading the states.
         played = await _read_all(handles, scenarios, policies, refused, gate)
         await asyncio.gather(*(_terminate(h, gate) for h in handles.values()))
