@@ -153,8 +153,10 @@ def _add_audit() -> None:
 
 _add_audit()
 from cli.data import data_app  # noqa: E402 - beside the other command groups
+from cli.twin import twin_app  # noqa: E402 - imports the heavy parts lazily
 
 app.add_typer(data_app, name="data")
+app.add_typer(twin_app, name="twin")
 # Commands import what they need lazily; the bound imports py_ecc first, so none can raise it later.
 bound_recursion_limit()
 

@@ -266,6 +266,8 @@ class ReportModel(_Strict):
 
     top_problems: int = Field(default=3, ge=1, le=20)
     trend_months: int = Field(default=3, ge=0, le=24)
+
+
 class AnalysisModel(_Strict):
     step_failure_threshold_percent: float = Field(40, gt=0, le=100)
     max_clusters: int = Field(10, ge=2, le=50)
@@ -289,6 +291,42 @@ class AnalysisModel(_Strict):
         return severity
 
 
+class ForecastModel(_Strict):
+    """Rule 7: daily volume per category and channel, ``horizon_days`` ahead (analysis/forecast.py)."""
+
+    horizon_days: int = Field(30, ge=7, le=366)
+    history_days: int = Field(730, ge=56, le=3660)
+    # The calendar whose holidays and make-up workdays move volume (a `holidays` region, e.g. "CN").
+    holiday_region: str = "CN"
+    regularization: float = Field(1e-4, ge=0, le=100)
+
+
+class StaffingModel(_Strict):
+    """Rule 7: agents needed per day and team by Erlang C (analysis/staffing.py)."""
+
+    handle_minutes: dict[str, Annotated[float, Field(gt=0, le=MAX_MINUTES)]] = Field(
+        default_factory=lambda: {"default": 12.0})
+    staffed_hours_per_day: float = Field(8, gt=0, le=24)
+    # The share of tickets answered within the team's first-response target of this priority.
+    answer_priority: str = "P3"
+    target_percent: float = Field(80, gt=0, lt=100)
+    max_occupancy_percent: float = Field(85, gt=0, le=100)
+    shrinkage_percent: float = Field(30, ge=0, lt=100)
+    run_hour_utc: int = Field(1, ge=0, le=23)
+
+    def handle_seconds(self, team: str) -> float:
+        return 60 * self.handle_minutes.get(team, self.handle_minutes.get("default", 12.0))
+
+
+class TwinModel(_Strict):
+    """Seed 3.1: the digital twin (cli/twin_run.py)."""
+
+    tick_seconds: int = Field(60, ge=1, le=3600)
+    concurrency: int = Field(256, ge=1, le=10_000)
+    # A step (clock of a team) whose predicted breach rate is at or above this is a bottleneck.
+    bottleneck_breach_percent: float = Field(10, ge=0, le=100)
+
+
 class Policy(_Strict):
     sla: SlaModel
     calendar: CalendarModel = Field(default_factory=CalendarModel)
@@ -304,6 +342,9 @@ class Policy(_Strict):
     # Rules 14 and 15 (domain/feedback.py); absent sections take the documented defaults.
     feedback: FeedbackModel = Field(default_factory=FeedbackModel)
     observers: ObserversModel = Field(default_factory=ObserversModel)
+    forecast: ForecastModel = Field(default_factory=ForecastModel)
+    staffing: StaffingModel = Field(default_factory=StaffingModel)
+    twin: TwinModel = Field(default_factory=TwinModel)
 
     @model_validator(mode="after")
     def _calendar_valid(self) -> Policy:

@@ -1,0 +1,65 @@
+"""Twin throughput and forecast time: `.venv/bin/python -m bench.twin [scenarios]`.
+
+Plays N scenarios drawn from a generated history under the current policy and a stricter one
+(2N workflows) on one time-skipping server, against the same scenarios through the pure clock code
+alone (the same run's baseline), and times a 30-day forecast backtest of three series over almost
+three years with the seasonal-naive forecast of the same series as its baseline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from datetime import UTC, date, datetime
+
+from analysis.forecast import DayCalendar, backtest, planted_volumes
+from analysis.twin import bootstrap, generate_history, recorded_outcome
+from cli.twin import policy_of, run_twin
+from domain.policy import CalendarModel, load_policy, parse_policy
+from settings import ROOT
+
+
+def main(n: int) -> None:
+    text = (ROOT / "config" / "policy.toml").read_text(encoding="utf-8")
+    current = load_policy(ROOT / "config" / "policy.toml")
+    strict = parse_policy(text.replace("first_response_minutes = 30", "first_response_minutes = 10"))
+    year = datetime.now(UTC).year
+    scenarios = bootstrap(generate_history(1, max(n, 200), policy_of(current, year), days=7), n, seed=1)
+    # Baseline of the same run: the same scenarios through the pure clock code alone (no Temporal).
+    began = time.perf_counter()
+    for policy in (current, strict):
+        of = policy_of(policy, year)
+        for s in scenarios:
+            recorded_outcome(s, of(s.category, s.team), datetime(year, 11, 2, tzinfo=UTC))
+    pure_s = time.perf_counter() - began
+    began = time.perf_counter()
+    report = asyncio.run(run_twin(scenarios, {"current": current, "strict": strict}, year=year))
+    twin_s = time.perf_counter() - began
+
+    spec = CalendarModel(holiday_region="CN").to_spec(range(2024, 2028))
+    cal = DayCalendar(frozenset(map(date.fromisoformat, spec.holidays)),
+                      frozenset(map(date.fromisoformat, spec.workdays)))
+    start = date(2024, 1, 1)
+    series = planted_volumes(3, start, (date(2026, 10, 20) - start).days, cal,
+                             {("delivery", "app"): 120.0, ("billing", "web"): 40.0, ("complaint", "phone"): 15.0})
+    began = time.perf_counter()
+    result = backtest(series, start, cal)
+    forecast_s = time.perf_counter() - began
+
+    print("| what | value |\n| --- | --- |")
+    print(f"| twin: scenarios x policies | {n} x 2 |")
+    print(f"| twin: wall time | {twin_s:.1f} s |")
+    print(f"| twin: scenarios per second (both policies) | {2 * n / twin_s:.2f} |")
+    print(f"| baseline: pure clock code, scenarios per second (both policies) | {2 * n / pure_s:.0f} |")
+    print(f"| twin: projected 2,000 scenarios x 2 | {4000 / (2 * n / twin_s) / 60:.1f} min |")
+    for label, p in report["policies"].items():
+        print(f"| twin: {label} breach % (first response / resolution) | "
+              f"{p['breach_percent']['first_response']} / {p['breach_percent']['resolution']} |")
+    days = len(series[("delivery", "app")])
+    print(f"| forecast: fit + 30-day backtest, 3 series x {days} days | {forecast_s:.2f} s |")
+    print(f"| forecast: MASE / seasonal-naive MASE (baseline) | {result.mase:.3f} / {result.naive_mase:.3f} |")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)

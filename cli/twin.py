@@ -1,0 +1,132 @@
+"""`qualitrail twin ...`: test a policy change on the digital twin before it goes live (seed 3.1).
+
+``twin history`` writes a seeded generated history (JSON lines: each ticket's life and what the
+policy recorded of it). ``twin run --policy new.toml --scenarios 2000`` draws scenarios from a
+history (or replays it as it was, ``--replay``), plays them through the real ``TicketWorkflow``
+under the current policy and the new one on a time-skipping test server, and writes the report
+(JSON, and HTML in Chinese and English) with a progress bar on the way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from analysis.twin import HistoryTicket, Scenario, bootstrap, dump_history, generate_history, load_history
+from analysis.twin_report import render_html, summarize
+from domain.policy import Policy, PolicyError, load_policy
+from domain.tickets import TicketPolicy
+
+twin_app = typer.Typer(help="The digital twin: a policy change tried on replayed tickets.", no_args_is_help=True)
+
+
+def policy_of(policy: Policy, year: int) -> Callable[[str, str], TicketPolicy]:
+    """A ticket's policy slice from its category and team (cached: tickets share a few)."""
+
+    @lru_cache(maxsize=256)
+    def of(category: str, team: str) -> TicketPolicy:
+        return policy.ticket_policy(category=category, team=team, year=year)
+
+    return of
+
+
+def _load(path: Path) -> Policy:
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+@twin_app.command("history")
+def history(out: Path = typer.Option(..., help="JSON-lines file to write"),
+            tickets: int = typer.Option(2000, min=1, max=1_000_000), seed: int = 1,
+            days: int = typer.Option(28, min=1, max=3660),
+            policy_file: Path | None = typer.Option(None, "--policy", help="the policy the history ran on")) -> None:
+    """Write a seeded generated history under the current (or given) policy."""
+    from settings import get_settings
+
+    policy = _load(policy_file or get_settings().policy_file)
+    made = generate_history(seed, tickets, policy_of(policy, datetime.now(UTC).year), days=days)
+    out.write_text(dump_history(made), encoding="utf-8")
+    breached = sum(bool(h.breaches) for h in made)
+    typer.echo(f"{out}: {len(made)} tickets, {100 * breached / len(made):.2f} % with a breach")
+
+
+@twin_app.command("run")
+def run(policy_file: Path = typer.Option(..., "--policy", help="the policy to try"),
+        scenarios: int = typer.Option(2000, min=1, max=100_000),
+        history_file: Path | None = typer.Option(None, "--history", help="JSON lines from `twin history`; "
+                                                 "default: a generated history of the current policy"),
+        replay: bool = typer.Option(False, help="replay the history's tickets as they were, not drawn from it"),
+        seed: int = 1, out: Path = typer.Option(Path("var/twin"), help="folder for the report")) -> None:
+    """Predict breach rates, voucher cost and bottlenecks of a policy against the current one."""
+    from rich.progress import Progress
+
+    from settings import get_settings
+
+    current = _load(get_settings().policy_file)
+    new = _load(policy_file)
+    year = datetime.now(UTC).year
+    if history_file is not None:
+        try:
+            past = load_history(history_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            typer.echo(f"history {history_file}: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    else:
+        past = generate_history(seed, max(scenarios, 200), policy_of(current, year))
+    played = [h.scenario for h in past] if replay else bootstrap(past, scenarios, seed)
+    with Progress() as bar:
+        task = bar.add_task("twin", total=len(played) * 2)
+        report = asyncio.run(run_twin(played, {"current": current, "new": new}, year=year,
+                                      progress=lambda done, total: bar.update(task, completed=done),
+                                      history=past if replay else None))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    for lang in ("en", "zh"):
+        (out / f"report.{lang}.html").write_text(render_html(report, lang), encoding="utf-8")
+    for label, p in report["policies"].items():
+        b = p["breach_percent"]
+        typer.echo(f"{label}: first response {b['first_response']} %, resolution {b['resolution']} %, "
+                   f"vouchers {p['voucher_cost']['en']}, bottlenecks {len(p['bottlenecks'])}")
+    typer.echo(f"report: {out / 'report.json'}, {out / 'report.en.html'}, {out / 'report.zh.html'}")
+
+
+async def run_twin(scenarios: list[Scenario], policies: dict[str, Policy], *, year: int,
+                   progress: Callable[[int, int], None] | None = None, baseline: str = "current",
+                   history: list[HistoryTicket] | None = None) -> dict[str, Any]:
+    """Starts a time-skipping test server, plays ``scenarios`` under each policy and summarizes."""
+    from temporalio.testing import WorkflowEnvironment
+
+    from cli.twin_run import play
+
+    path = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent)) or shutil.which(
+        "temporal-test-server")
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
+    try:
+        twin = policies[baseline].twin
+        of = {label: policy_of(p, year) for label, p in policies.items()}
+        result = await play(env, scenarios, {label: _by_scenario(f) for label, f in of.items()},
+                            tick_seconds=twin.tick_seconds, concurrency=twin.concurrency, progress=progress)
+    finally:
+        await env.shutdown()
+    meta: dict[str, Any] = {"seconds": round(result.seconds, 1),
+                            "scenarios_per_second": round(len(result.played) / max(result.seconds, 1e-9), 2)}
+    if history is not None:
+        meta["recorded_breach_percent"] = round(100 * sum(bool(h.breaches) for h in history) / len(history), 2)
+    return summarize(result.played, baseline=baseline, currency=policies[baseline].compensation.currency,
+                     bottleneck_percent=policies[baseline].twin.bottleneck_breach_percent, meta=meta)
+
+
+def _by_scenario(of: Callable[[str, str], TicketPolicy]) -> Callable[[Scenario], TicketPolicy]:
+    return lambda s: of(s.category, s.team)

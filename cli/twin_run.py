@@ -1,0 +1,256 @@
+"""The digital twin's engine: scenarios through the real ``TicketWorkflow`` on a time-skipping server.
+
+Every scenario becomes a real ticket workflow run by a worker in this process, on a task queue of
+its own, with the stand-in activities of ``activities/twin.py`` (nothing reaches the read model or
+the chain). One driver walks the merged timeline of all scenarios: it skips the test server's clock
+to the next instant something happens (the workflows' own SLA timers fire on the way, as in
+production), then sends that instant's commands as the desk would, as Temporal Updates, to many
+workflows at once. When every scenario is played, each workflow's state says what it breached and
+what vouchers it issued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.twin import TwinActivities
+from analysis.twin import Scenario, Step
+from domain.encoding import format_time, parse_time
+from domain.tickets import (
+    ActorInput,
+    ConfirmInput,
+    PriorityInput,
+    ResolveInput,
+    RespondInput,
+    TicketInput,
+    TicketPolicy,
+    TicketView,
+)
+from workflows.ticket import TicketWorkflow
+
+__all__ = ["Played", "TwinRun", "play"]
+
+SKIP_TIMEOUT = timedelta(minutes=10)
+# Commands are sent only when no timer of their ticket is due this soon (see _clear_of_timers).
+TIMER_GUARD = timedelta(seconds=5)
+TIMER_STEP = timedelta(milliseconds=50)
+# A query waits for a workflow task; thousands at once on a busy worker take longer than the default.
+QUERY_TIMEOUT = timedelta(minutes=5)
+
+
+@dataclass
+class Played:
+    """What one scenario did under one policy, read from its workflow's state."""
+
+    label: str
+    scenario: Scenario
+    breaches: list[str]
+    voucher_minor: int
+    used: dict[str, float]  # clock -> elapsed business seconds / target at the end
+    refused: int = 0
+
+
+@dataclass
+class TwinRun:
+    """Everything a run played: outcomes by policy label, and what the stand-ins were asked for."""
+
+    played: list[Played]
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _command(step: Step) -> tuple[str, Any]:
+    actor = "twin"
+    match step.action:
+        case "respond":
+            return "respond", RespondInput(actor=actor)
+        case "wait":
+            return "wait_for_customer", ActorInput(actor=actor, reason="twin")
+        case "reply":
+            return "customer_replied", ActorInput(actor=actor)
+        case "priority":
+            return "change_priority", PriorityInput(priority=step.value, actor=actor, reason="twin")
+        case "resolve":
+            return "resolve", ResolveInput(resolution_code="twin", root_cause="twin", actor=actor)
+        case "reopen":
+            return "reopen", ActorInput(actor=actor, reason="twin")
+        case "confirm":
+            return "confirm", ConfirmInput(rating=int(step.value or 5))
+    raise ValueError(f"unknown step {step.action!r}")
+
+
+async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
+               policies: dict[str, Callable[[Scenario], TicketPolicy]], *, tick_seconds: float = 60.0,
+               concurrency: int = 256, progress: Callable[[int, int], None] | None = None) -> TwinRun:
+    """Plays every scenario under every policy (label -> the ticket policy of a scenario).
+
+    Scenario times are rounded up to ``tick_seconds``. ``progress(done, total)`` is called as
+    scenarios finish (both counted over all policies).
+    """
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    client: Client = env.client
+    stand_ins = TwinActivities()
+    queue = f"twin-{uuid.uuid4()}"
+    run_id = uuid.uuid4().hex[:8]
+    total = len(scenarios) * len(policies)
+    # When each (policy, scenario) ends, to report progress as the timeline passes it.
+    timeline: dict[int, list[tuple[str, Scenario, Step | None]]] = defaultdict(list)
+    ends: dict[int, int] = defaultdict(int)
+    for label in policies:
+        for s in scenarios:
+            timeline[_tick(s.arrival, tick_seconds)].append((label, s, None))
+            for step_ in s.steps:
+                if step_.action == "confirm":
+                    # The customer's confirmation ends the workflow and changes no clock: a closing
+                    # Update on the test server also broke its history (seen with 100 tickets).
+                    continue
+                timeline[_tick(s.arrival + step_.at, tick_seconds)].append((label, s, step_))
+            last = max((st.at for st in s.steps if st.action != "confirm"), default=0.0)
+            ends[_tick(s.arrival + last, tick_seconds)] += 1
+    handles: dict[tuple[str, str], WorkflowHandle[Any, Any]] = {}
+    levels = {level for of in policies.values() for s in scenarios[:1] for level in of(s).warning_levels}
+    refused: dict[tuple[str, str], int] = defaultdict(int)
+    gate = asyncio.Semaphore(concurrency)
+    from worker import SANDBOX  # the production sandbox: the twin runs the workflow as the worker does
+
+    worker = Worker(client, task_queue=queue, workflows=[TicketWorkflow], activities=stand_ins.all(),
+                    workflow_runner=SANDBOX, max_cached_workflows=total + 16,
+                    max_concurrent_workflow_tasks=256, max_concurrent_activities=512)
+    async with worker:
+        start = await env.get_current_time()
+        start = start.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        done = 0
+        for tick in sorted(timeline):
+            at = start + timedelta(seconds=tick)
+            now = await env.get_current_time()
+            if at > now:
+                await _skip(client, at - now)
+            per_ticket: dict[tuple[str, str], list[tuple[Scenario, Step | None]]] = defaultdict(list)
+            for label, s, step in timeline[tick]:
+                per_ticket[(label, s.ticket_id)].append((s, step))
+            await _clear_of_timers(env, [handles[k] for k in per_ticket if k in handles], gate, levels)
+
+            async def drive(key: tuple[str, str], items: list[tuple[Scenario, Step | None]], at: datetime) -> None:
+                label, _ = key
+                async with gate:
+                    for s, step in items:
+                        if step is None:
+                            handles[key] = await client.start_workflow(
+                                TicketWorkflow.run, _ticket(s, label, run_id, policies[label](s), at),
+                                id=f"{run_id}-{label}-{s.ticket_id}", task_queue=queue)
+                            continue
+                        name, arg = _command(step)
+                        try:
+                            await handles[key].execute_update(name, arg, result_type=TicketView)
+                        except WorkflowUpdateFailedError:
+                            refused[key] += 1  # e.g. a reopen after the new policy's window closed
+
+            await asyncio.gather(*(drive(key, items, at) for key, items in per_ticket.items()))
+            done += ends.get(tick, 0)
+            if progress is not None:
+                progress(done, total)
+        if progress is not None:
+            progress(total, total)
+        # Vouchers follow breaches in their own tasks: let them land before reading the states.
+        played = await _read_all(handles, scenarios, policies, refused, gate)
+        await asyncio.gather(*(_terminate(h, gate) for h in handles.values()))
+    return TwinRun(played=played, counts=dict(stand_ins.counts), seconds=loop.time() - began)
+
+
+async def _clear_of_timers(env: WorkflowEnvironment, targets: list[WorkflowHandle[Any, Any]],
+                           gate: asyncio.Semaphore, levels: set[int]) -> None:
+    """Moves the clock past any timer of ``targets`` due within ``TIMER_GUARD`` from now.
+
+    An Update wakes the ticket's loop, whose task cancels its pending SLA timer. The time-skipping
+    server strands a run whose task cancels a timer that fired while the task was with the worker
+    ("invalid history builder state for action", temporalio/sdk-java#3088), and its clock runs at
+    real pace between skips: a timer due a few milliseconds after the commands are sent fires while
+    their tasks are with the worker. So each ticket's due instants (its clocks' warnings and breach,
+    auto-close, end of the reopen window) are read first and the clock is moved past the close ones.
+    """
+    if not targets:
+        return
+
+    async def due(handle: WorkflowHandle[Any, Any]) -> list[datetime]:
+        async with gate:
+            view: TicketView = await handle.query(TicketWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+        return _due_instants(view, levels)
+
+    instants = [at for found in await asyncio.gather(*(due(h) for h in targets)) for at in found]
+    for _ in range(20):
+        now = await env.get_current_time()
+        close = [at for at in instants if now - TIMER_GUARD / 10 < at <= now + TIMER_GUARD]
+        if not close:
+            return
+        await _skip(env.client, max(close) - now + TIMER_STEP)
+
+
+def _due_instants(view: TicketView, levels: set[int]) -> list[datetime]:
+    found = []
+    for clock in view.clocks:
+        if clock.running and clock.deadline:
+            deadline = parse_time(clock.deadline)
+            found.append(deadline)
+            found += [deadline - timedelta(seconds=clock.target_seconds * (1 - level / 100)) for level in levels]
+    found += [parse_time(at) for at in (view.auto_close_at, view.reopen_until) if at]
+    return found
+
+
+async def _skip(client: Client, duration: timedelta) -> None:
+    """``env.sleep`` with room to wait: the server answers once the work the skip set off is done,
+    which for thousands of tickets opening at once takes longer than the default RPC timeout."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    await client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_TIMEOUT)
+
+
+def _tick(seconds: float, tick: float) -> int:
+    return int(-(-seconds // tick) * tick)
+
+
+def _ticket(s: Scenario, label: str, run_id: str, policy: TicketPolicy, at: datetime) -> TicketInput:
+    return TicketInput(ticket_id=f"{run_id}-{label}-{s.ticket_id}", customer_ref_hash="twin", channel=s.channel,
+                       category=s.category, priority=s.priority, team=s.team, summary="", description="",
+                       policy=policy, compensate=True, opened_at=format_time(at))
+
+
+async def _read_all(handles: dict[tuple[str, str], WorkflowHandle[Any, Any]], scenarios: Sequence[Scenario],
+                    policies: dict[str, Callable[[Scenario], TicketPolicy]], refused: dict[tuple[str, str], int],
+                    gate: asyncio.Semaphore) -> list[Played]:
+    async def read(label: str, s: Scenario) -> Played:
+        async with gate:
+            handle = handles[(label, s.ticket_id)]
+            owed = policies[label](s).compensation
+            for _ in range(200):
+                view: TicketView = await handle.query(TicketWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+                wanted = [b for b in view.breaches if any(owed.get(b, {}).values())]
+                if len(view.vouchers) >= len(wanted):
+                    break
+                await asyncio.sleep(0.05)
+            used = {c.name: (c.elapsed_seconds / c.target_seconds if c.target_seconds else 0.0) for c in view.clocks}
+            return Played(label=label, scenario=s, breaches=list(view.breaches),
+                          voucher_minor=sum(v.amount for v in view.vouchers), used=used,
+                          refused=refused.get((label, s.ticket_id), 0))
+
+    return list(await asyncio.gather(*(read(label, s) for label in policies for s in scenarios)))
+
+
+async def _terminate(handle: WorkflowHandle[Any, Any], gate: asyncio.Semaphore) -> None:
+    async with gate:
+        try:
+            await handle.terminate("twin run finished")
+        except RPCError:
+            pass  # already finished (confirmed)
