@@ -12,6 +12,7 @@ from analysis.root_cause import AnalysisParams, Cluster, FailureRow, find_proble
 from cli.data import write_history, write_typical_cases
 from domain.policy import CalendarModel
 from tests.helpers import POLICY, tmp_db_url
+from tests.own_env import own_env  # noqa: F401 - the twin's own server: earlier tests' leftovers stop time skipping
 
 CONFIG = GeneratorConfig(tickets=3000, seed=7, start=date(2026, 1, 1), days=180)
 CALENDAR = CalendarModel(timezone="Asia/Shanghai", holiday_region="CN").to_spec(range(2025, 2028))

@@ -35,10 +35,10 @@ def _of(policy):  # type: ignore[no-untyped-def]
     return lambda s: of(s.category, s.team)
 
 
-async def test_a_stricter_policy_predicts_more_breaches(time_env: WorkflowEnvironment) -> None:
+async def test_a_stricter_policy_predicts_more_breaches(own_env: WorkflowEnvironment) -> None:
     history = generate_history(11, 200, policy_of(CURRENT, 2026), days=7)
     scenarios = bootstrap(history, 25, seed=3)
-    run = await play(time_env, scenarios, {"current": _of(CURRENT), "strict": _of(STRICT)})
+    run = await play(own_env, scenarios, {"current": _of(CURRENT), "strict": _of(STRICT)})
     report = summarize(run.played, baseline="current", currency="CNY", bottleneck_percent=10)
     current, strict = report["policies"]["current"], report["policies"]["strict"]
     assert current["scenarios"] == strict["scenarios"] == 25
@@ -52,11 +52,11 @@ async def test_a_stricter_policy_predicts_more_breaches(time_env: WorkflowEnviro
 
 
 async def test_backtest_on_a_generated_history_matches_its_recorded_breach_rate(
-        time_env: WorkflowEnvironment) -> None:
+        own_env: WorkflowEnvironment) -> None:
     history = load_history(dump_history(generate_history(7, 50, policy_of(CURRENT, 2026), days=7)))
     recorded = 100 * sum(bool(h.breaches) for h in history) / len(history)
     assert 10 < recorded < 60  # the history has breaches to predict
-    run = await play(time_env, [h.scenario for h in history], {"current": _of(CURRENT)})
+    run = await play(own_env, [h.scenario for h in history], {"current": _of(CURRENT)})
     predicted = 100 * sum(bool(p.breaches) for p in run.played) / len(run.played)
     print(f"recorded {recorded:.1f} %, predicted {predicted:.1f} %")
     assert abs(predicted - recorded) <= 2
