@@ -20,9 +20,9 @@ from temporalio.client import Client
 from api.customer_page import CustomerPage, VoucherLine, page_url, render_ticket
 from api.deps import CustomerDep, PolicyDep, SessionDep, SettingsDep, TemporalDep, TicketId
 from api.i18n import negotiate
-from api.routes.feedback import FORM_ERRORS, page_problems, read_form
+from api.routes.feedback import FORM_ERRORS, read_form
 from api.routes.records import kept_text
-from api.schemas import BODY, WORKFLOW, problems
+from api.schemas import BODY, WORKFLOW, page_problems, problems
 from api.schemas.feedback import CustomerReplyBody
 from api.tokens import check_customer_token
 from api.workflows import TICKETS

@@ -23,7 +23,7 @@ from api.deps import AgentDep, PolicyDep, SessionDep, SettingsDep
 from api.feedback_page import follow_page, form_page, receipt_page
 from api.i18n import negotiate
 from api.ratelimit import keyed_limiter
-from api.schemas import AUTH, BODY, ID_PATTERN, problems
+from api.schemas import AUTH, BODY, ID_PATTERN, page_problems, problems
 from api.schemas.feedback import CONTACT_PATTERN, BranchFeedbackBody, FeedbackBody, FeedbackReceipt, FeedbackStatus
 from api.tokens import check_customer_token, customer_token
 from domain.encoding import format_time
@@ -38,11 +38,6 @@ FeedbackRef = Annotated[str, Path(pattern=ID_PATTERN, description="feedback refe
 PUBLIC = problems(400, 413, 429)
 _HTML: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
 _PROBLEM: dict[str, Any] = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-
-
-def page_problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """``problems()`` for routes that answer pages: their errors are still JSON ``Problem`` bodies."""
-    return {code: {**answer, "content": _PROBLEM} for code, answer in problems(*codes).items()}
 
 
 FORM_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from api.deps import SessionDep
 from api.i18n import HTML_LANG, LANGUAGES, negotiate
 from api.report_page import render_report_page
-from api.schemas import problems
+from api.schemas import page_problems, problems
 from readmodel import report
 from readmodel.evidence import get_batch
 from readmodel.models import Milestone
@@ -106,7 +106,7 @@ def export(month: Month, session: SessionDep) -> StreamingResponse:
         "Content-Disposition": f'attachment; filename="report-{month}.json"'})
 
 
-@router.get("/{month}", response_class=HTMLResponse, responses={**_HTML, **PUBLIC})
+@router.get("/{month}", response_class=HTMLResponse, responses={**_HTML, **page_problems(404, 429)})
 def page(month: Month, session: SessionDep, request: Request, lang: LangQuery = None) -> HTMLResponse:
     """The report page (Chinese or English, phone first, charts drawn on the server)."""
     row = _published(session, month)

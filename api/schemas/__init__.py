@@ -166,6 +166,15 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Problem, "description": ERROR_TEXT[code]} for code in codes}
 
 
+_PROBLEM_JSON: dict[str, Any] = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def page_problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``problems()`` for routes that answer pages: their errors are still JSON ``Problem`` bodies
+    (a route with ``response_class=HTMLResponse`` would otherwise document them as HTML)."""
+    return {code: {**answer, "content": _PROBLEM_JSON} for code, answer in problems(*codes).items()}
+
+
 # The usual sets: who may call, what a body adds, and what a workflow-backed route adds.
 AUTH = (401, 403)
 BODY = (400, 413)

@@ -43,7 +43,9 @@ FUZZ = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derando
 PUBLIC = {"/health", "/health/live", "/verify", "/verify/{ticket_id}",
           # Rule 14: anyone may give feedback; the receipt's token in the URL opens what follows it.
           "/feedback", "/feedback/form", "/feedback/{ref}", "/feedback/{ref}/status", "/my/tickets/{ticket_id}",
-          "/my/tickets/{ticket_id}/{action}"}
+          "/my/tickets/{ticket_id}/{action}",
+          # Rule 16: the monthly quality report is published for everyone.
+          "/reports", "/reports/{month}", "/reports/{month}.json", "/reports/{month}.pdf", "/reports/{month}/export.json"}
 
 
 @schemathesis.check
