@@ -58,18 +58,18 @@ async def api_on_this_loop(settings: Settings, env: WorkflowEnvironment) -> Asyn
 
 
 async def test_a_cross_department_problem_proposes_one_meeting_and_acceptance_starts_it(
-        time_env: WorkflowEnvironment, history_db: str) -> None:
+        own_env: WorkflowEnvironment, history_db: str) -> None:
     queue = f"analysis-{uuid.uuid4()}"
     analysis = AnalysisActivities(history_db, ROOT / "config" / "policy.toml")
-    worker = new_worker(time_env.client, analysis.analyse_root_causes, analysis.refresh_case_library,
+    worker = new_worker(own_env.client, analysis.analyse_root_causes, analysis.refresh_case_library,
                         *GovernanceActivities(history_db).all(), RecordingNotifier().notify, task_queue=queue,
                         workflows=[DailyAnalysisWorkflow, JointMeetingWorkflow])
     settings = Settings(database_url=history_db, task_queue=queue,  # type: ignore[call-arg]
                         api_keys="k-quality:quality,k-agent:agent")  # type: ignore[arg-type]
-    async with worker, api_on_this_loop(settings, time_env) as api:
+    async with worker, api_on_this_loop(settings, own_env) as api:
         runs: list[AnalysisOutcome] = []
         for key in (RUN_KEY, NEXT_DAY):  # the next day's run finds the same problem: nothing new is proposed
-            runs.append(await time_env.client.execute_workflow(
+            runs.append(await own_env.client.execute_workflow(
                 DailyAnalysisWorkflow.run, AnalysisRequest(key), id=f"analysis-{uuid.uuid4()}",
                 task_queue=queue, execution_timeout=timedelta(minutes=10)))
         first, second = runs
@@ -110,7 +110,7 @@ async def test_a_cross_department_problem_proposes_one_meeting_and_acceptance_st
         again = await api.post(f"/analysis/proposals/{key}/accept", headers=QUALITY)
         assert again.status_code == 409 and f"M-{key}" in again.json()["detail"]
 
-        handle = time_env.client.get_workflow_handle(f"M-{key}")
+        handle = own_env.client.get_workflow_handle(f"M-{key}")
         for _ in range(200):  # the meeting's own chain links every ticket, then the read model has them
             view = await handle.query(JointMeetingWorkflow.state)
             with session_scope(history_db) as s:

@@ -45,7 +45,8 @@ PUBLIC = {"/health", "/health/live", "/verify", "/verify/{ticket_id}",
           "/feedback", "/feedback/form", "/feedback/{ref}", "/feedback/{ref}/status", "/my/tickets/{ticket_id}",
           "/my/tickets/{ticket_id}/{action}",
           # Rule 16: the monthly quality report is published for everyone.
-          "/reports", "/reports/{month}", "/reports/{month}.json", "/reports/{month}.pdf", "/reports/{month}/export.json"}
+          "/reports", "/reports/{month}", "/reports/{month}.json", "/reports/{month}.pdf",
+          "/reports/{month}/export.json"}
 
 
 @schemathesis.check

@@ -16,6 +16,7 @@ from domain.report import ReportMonthInput, ReportPublished
 from settings import ROOT, Settings
 from tests.certificates.world import World, anchor_pending, build_world
 from tests.helpers import serve_api_with, tmp_db_url
+from tests.own_env import own_env  # noqa: F401 - a time-skipping server per test: none leaks into the shared one
 from tests.report.planted import MONTH, plant
 
 POLICY = ROOT / "config" / "policy.toml"

@@ -21,17 +21,17 @@ from tests.report.planted import MONTH, plant
 from workflows.report import REPORT_SCHEDULE_ID, QualityReportWorkflow, ensure_report_schedule
 
 
-async def test_the_workflow_publishes_the_month_before_its_start(time_env: WorkflowEnvironment,
+async def test_the_workflow_publishes_the_month_before_its_start(own_env: WorkflowEnvironment,
                                                                  tmp_path: Path) -> None:
     db_url = tmp_db_url(tmp_path)
     plant(db_url)
     acts = ReportActivities(db_url, POLICY)
-    async with new_worker(time_env.client, acts.publish_quality_report, workflows=[QualityReportWorkflow]) as worker:
-        explicit = await time_env.client.execute_workflow(
+    async with new_worker(own_env.client, acts.publish_quality_report, workflows=[QualityReportWorkflow]) as worker:
+        explicit = await own_env.client.execute_workflow(
             QualityReportWorkflow.run, ReportMonthInput(MONTH), id=f"report-{uuid.uuid4()}",
             task_queue=worker.task_queue)
         # As the Schedule starts it: no month, so the month before the workflow's own time.
-        handle = await time_env.client.start_workflow(
+        handle = await own_env.client.start_workflow(
             QualityReportWorkflow.run, ReportMonthInput(), id=f"report-{uuid.uuid4()}", task_queue=worker.task_queue)
         scheduled = await handle.result()
     assert explicit.month == MONTH and explicit.tickets == 10
