@@ -14,14 +14,12 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleCalendarSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
 )
 from temporalio.common import RetryPolicy
 
-from workflows.support import ensure_schedule
+from workflows.support import ensure_schedule, one_at_a_time
 
 with workflow.unsafe.imports_passed_through():
     from activities.analysis import AnalysisActivities
@@ -51,12 +49,12 @@ class DailyAnalysisWorkflow:
 
 def analysis_schedule(task_queue: str, hour: int) -> Schedule:
     """Every day at ``hour``:00 UTC; a run still going when the next is due makes the next skip."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(DailyAnalysisWorkflow.run, AnalysisRequest(), id="analysis-daily",
-                                           task_queue=task_queue),
-        spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(0)],
-                                                          second=[ScheduleRange(0)])]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=12)))
+    return one_at_a_time(ScheduleActionStartWorkflow(DailyAnalysisWorkflow.run, AnalysisRequest(),
+                                                     id="analysis-daily", task_queue=task_queue),
+                         ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)],
+                                                                      minute=[ScheduleRange(0)],
+                                                                      second=[ScheduleRange(0)])]),
+                         catchup=timedelta(hours=12))
 
 
 async def ensure_analysis_schedule(client: Client, task_queue: str, hour: int) -> None:

@@ -19,8 +19,6 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleCalendarSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
 )
@@ -28,7 +26,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from workflows.names import OBSERVER_KICKOFF_WORKFLOW, OBSERVER_ROUND_WORKFLOW, STATE_QUERY
-from workflows.support import DB_RETRY, DB_TIMEOUT, ensure_schedule, ready_for, refuse, send_alerts
+from workflows.support import DB_RETRY, DB_TIMEOUT, ensure_schedule, one_at_a_time, ready_for, refuse, send_alerts
 
 with workflow.unsafe.imports_passed_through():
     from activities.observers import ObserverActivities
@@ -172,10 +170,9 @@ def observer_schedule(task_queue: str) -> Schedule:
         month=[ScheduleRange(1), ScheduleRange(4), ScheduleRange(7), ScheduleRange(10)],
         day_of_month=[ScheduleRange(1)], hour=[ScheduleRange(1)], minute=[ScheduleRange(0)],
         second=[ScheduleRange(0)])])
-    return Schedule(action=ScheduleActionStartWorkflow(ObserverKickoffWorkflow.run, RoundInput(),
-                                                       id="observer-round-kickoff", task_queue=task_queue),
-                    spec=spec, policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP,
-                                                     catchup_window=timedelta(days=28)))
+    return one_at_a_time(ScheduleActionStartWorkflow(ObserverKickoffWorkflow.run, RoundInput(),
+                                                     id="observer-round-kickoff", task_queue=task_queue),
+                         spec, catchup=timedelta(days=28))
 
 
 async def ensure_observer_schedule(client: Client, task_queue: str) -> None:

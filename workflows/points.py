@@ -14,12 +14,10 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
 )
 
 from workflows.names import POINTS_WORKFLOW
-from workflows.support import DB_RETRY, ensure_schedule, monthly
+from workflows.support import DB_RETRY, ensure_schedule, monthly, one_at_a_time
 
 with workflow.unsafe.imports_passed_through():
     from activities.points import PointsActivities
@@ -40,12 +38,9 @@ class PointsMonthWorkflow:
 
 def points_schedule(task_queue: str) -> Schedule:
     """At 02:00 UTC on the 1st of each month, close the month that just ended (one run at a time)."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(PointsMonthWorkflow.run, PointsMonthInput(), id="points-month",
-                                           task_queue=task_queue),
-        spec=monthly(day=1, hour=2),
-        # A missed run (worker or server down) still happens when they are back, within a month.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=28)))
+    return one_at_a_time(ScheduleActionStartWorkflow(PointsMonthWorkflow.run, PointsMonthInput(), id="points-month",
+                                                     task_queue=task_queue),
+                         monthly(day=1, hour=2), catchup=timedelta(days=28))
 
 
 async def ensure_points_schedule(client: Client, task_queue: str) -> None:

@@ -16,12 +16,10 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
 )
 
 from workflows.names import REPORT_WORKFLOW
-from workflows.support import DB_RETRY, ensure_schedule, monthly
+from workflows.support import DB_RETRY, ensure_schedule, monthly, one_at_a_time
 
 with workflow.unsafe.imports_passed_through():
     from activities.report import ReportActivities
@@ -43,12 +41,9 @@ class QualityReportWorkflow:
 
 def report_schedule(task_queue: str) -> Schedule:
     """At 03:00 UTC on the 1st of each month (after the points close), publish the month that ended."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(QualityReportWorkflow.run, ReportMonthInput(), id="quality-report-month",
-                                           task_queue=task_queue),
-        spec=monthly(day=1, hour=3),
-        # A missed run (worker or server down) still happens when they are back, within a month.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=28)))
+    return one_at_a_time(ScheduleActionStartWorkflow(QualityReportWorkflow.run, ReportMonthInput(),
+                                                     id="quality-report-month", task_queue=task_queue),
+                         monthly(day=1, hour=3), catchup=timedelta(days=28))
 
 
 async def ensure_report_schedule(client: Client, task_queue: str) -> None:

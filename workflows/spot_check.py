@@ -19,14 +19,22 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
 )
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from workflows.names import SPOT_CHECK_KICKOFF_WORKFLOW, SPOT_CHECK_WORKFLOW, STATE_QUERY
-from workflows.support import DB_RETRY, DB_TIMEOUT, ensure_schedule, monthly, persist, ready_for, refuse, send_alerts
+from workflows.support import (
+    DB_RETRY,
+    DB_TIMEOUT,
+    ensure_schedule,
+    monthly,
+    one_at_a_time,
+    persist,
+    ready_for,
+    refuse,
+    send_alerts,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.spot_check import SpotCheckActivities
@@ -245,11 +253,9 @@ SPOT_CHECK_SCHEDULE_ID = "qualitrail-spot-check-monthly"
 
 def spot_check_schedule(task_queue: str) -> Schedule:
     """00:05 UTC on the 1st: the kickoff starts the check of the month that just ended."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(SpotCheckKickoffWorkflow.run, SpotCheckInput(), id="spot-check-kickoff",
-                                           task_queue=task_queue),
-        spec=monthly(day=1, hour=0, minute=5),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=28)))
+    return one_at_a_time(ScheduleActionStartWorkflow(SpotCheckKickoffWorkflow.run, SpotCheckInput(),
+                                                     id="spot-check-kickoff", task_queue=task_queue),
+                         monthly(day=1, hour=0, minute=5), catchup=timedelta(days=28))
 
 
 async def ensure_spot_check_schedule(client: Client, task_queue: str) -> None:

@@ -17,8 +17,11 @@ from temporalio import workflow
 from temporalio.client import (
     Client,
     Schedule,
+    ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
 )
@@ -102,6 +105,13 @@ def monthly(*, day: int, hour: int, minute: int = 0) -> ScheduleSpec:
     """At ``hour:minute`` UTC on ``day`` of every month."""
     return ScheduleSpec(calendars=[ScheduleCalendarSpec(day_of_month=[ScheduleRange(day)], hour=[ScheduleRange(hour)],
                                                         minute=[ScheduleRange(minute)], second=[ScheduleRange(0)])])
+
+
+def one_at_a_time(action: ScheduleActionStartWorkflow, spec: ScheduleSpec, catchup: timedelta) -> Schedule:
+    """A schedule whose run still going makes the next skip, and whose run missed while the worker or
+    the server was down still happens when they are back, within ``catchup``."""
+    return Schedule(action=action, spec=spec,
+                    policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=catchup))
 
 
 async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
