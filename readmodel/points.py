@@ -11,6 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from domain.encoding import format_time
 from domain.milestones import MilestoneKind, new_milestone
 from domain.points import (
     Entry,
@@ -40,21 +41,17 @@ def points_subject(month: str) -> str:
     return f"points-{month}"
 
 
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _histories(session: Session, since: datetime, end: datetime) -> dict[str, list[Event]]:
     """Each ticket with a rule's event in ``[since, end)``, with its chain up to ``end``.
 
     Streamed as plain rows (no row objects), reading data only where a rule looks at it.
     """
     m = Milestone.__table__.c  # type: ignore[attr-defined]
-    relevant = (sa_select(m.subject).where(m.kind.in_(KINDS), m.at >= _iso(since), m.at < _iso(end))
+    relevant = (sa_select(m.subject).where(m.kind.in_(KINDS), m.at >= format_time(since), m.at < format_time(end))
                 .distinct())
     rows = session.connection().execute(
         sa_select(m.subject, m.seq, m.kind, m.at, m.data)
-        .where(m.subject.in_(relevant), m.kind.in_(KINDS), m.at < _iso(end)).order_by(m.subject, m.seq)
+        .where(m.subject.in_(relevant), m.kind.in_(KINDS), m.at < format_time(end)).order_by(m.subject, m.seq)
         .execution_options(yield_per=20_000))  # this statement streams; the session's next ones do not
     out: dict[str, list[Event]] = defaultdict(list)
     for subject, seq, kind, at, data in rows:
@@ -65,7 +62,8 @@ def _histories(session: Session, since: datetime, end: datetime) -> dict[str, li
 def _evaluation_entries(session: Session, since: datetime, end: datetime, rules: PointsRules) -> list[Entry]:
     """Mystery shoppers' evaluations of agents visited in ``[since, end)``."""
     rows = session.exec(select(Evaluation).where(
-        Evaluation.target_kind == "agent", Evaluation.visited_at >= _iso(since), Evaluation.visited_at < _iso(end)))
+        Evaluation.target_kind == "agent", Evaluation.visited_at >= format_time(since),
+        Evaluation.visited_at < format_time(end)))
     out: list[Entry] = []
     for e in rows:
         out += evaluation_entries(f"eval-{e.id}", e.target, e.visited_at, json.loads(e.scores), rules)
@@ -75,8 +73,8 @@ def _evaluation_entries(session: Session, since: datetime, end: datetime, rules:
 def _finding_entries(session: Session, since: datetime, end: datetime, rules: PointsRules) -> list[Entry]:
     """Spot-check findings recorded in ``[since, end)``, against the ticket's assignee."""
     out: list[Entry] = []
-    rows = session.exec(select(Milestone).where(Milestone.kind == "spot_check_finding", Milestone.at >= _iso(since),
-                                                Milestone.at < _iso(end)))
+    rows = session.exec(select(Milestone).where(Milestone.kind == "spot_check_finding",
+                                                Milestone.at >= format_time(since), Milestone.at < format_time(end)))
     for m in rows:
         data = json.loads(m.data)
         ticket = session.get(Ticket, data.get("ticket_id", ""))
@@ -147,7 +145,7 @@ def close_month(*, session: Session, month: str, rules: PointsRules, top_percent
         "month": month, "ledger_root": root, "entries": str(len(entries)), "agents": str(len(totals)),
         "rules_hash": rules.digest()})
     append_milestones(session=session, subject=m.subject, milestones=[MilestoneView(
-        seq=m.seq, kind=m.kind, at=_iso(m.at), data=m.data, prev=m.prev, leaf=m.leaf)])
+        seq=m.seq, kind=m.kind, at=format_time(m.at), data=m.data, prev=m.prev, leaf=m.leaf)])
     closed = PointsMonth(month=month, ledger_root=root, entry_count=len(entries), agent_count=len(totals),
                          rules_hash=rules.digest(), milestone_leaf=m.leaf, closed_at=datetime.now(UTC))
     session.add(closed)
