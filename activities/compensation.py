@@ -22,7 +22,7 @@ from chain.base import TxMark
 from chain.context import ChainContext
 from chain.faults import fault_point
 from chain.reverts import ContractRevertError
-from domain.encoding import from_hex, to_hex
+from domain.encoding import bytes32, from_hex, to_hex
 from domain.evidence_types import ReconcileInput, ReconcileResult, claim_hash, customer_ref_bytes
 from domain.milestones import BATCH_FORMAT_V1
 from domain.tickets import AnchoredLeaf, AnchorWait, VoucherRequest, VoucherResult
@@ -148,40 +148,49 @@ class CompensationActivities:
 
         standing = self.chain.standing_marks([issue_mark(r) for r in rows.values()]
                                              + [redeem_mark(r) for r in rows.values() if r.redeemed])
-        issuer = self.chain.issuer()
         for row in sorted(rows.values(), key=lambda r: r.block_number):
             issue_stands = issue_mark(row) in standing
             if issue_stands and (not row.redeemed or redeem_mark(row) in standing):
                 continue
             heartbeat(row.claim_id)
             result.checked += 1
-            on_chain = issuer.voucher_of_claim(from_hex(row.claim_hash))
-            if not on_chain:
-                if row.expires_at <= int(time.time()):
-                    result.problems.append(f"voucher for {row.claim_id} vanished and has expired: not reissued")
-                    continue
-                log.warning("voucher for %s is gone from the chain: issuing it again", row.claim_id)
-                try:
-                    on_chain = self._issue_voucher(_request_of(row)).voucher_id
-                except ApplicationError as exc:
-                    result.problems.append(f"reissuing {row.claim_id}: {exc.message}")
-                    continue
-                result.reissued.append(row.claim_id)
-            elif not issue_stands:
-                self._record_existing(_request_of(row), on_chain)  # moved to another block: re-record
-            if row.redeemed and not self.chain.voucher_reader().voucher(on_chain).redeemed:
-                # Paid out already: put the chain's record of the redemption back. The redeemer key
-                # may live only with the payout system (the API): then report instead of failing.
-                if not self.chain.has_key("redeemer"):
-                    result.problems.append(f"voucher {on_chain} lost its redemption; no redeemer key here")
-                    continue
-                with session_scope(self.db_url) as session:
-                    fresh = vouchers.get_voucher(session=session, claim_id=row.claim_id)
-                    assert fresh is not None
-                    redeem_on_chain(session=session, chain=self.chain, voucher=fresh,
-                                    redeemed_by=row.redeemed_by)
-                result.reredeemed.append(on_chain)
+            try:
+                claim = bytes32(from_hex(row.claim_hash), "claim_hash")
+            except ValueError as exc:
+                # No retry mends a malformed row: report it and go on. Raising would retry this
+                # activity forever, and the anchoring loop that runs it would stop anchoring.
+                log.error("voucher row %s is unreadable: %s", row.claim_id, exc)
+                result.problems.append(f"voucher row {row.claim_id} is unreadable: {exc}")
+                continue
+            self._reconcile_voucher(row, claim, issue_stands, result)
         return result
+
+    def _reconcile_voucher(self, row: Voucher, claim: bytes, issue_stands: bool, result: ReconcileResult) -> None:
+        on_chain = self.chain.issuer().voucher_of_claim(claim)
+        if not on_chain:
+            if row.expires_at <= int(time.time()):
+                result.problems.append(f"voucher for {row.claim_id} vanished and has expired: not reissued")
+                return
+            log.warning("voucher for %s is gone from the chain: issuing it again", row.claim_id)
+            try:
+                on_chain = self._issue_voucher(_request_of(row)).voucher_id
+            except ApplicationError as exc:
+                result.problems.append(f"reissuing {row.claim_id}: {exc.message}")
+                return
+            result.reissued.append(row.claim_id)
+        elif not issue_stands:
+            self._record_existing(_request_of(row), on_chain)  # moved to another block: re-record
+        if row.redeemed and not self.chain.voucher_reader().voucher(on_chain).redeemed:
+            # Paid out already: put the chain's record of the redemption back. The redeemer key
+            # may live only with the payout system (the API): then report instead of failing.
+            if not self.chain.has_key("redeemer"):
+                result.problems.append(f"voucher {on_chain} lost its redemption; no redeemer key here")
+                return
+            with session_scope(self.db_url) as session:
+                fresh = vouchers.get_voucher(session=session, claim_id=row.claim_id)
+                assert fresh is not None
+                redeem_on_chain(session=session, chain=self.chain, voucher=fresh, redeemed_by=row.redeemed_by)
+            result.reredeemed.append(on_chain)
 
     # ------------------------------------------------------------------ helpers
 

@@ -17,12 +17,12 @@ from activities.anchoring import AnchoringActivities
 from activities.compensation import CompensationActivities
 from chain.faults import FAULT_ENV
 from contracts.anvil import AnvilProcess
-from domain.evidence_types import AnchorBatchInput, PrepareBatchInput, claim_hash
+from domain.evidence_types import AnchorBatchInput, PrepareBatchInput, ReconcileInput, claim_hash
 from domain.milestones import CURRENT_BATCH_FORMAT, tree_leaf
 from domain.tickets import AnchorWait, VoucherRequest
 from readmodel import vouchers
 from readmodel.db import session_scope
-from readmodel.models import AnchorBatch
+from readmodel.models import AnchorBatch, Voucher
 from settings import ROOT
 from tests.evidence.helpers import (
     add_milestones,
@@ -97,6 +97,25 @@ def test_issue_voucher_once_and_a_retry_reads_it_back(rig: Rig) -> None:
         row = vouchers.get_voucher(session=session, claim_id=request.claim_id)
         assert row is not None and row.voucher_id == first.voucher_id and row.tx_hash == first.tx_hash
         assert row.currency == "CNY" and row.claim_hash == "0x" + claim_hash(request.claim_id).hex()
+
+
+def test_reconcile_reports_a_malformed_voucher_row_and_checks_the_rest(rig: Rig) -> None:
+    # One bad row in the read model (here: no claim hash) must not stop the reconciliation: the
+    # anchoring loop runs it, and an activity that raised on the row would be retried forever.
+    issued = rig.env.run(rig.comp.issue_voucher, rig.request(rig.anchored_leaf()))
+    expired = int(time.time()) - 60
+    with session_scope(rig.db_url) as session:
+        for n, claim in enumerate(("", "0x" + claim_hash("T-gone:first_response").hex())):
+            ticket = ("T-bad", "T-gone")[n]
+            session.add(Voucher(claim_id=f"{ticket}:first_response", ticket_id=ticket, breach="first_response",
+                                voucher_id=900 + n, amount=100, currency="CNY", tx_hash="0x" + "ab" * 32,
+                                block_number=n + 1, redeemed=False, claim_hash=claim, expires_at=expired))
+        session.commit()
+    result = rig.env.run(rig.comp.reconcile_vouchers, ReconcileInput(max_batches=50))
+    assert result.checked == 2 and result.reissued == [] and result.reredeemed == []
+    assert result.problems == ["voucher row T-bad:first_response is unreadable: claim_hash must be 32 bytes",
+                               "voucher for T-gone:first_response vanished and has expired: not reissued"]
+    assert rig.chain.issuer().voucher_of_claim(claim_hash(rig.request("").claim_id)) == issued.voucher_id
 
 
 def test_issue_voucher_for_an_unanchored_leaf_asks_to_be_retried(rig: Rig) -> None:

@@ -14,6 +14,8 @@ import httpx
 
 from api.tokens import customer_token
 from cli.stack import Stack
+from domain.encoding import to_hex
+from domain.evidence_types import claim_hash
 from readmodel.db import session_scope
 from readmodel.models import Voucher
 from settings import get_settings
@@ -141,14 +143,18 @@ def test_mail_becomes_a_ticket_duplicates_do_not_and_too_large_is_refused(api: h
 
 
 def _plant_vouchers(stack: Stack, ticket_id: str) -> None:
-    """Three vouchers of the ticket in the read model as the chain reconciliation writes them."""
+    """Three vouchers of the ticket in the read model as the chain reconciliation writes them.
+
+    Well-formed (a real claim hash): the stack's own reconciliation reads every voucher row.
+    """
     now = int(time.time())
     rows = [("first_response", 2000, False, now + 86400 * 90), ("resolution", 5000, True, now + 86400 * 90),
             ("second", 1000, False, now - 60)]
     with session_scope(f"sqlite:///{stack.config.var_dir / 'qualitrail.db'}") as session:
         for n, (breach, amount, redeemed, expires) in enumerate(rows):
-            session.add(Voucher(claim_id=f"{ticket_id}:{breach}", ticket_id=ticket_id, breach=breach,
-                                voucher_id=900_000 + n + int(uuid.uuid4().int % 10_000) * 10, amount=amount,
+            claim_id, number = f"{ticket_id}:{breach}", 900_000 + n + int(uuid.uuid4().int % 10_000) * 10
+            session.add(Voucher(claim_id=claim_id, ticket_id=ticket_id, breach=breach,
+                                claim_hash=to_hex(claim_hash(claim_id)), voucher_id=number, amount=amount,
                                 currency="CNY", tx_hash="0x" + "ab" * 32, block_number=1, redeemed=redeemed,
                                 expires_at=expires))
         session.commit()

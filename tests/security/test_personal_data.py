@@ -46,8 +46,7 @@ def certified(api: httpx.Client) -> dict[str, Any]:
         assert response.status_code == 200, response.text
         cert.update(response.json())
         assert len(cert["milestones"]) >= 3  # opened, note, first response: all anchored
-    # What is checked is the certificate's content; late in the suite the shared stack's anchoring is slower.
-    eventually(anchored, timeout=180, interval=0.5)
+    eventually(anchored, timeout=60, interval=0.5)
     return {"ticket_id": ticket_id, "cert": cert, "token": created.json()["customer_token"]}
 
 
