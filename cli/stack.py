@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -291,24 +291,28 @@ class Stack:
             proc.wait()
 
     def stop(self) -> None:
-        """Graceful stop in reverse order: API, workers, Anvil (writes its state), Temporal."""
-        order = ["mail", "api"] + [n for n in self.procs if n.startswith("worker")] + ["temporal"]
-        for name in order:
-            if name == "temporal" and self.anvil is not None:
-                self.anvil.stop()
-                self.anvil = None
-            proc = self.procs.pop(name, None)
-            if proc is None or proc.poll() is not None:
-                continue
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        """Graceful stop in two waves: the mail receiver, the API and the workers together (each
+        finishes its work against Temporal), then Anvil (writes its state) and Temporal last."""
+        self._terminate(["mail", "api"] + [n for n in self.procs if n.startswith("worker")])
         if self.anvil is not None:
             self.anvil.stop()
             self.anvil = None
+        self._terminate(list(self.procs))
+
+    def _terminate(self, names: list[str]) -> None:
+        """SIGTERM each named process group at once, then wait; SIGKILL what is left after 20 s."""
+        procs = [p for p in (self.procs.pop(n, None) for n in names) if p is not None and p.poll() is None]
+        for proc in procs:
+            with suppress(ProcessLookupError):  # exited since poll()
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
     def __enter__(self) -> Stack:
         return self.start()

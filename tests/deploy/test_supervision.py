@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -61,7 +62,8 @@ def test_a_killed_api_is_restarted_and_the_rest_stays_up(tmp_path: Path) -> None
     api_port = free_port()
     url = f"http://127.0.0.1:{api_port}"
     args = [sys.executable, "-m", "cli.main", "run", "--var-dir", str(tmp_path), "--api-port", str(api_port),
-            "--temporal-port", str(free_port()), "--ui-port", str(free_port()), "--anvil-port", str(free_port())]
+            "--temporal-port", str(free_port()), "--ui-port", str(free_port()), "--anvil-port", str(free_port()),
+            "--mail-port", str(free_port())]
     out, err = tmp_path / "run.out", tmp_path / "run.err"
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
         run = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "QT_LOG_FORMAT": "text"}, stdout=stdout,
@@ -86,9 +88,15 @@ def test_a_killed_api_is_restarted_and_the_rest_stays_up(tmp_path: Path) -> None
         log = (tmp_path / "logs" / "supervisor.log").read_text(encoding="utf-8")
         assert "api exited" in log and "api restarted" in log, log
     finally:
-        run.send_signal(signal.SIGINT)
+        children = _children(run.pid)
+        run.send_signal(signal.SIGTERM)  # a service manager's stop
         try:
-            run.wait(60)
+            stopped = run.wait(60)
         except subprocess.TimeoutExpired:
-            run.kill()
+            stopped = None
+            for pid in [run.pid, *children.values()]:  # leave no component running for later tests
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             run.wait()
+    assert stopped == 0 and not [p for p in children.values() if Path(f"/proc/{p}").exists()], \
+        f"the run should stop all its components on SIGTERM: exit {stopped}, {_children(run.pid)}"
