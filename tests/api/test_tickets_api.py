@@ -7,8 +7,12 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.helpers import eventually
+from api.main import create_app
+from cli.stack import Stack
+from settings import get_settings
+from tests.helpers import eventually, free_port, serve
 
 AGENT = {"X-API-Key": "dev-agent"}
 SUPERVISOR = {"X-API-Key": "dev-supervisor"}
@@ -165,18 +169,23 @@ def test_health_and_docs(api: httpx.Client) -> None:
     assert "/tickets/{ticket_id}/resolve" in api.get("/openapi.json").json()["paths"]
 
 
-def test_readiness_reports_a_dead_chain(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
-    """Readiness really asks each dependency: with Anvil gone the API says so (503)."""
-    from cli.stack import Stack, StackConfig
-
-    with Stack(StackConfig.ephemeral(tmp_path_factory.mktemp("ready"))) as stack:
-        client = httpx.Client(base_url=stack.config.api_url, timeout=30)
-        assert client.get("/health").status_code == 200
-        stack.kill("anvil")
-        answer = client.get("/health")
-        assert answer.status_code == 503
-        assert answer.json()["checks"]["chain"].startswith("down")
-        assert client.get("/health/live").status_code == 200
+def test_readiness_reports_a_dead_chain(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readiness really asks each dependency: with the chain gone the API says so (503). A second
+    API process of the running stack, whose chain URL points at a port nobody listens on."""
+    env = {k: v for k, v in stack.config.env().items() if k.startswith("QT_")}
+    for name, value in {**env, "QT_RPC_URL": f"http://127.0.0.1:{free_port()}"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        with serve(create_app(), lifespan="on") as url, httpx.Client(base_url=url, timeout=30) as client:
+            answer = client.get("/health")
+            assert answer.status_code == 503
+            checks = answer.json()["checks"]
+            assert checks["chain"].startswith("down") and checks["temporal"] == checks["database"] == "ok"
+            assert client.get("/health/live").status_code == 200
+    finally:
+        get_settings.cache_clear()  # later tests build settings from their own environment
+    assert httpx.get(f"{stack.config.api_url}/health", timeout=30).status_code == 200  # the stack's own chain
 
 
 def test_nul_characters_are_refused_naming_the_field(api: httpx.Client) -> None:
