@@ -11,6 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from cli.stack import Stack, StackConfig
+from tests.helpers import STACK_ENV
 
 # The suite calls the public routes from one address far faster than any client should: the stack
 # and in-process apps get a limit no test reaches (tests/security/test_public_limits.py sets its own).
@@ -44,7 +45,7 @@ async def local_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole local stack as `make run` starts it, on free ports in a temporary folder."""
-    config = StackConfig.ephemeral(tmp_path_factory.mktemp("stack"))
+    config = StackConfig.ephemeral(tmp_path_factory.mktemp("stack"), extra_env=STACK_ENV)
     with Stack(config) as running:
         yield running
 

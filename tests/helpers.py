@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import time
 import uuid
@@ -17,7 +18,7 @@ from temporalio.worker import Worker
 from domain.business_calendar import CalendarSpec
 from domain.policy import load_policy
 from domain.tickets import Notification, Targets, TicketInput, TicketPolicy
-from settings import ROOT, Settings, get_settings
+from settings import DEV_API_KEYS, ROOT, Settings, get_settings
 from worker import SANDBOX, WORKFLOWS
 
 POLICY = load_policy(ROOT / "config" / "policy.toml")
@@ -50,6 +51,12 @@ def eventually(check: Callable[[], None], *, timeout: float = 10.0, interval: fl
             if time.monotonic() > deadline:
                 raise
         time.sleep(interval)
+
+
+# The shared stack (tests/conftest.py) seals service texts with this key, so a test can tell what a
+# sealed row holds, and knows an extra reviewer key bound to no person.
+STACK_RECORD_KEY = "r1:" + base64.b64encode(b"\x07" * 32).decode()
+STACK_ENV = {"QT_API_KEYS": DEV_API_KEYS + ",test-reviewer:reviewer", "QT_RECORD_KEYS": STACK_RECORD_KEY}
 
 
 @contextmanager

@@ -6,10 +6,8 @@ erasure destroys them while the evidence stays and the certificate still verifie
 
 from __future__ import annotations
 
-import base64
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +16,14 @@ import pytest
 from web3 import Web3
 
 from certificates.verify import verify_certificate
-from cli.stack import Stack, StackConfig
+from cli.stack import Stack
 from domain.certificate_checks import overall_verdict
-from settings import DEV_API_KEYS
 from tests.helpers import eventually
 
 AGENT = {"X-API-Key": "dev-agent"}
 AUDITOR = {"X-API-Key": "dev-auditor"}
 QUALITY = {"X-API-Key": "dev-quality"}
 REVIEWER = {"X-API-Key": "test-reviewer"}
-RECORD_KEY = "r1:" + base64.b64encode(b"\x07" * 32).decode()
 
 DESCRIPTION = "Jane Roe, 3 Elm Street: the boiler leaks since Monday"
 REPLY = "Dear Jane, an engineer comes tomorrow at 9"
@@ -37,17 +33,14 @@ TEXTS = (DESCRIPTION, REPLY, NOTE, COMMENT)
 
 
 @pytest.fixture(scope="module")
-def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("records")
+def stack_dir(stack: Stack) -> Path:
+    """The shared stack's folder: it seals texts with tests.helpers.STACK_RECORD_KEY and knows the test-reviewer key."""
+    return stack.config.var_dir
 
 
 @pytest.fixture(scope="module")
-def api(stack_dir: Path) -> Iterator[httpx.Client]:
-    env = {"QT_API_KEYS": DEV_API_KEYS + ",test-reviewer:reviewer", "QT_RECORD_KEYS": RECORD_KEY}
-    with Stack(StackConfig.ephemeral(stack_dir, extra_env=env)) as stack, \
-            httpx.Client(base_url=stack.config.api_url, timeout=60) as client:
-        client.rpc_url = stack.config.rpc_url  # type: ignore[attr-defined]
-        yield client
+def rpc_url(stack: Stack) -> str:
+    return stack.config.rpc_url
 
 
 def _db_rows(stack_dir: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
@@ -60,10 +53,10 @@ def _dump(stack_dir: Path) -> str:
         return "\n".join(conn.iterdump())
 
 
-def _verified(api: httpx.Client, tid: str) -> dict[str, Any]:
+def _verified(api: httpx.Client, rpc_url: str, tid: str) -> dict[str, Any]:
     cert = api.get(f"/tickets/{tid}/certificate", headers=AUDITOR)
     assert cert.status_code == 200, cert.text
-    w3 = Web3(Web3.HTTPProvider(api.rpc_url))  # type: ignore[attr-defined]
+    w3 = Web3(Web3.HTTPProvider(rpc_url))
     verdict = overall_verdict(verify_certificate(cert.json(), w3=w3, min_confirmations=0))
     assert verdict.ok, verdict.headline
     body: dict[str, Any] = cert.json()
@@ -158,9 +151,9 @@ def test_record_and_erasure_routes_check_roles_and_input(api: httpx.Client, serv
 
 
 def test_erasure_destroys_text_while_evidence_stays_and_certificate_verifies(
-        api: httpx.Client, served: dict[str, Any], stack_dir: Path) -> None:
+        api: httpx.Client, served: dict[str, Any], stack_dir: Path, rpc_url: str) -> None:
     tid = served["tid"]
-    before = _verified(api, tid)
+    before = _verified(api, rpc_url, tid)
 
     erased = api.post(f"/tickets/{tid}/erasure", json={"request_ref": "DSR-2026-0042"}, headers=QUALITY)
     assert erased.status_code == 200, erased.text
@@ -175,7 +168,7 @@ def test_erasure_destroys_text_while_evidence_stays_and_certificate_verifies(
     assert _db_rows(stack_dir, "SELECT count(*) FROM servicetext WHERE ticket_id = ? AND sealed IS NOT NULL",
                     tid) == [(0,)]
 
-    after = _verified(api, tid)
+    after = _verified(api, rpc_url, tid)
     assert after == before  # the same certificate, byte for byte, still verifies against the chain
 
     # A second request finds nothing left to erase.
