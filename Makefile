@@ -60,11 +60,12 @@ compose-check: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy/test_compose.py tests/deploy/test_compose_env.py \
 		tests/deploy/test_dockerfile.py
 
+# Two lanes side by side (tests/lanes.py): the tests on the shared stack, and all the others.
 test: install /usr/bin/chromium $(CJK_FONT) lint typecheck contracts-check compose-check
-	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout 600
+	$(BIN)/python -m tests.lanes -q -p no:cacheprovider --timeout 600 --durations=15
 
 # The full crash-and-restart run (bench/chaos.py, 300 tickets, two kill rounds): about 3.5 minutes, so
-# opt-in. `make test` runs its fast variant (60 tickets, every component SIGKILLed once, ~2 minutes).
+# opt-in. `make test` runs its fast variant (40 tickets, every component SIGKILLed once, ~1.5 minutes).
 chaos: install
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider -m chaos tests/chaos
 

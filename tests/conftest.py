@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from cli.stack import Stack, StackConfig
 from tests.helpers import STACK_ENV
+from tests.lanes import LANES
 
 # The suite calls the public routes from one address far faster than any client should: the stack
 # and in-process apps get a limit no test reaches (tests/security/test_public_limits.py sets its own).
@@ -54,6 +55,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def api(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.config.api_url, timeout=60) as client:
         yield client
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--lane", choices=LANES, help="run only one lane of the suite (tests/lanes.py)")
+
+
+def uses_shared_stack(item: pytest.Item) -> bool:
+    """Whether the test needs the session's shared stack (this file's `stack`, not a folder's own)."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.get("stack", ()) if info is not None else ()
+    return bool(defs) and defs[-1].func.__module__ == __name__
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    lane = config.getoption("--lane")
+    if lane is None:
+        return
+    ours = [uses_shared_stack(item) == (lane == "stack") for item in items]
+    config.hook.pytest_deselected(items=[item for item, mine in zip(items, ours, strict=True) if not mine])
+    items[:] = [item for item, mine in zip(items, ours, strict=True) if mine]
 
 
 _exit_status: list[int] = [0]
