@@ -172,11 +172,12 @@ def test_committee_rejects_with_a_reason_and_hostile_input_is_refused(base: str,
     answer = supervisor.post(f"/console/proposals/{key}/reject", {"reason": "已由计费系统升级解决 / fixed by billing"})
     assert answer.status_code == 303
     page = supervisor.get(answer.headers["location"]).text
-    assert 'id="proposal-status">rejected<' in page and "fixed by billing" in page and 'id="accept"' not in page
+    # (this supervisor reads Chinese: the root-causes test switched their language)
+    assert 'id="proposal-status">已驳回<' in page and "fixed by billing" in page and 'id="accept"' not in page
     view = httpx.get(f"{base}/analysis/proposals/{key}", headers=QUALITY_KEY, timeout=30).json()
     assert (view["status"], view["meeting_id"]) == ("rejected", None)
     refused = supervisor.post(f"/console/proposals/{key}/accept", {})
-    assert refused.status_code == 409 and "was rejected" in refused.text
+    assert refused.status_code == 409 and "was rejected" in refused.text and "无法执行" not in refused.text
     # The API refuses it too, and its own reject route names the field it refuses.
     assert httpx.post(f"{base}/analysis/proposals/{key}/accept", headers=QUALITY_KEY, timeout=30).status_code == 409
     bad = httpx.post(f"{base}/analysis/proposals/{key}/reject", json={"reason": ""}, headers=QUALITY_KEY, timeout=30)
