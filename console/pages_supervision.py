@@ -1,4 +1,5 @@
-"""Supervision pages: the spot-check review queue with the reviewer's checklist, the quality veto by
+"""Supervision pages: the spot-check review queue with the reviewer's checklist and the review form
+(findings recorded through the API's own command, ``api/commands.py:record_findings``), the quality veto by
 team, the compensation vouchers issued and redeemed, the mystery shopper's entry form (filed
 through the same service and checks as ``POST /evaluations``) and the case library's search."""
 
@@ -7,16 +8,19 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import PolicyDep, SessionDep, SettingsDep
+from api import commands
+from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalDep
 from api.routes.cases import INDEX, MAX_QUERY_CHARS
 from api.routes.evaluations import _check as check_evaluation
+from api.schemas import ID_PATTERN
 from api.schemas.evaluations import EvaluationBody
+from api.schemas.spot_checks import FindingBody
 from console.auth import PREFIX, ConsoleUser, check_csrf, require
 from console.forms import FormError, checked, one, read_form
 from console.pages_tickets import zone_of
@@ -24,7 +28,9 @@ from console.render import render, zone
 from domain.json_limits import has_lone_surrogate
 from domain.policy import Policy
 from readmodel import spot_check, veto, vouchers
+from readmodel.spot_check_models import SpotCheckTask
 from services.evaluations import EvaluationConflict, file_evaluation
+from settings import Settings
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -69,6 +75,76 @@ def vouchers_page(request: Request, user: VoucherReader, session: SessionDep, po
     rows = vouchers.vouchers_newest_first(session=session, limit=200)
     return render(request, "vouchers.html", language=user.language, time_zone=zone_of(user, policy), user=user,
                   rows=rows, redeemed=sum(1 for r in rows if r.redeemed))
+
+
+TicketId = Annotated[str, Path(pattern=ID_PATTERN)]
+PathMonth = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+def _own_task(session: Any, user: ConsoleUser, month: str, ticket_id: str) -> SpotCheckTask:
+    """The task, if the person may record it: a reviewer only their own (as the API: 403), else anyone's."""
+    task = spot_check.get_task(session=session, month=month, ticket_id=ticket_id)
+    if task is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no review task for {ticket_id} in {month}")
+    if user.role == "reviewer" and task.reviewer != user.person_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a reviewer records only their own review tasks")
+    return task
+
+
+def _task_page(request: Request, user: ConsoleUser, session: Any, settings: Settings, policy: Policy, month: str,
+               ticket_id: str, *, problem: str = "", fields: list[str] | None = None,
+               status_code: int = 200) -> Response:
+    task = _own_task(session, user, month, ticket_id)
+    return render(request, "spot_check_task.html", language=user.language, time_zone=zone_of(user, policy),
+                  user=user, status_code=status_code, month=month, task=task, checklist=policy.spot_check.checklist,
+                  rows=range(settings.console_findings_rows), problem=problem, fields=fields or [],
+                  done=request.query_params.get("done") == "findings")
+
+
+@router.get("/spot-checks/{month}/tasks/{ticket_id}")
+def spot_check_task(request: Request, month: PathMonth, ticket_id: TicketId, user: Reviewer, session: SessionDep,
+                    settings: SettingsDep, policy: PolicyDep) -> Response:
+    """A review task with the form of the policy's checklist."""
+    return _task_page(request, user, session, settings, policy, month, ticket_id)
+
+
+def _findings_of(form: dict[str, list[str]], rows: int) -> list[dict[str, Any]]:
+    """The filled rows (a row without a deviation is unused), each checked by the API's body model; an
+    error names the form's field (``step_1``)."""
+    findings: list[dict[str, Any]] = []
+    for i in range(rows):
+        deviation = one(form, f"deviation_{i}")
+        if not deviation:
+            continue
+        try:
+            row = checked(FindingBody, {"deviation": deviation, "step": one(form, f"step_{i}"),
+                                        "severity": one(form, f"severity_{i}"),
+                                        "abnormal_feedback": one(form, f"abnormal_{i}") == "on"})
+        except FormError as exc:
+            names = [f"{f}_{i}" for f in exc.fields]
+            raise FormError(names, "; ".join(f"{n}: not on the checklist" for n in names)) from None
+        findings.append(row.model_dump())
+    return findings
+
+
+@router.post("/spot-checks/{month}/tasks/{ticket_id}")
+async def record_spot_check(request: Request, month: PathMonth, ticket_id: TicketId, user: Reviewer,
+                            session: SessionDep, settings: SettingsDep, policy: PolicyDep,
+                            client: TemporalDep) -> Response:
+    """Records the review through the API's command (the month's workflow checks the checklist)."""
+    form = await read_form(request)
+    check_csrf(user.csrf, one(form, "csrf"))
+    _own_task(session, user, month, ticket_id)
+    try:
+        findings = _findings_of(form, settings.console_findings_rows)
+        await commands.record_findings(client, month, ticket_id, user.person_id, findings)
+    except HTTPException as exc:
+        if exc.status_code not in (status.HTTP_409_CONFLICT, status.HTTP_422_UNPROCESSABLE_CONTENT):
+            raise
+        return _task_page(request, user, session, settings, policy, month, ticket_id, problem=str(exc.detail),
+                          fields=exc.fields if isinstance(exc, FormError) else [], status_code=exc.status_code)
+    return RedirectResponse(f"{PREFIX}/spot-checks/{month}/tasks/{ticket_id}?done=findings",
+                            status_code=status.HTTP_303_SEE_OTHER)
 
 
 def _evaluation_page(request: Request, user: ConsoleUser, policy: Policy, *, problem: str = "", filed: str = "",

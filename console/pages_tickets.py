@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalDep
+from api.routes.cases import find_similar
 from api.routes.certificates import verification_url
 from api.routes.records import kept_text
 from api.schemas import ID_PATTERN, AssignBody, CancelBody, EscalateBody, PriorityBody
@@ -150,11 +151,14 @@ async def _ticket_page(request: Request, user: ConsoleUser, ticket_id: str, clie
         texts = entry["texts"] if user.may(*TEXT_READERS) else []
         evidence[entry["seq"]] = {"status": entry["evidence"]["status"], "texts": texts}
     rows = vouchers.vouchers_of_ticket(session=session, ticket_id=ticket_id)
+    # The case library's similar cases, as GET /tickets/{id}/similar-cases finds them.
+    similar = await run_in_threadpool(find_similar, session, settings.db_url, ticket_id,
+                                      policy.analysis.similar_cases) or []
     anchored = any(e["status"] == "anchored" for e in evidence.values())
     done = request.query_params.get("done", "")
     return render(request, "ticket.html", language=user.language, time_zone=zone_of(user, policy), user=user,
                   status_code=status_code, view=view, evidence=evidence, vouchers=rows, anchored=anchored,
-                  now=datetime.now(UTC), actions=_actions(user, view), priorities=PRIORITIES,
+                  now=datetime.now(UTC), actions=_actions(user, view), similar=similar, priorities=PRIORITIES,
                   all_teams=sorted({*policy.departments.heads, view.team}), problem=problem,
                   done=f"done_{done}" if done in ("assign", "escalate", "priority", "cancel") else "")
 

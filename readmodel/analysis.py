@@ -147,6 +147,17 @@ def mark_accepted(session: Session, problem_key: str, *, meeting_id: str, by: st
     session.commit()
 
 
+def mark_rejected(session: Session, problem_key: str, *, by: str, reason: str) -> MeetingProposal | None:
+    """Marks a proposed problem rejected; a decided one (accepted or rejected) is returned unchanged."""
+    row = session.get(MeetingProposal, problem_key)
+    if row is None or row.status != "proposed":
+        return row
+    row.status, row.rejected_by, row.rejected_at, row.reject_reason = "rejected", by, datetime.now(UTC), reason
+    session.add(row)
+    session.commit()
+    return row
+
+
 def ticket_count(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(Ticket)).scalar_one())
 

@@ -51,12 +51,16 @@ class MeetingProposal(SQLModel, table=True):
     root_cause: str | None = Field(default=None, max_length=64)
     evidence: str = Field(sa_column=Column(Text, nullable=False))  # JSON: reasons, clusters, shares, tickets
     ticket_ids: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
-    status: str = Field(default="proposed", index=True, max_length=16)  # proposed | accepted
+    status: str = Field(default="proposed", index=True, max_length=16)  # proposed | accepted | rejected
     run_key: str = Field(max_length=32)
     proposed_at: datetime
     meeting_id: str | None = Field(default=None, max_length=64)
     accepted_by: str | None = Field(default=None, max_length=64)
     accepted_at: datetime | None = None
+    # The committee may turn a proposal down (decision 020): who, when and why; the key stays taken.
+    rejected_by: str | None = Field(default=None, max_length=64)
+    rejected_at: datetime | None = None
+    reject_reason: str | None = Field(default=None, max_length=2000)
 
 
 # A case of the library: a problem, its cause, the measure taken and the outcome.

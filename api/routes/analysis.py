@@ -6,12 +6,12 @@ import json
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
+from api import commands
 from api.deps import PolicyDep, QualityDep, SessionDep, SettingsDep, get_temporal
-from api.schemas import AUTH, problems
-from api.schemas.analysis import AnalysisView, ProblemKey, ProposalList, ProposalView, RunKey
-from api.workflows import MEETINGS
-from domain.governance import MeetingInput, MeetingView, meeting_policy
-from domain.milestones import format_time, salted_hash
+from api.schemas import AUTH, BODY, problems
+from api.schemas.analysis import AnalysisView, ProblemKey, ProposalList, ProposalView, RejectBody, RunKey
+from domain.governance import MeetingView
+from domain.milestones import format_time
 from readmodel import analysis as store
 from readmodel.analysis_models import AnalysisRun, MeetingProposal, ProblemShare
 
@@ -52,12 +52,14 @@ def _proposal_view(p: MeetingProposal, history: list[ProblemShare] | None = None
                         departments=json.loads(p.departments),
                         category=p.category, step=p.step, root_cause=p.root_cause, evidence=json.loads(p.evidence),
                         ticket_ids=json.loads(p.ticket_ids), status=p.status, run_key=p.run_key,
-                        proposed_at=format_time(p.proposed_at), meeting_id=p.meeting_id, accepted_by=p.accepted_by)
+                        proposed_at=format_time(p.proposed_at), meeting_id=p.meeting_id, accepted_by=p.accepted_by,
+                        rejected_by=p.rejected_by, reject_reason=p.reject_reason)
 
 
 @router.get("/proposals", response_model=ProposalList, responses=problems(*AUTH))
 def list_proposals(session: SessionDep, caller: QualityDep,
-                   status_: str | None = Query(None, alias="status", pattern="^(proposed|accepted)$")) -> ProposalList:
+                   status_: str | None = Query(None, alias="status",
+                                                pattern="^(proposed|accepted|rejected)$")) -> ProposalList:
     """Systemic problems proposed to the quality committee for a joint meeting, newest first."""
     return ProposalList(data=[_proposal_view(p) for p in store.list_proposals(session, status=status_)])
 
@@ -80,27 +82,13 @@ async def accept_proposal(problem_key: ProblemKey, session: SessionDep, caller: 
     The meeting id is derived from the problem key, so a second acceptance (or a retry) cannot open a
     second meeting: it answers 409 naming the meeting.
     """
-    row = store.get_proposal(session, problem_key)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no proposal {problem_key}")
-    meeting_id = "M-" + problem_key
-    if row.status == "accepted":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"proposal {problem_key} was already accepted: meeting "
-                                                      f"{row.meeting_id}")
-    client = get_temporal(request)  # after the checks: an unknown proposal is a 404 even without Temporal
-    evidence = json.loads(row.evidence)
-    statement = f"{row.title}\n{json.dumps(evidence, ensure_ascii=False, sort_keys=True)}"
-    meeting = MeetingInput(
-        meeting_id=meeting_id, title=row.title[:200], category=row.category, departments=json.loads(row.departments),
-        policy=meeting_policy(policy), linked_tickets=json.loads(row.ticket_ids),
-        problem_hash=salted_hash(settings.secret_key.get_secret_value().encode(), statement, "text"),
-        opened_by=caller.key_id)
-    try:
-        view = await MEETINGS.start(client, meeting, meeting_id, settings.task_queue,
-                                    f"meeting {meeting_id} for proposal {problem_key} already started")
-    except HTTPException as exc:
-        if exc.status_code == status.HTTP_409_CONFLICT:  # started before the row was marked: mark it now
-            store.mark_accepted(session, problem_key, meeting_id=meeting_id, by=caller.key_id)
-        raise
-    store.mark_accepted(session, problem_key, meeting_id=meeting_id, by=caller.key_id)
-    return view
+    return await commands.accept_proposal(session, settings, policy, lambda: get_temporal(request), problem_key,
+                                          caller.key_id)
+
+
+@router.post("/proposals/{problem_key}/reject", response_model=ProposalView,
+             responses=problems(*AUTH, *BODY, 404, 409))
+def reject_proposal(problem_key: ProblemKey, body: RejectBody, session: SessionDep,
+                    caller: QualityDep) -> ProposalView:
+    """The quality committee turns the proposal down, with its reason; no meeting starts (decision 020)."""
+    return _proposal_view(commands.reject_proposal(session, problem_key, caller.key_id, body.reason))

@@ -96,10 +96,17 @@ def similar_cases(ticket_id: Annotated[str, Path(pattern=ID_PATTERN)], session: 
                   caller: StaffReaderDep, policy: PolicyDep, settings: SettingsDep,
                   limit: Annotated[int | None, Query(ge=1, le=50)] = None) -> SimilarCases:
     """Cases like this ticket (its summary and description as the query), for the agent working on it."""
+    hits = find_similar(session, settings.db_url, ticket_id, limit or policy.analysis.similar_cases)
+    if hits is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket {ticket_id}")
+    return SimilarCases(ticket_id=ticket_id, data=[_view(d, s) for d, s in hits])
+
+
+def find_similar(session: Session, db_url: str, ticket_id: str, k: int) -> list[tuple[CaseDoc, float]] | None:
+    """The ``k`` cases most like the ticket (its summary and description as the query; its own case
+    left out), or None if there is no such ticket: the route and the console's ticket page use it."""
     found = case_store.ticket_text(session, ticket_id)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket {ticket_id}")
+        return None
     text, _category, _team = found
-    hits = INDEX.get(session, settings.db_url).search(text[:MAX_QUERY_CHARS], k=limit or policy.analysis.similar_cases,
-                                     exclude=f"ticket:{ticket_id}")
-    return SimilarCases(ticket_id=ticket_id, data=[_view(d, s) for d, s in hits])
+    return INDEX.get(session, db_url).search(text[:MAX_QUERY_CHARS], k=k, exclude=f"ticket:{ticket_id}")

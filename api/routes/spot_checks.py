@@ -7,14 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from api import commands
 from api.deps import Caller, SessionDep, TemporalDep, TicketId, require_roles
 from api.schemas import AUTH, BODY, NO_NUL, WORKFLOW, problems
 from api.schemas.spot_checks import FindingsBody, Month, SampleView, TaskList, TaskView
-from api.workflows import update_workflow
-from domain.spot_check import Finding, FindingsInput, ReviewTask
 from readmodel import spot_check
-from workflows.names import SPOT_CHECK_WORKFLOW
-from workflows.spot_check import SpotCheckMonthWorkflow
 
 router = APIRouter(prefix="/spot-checks", tags=["spot checks"])
 
@@ -56,10 +53,8 @@ async def record_findings(month: Month, ticket_id: TicketId, body: FindingsBody,
     if caller.role == "reviewer":
         task_row = spot_check.get_task(session=session, month=month, ticket_id=ticket_id)
         caller.check_person(task_row.reviewer if task_row else "", "review tasks")
-    cmd = FindingsInput(ticket_id=ticket_id, reviewer=caller.person or caller.key_id, findings=[
-        Finding(f.deviation, f.step, f.severity, f.abnormal_feedback) for f in body.findings])
-    task: ReviewTask = await update_workflow(client.get_workflow_handle(f"spot-check-{month}"), SPOT_CHECK_WORKFLOW,
-                                             "spot check", SpotCheckMonthWorkflow.record_findings, cmd)
+    task = await commands.record_findings(client, month, ticket_id, caller.person or caller.key_id,
+                                          [f.model_dump() for f in body.findings])
     return TaskView(ticket_id=task.ticket_id, stratum=task.stratum, abnormal=task.abnormal, reviewer=task.reviewer,
                     due_at=task.due_at, status=task.status, reminded=task.reminded, escalated=task.escalated,
                     findings=task.findings)

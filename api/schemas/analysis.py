@@ -7,7 +7,10 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, Field
 
+from api.schemas import NO_NUL, RequestBody
+
 RunKey = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", description="YYYY-MM-DD")]
+REJECT_REASON_CHARS = 2000  # the column's width (readmodel/analysis_models.py:MeetingProposal.reject_reason)
 ProblemKey = Annotated[str, Path(pattern=r"^P-[0-9a-f]{16}$", description="a proposal's problem key")]
 
 
@@ -34,14 +37,21 @@ class ProposalView(BaseModel):
     root_cause: str | None
     evidence: dict[str, Any] = Field(description="reasons, clusters, share_of_failures (percent), tickets")
     ticket_ids: list[str] = Field(description="the tickets linked to the meeting on acceptance")
-    status: str = Field(description="proposed | accepted")
+    status: str = Field(description="proposed | accepted | rejected")
     run_key: str
     proposed_at: str
     meeting_id: str | None
     accepted_by: str | None
+    rejected_by: str | None = None
+    reject_reason: str | None = None
     share_history: list[dict[str, Any]] = Field(
         description="the problem's share of failures, tickets and recent tickets in each daily run, oldest first: "
                     "the same numbers before and after a meeting's solution")
+
+
+class RejectBody(RequestBody):
+    reason: str = Field(min_length=1, max_length=REJECT_REASON_CHARS, pattern=NO_NUL,
+                        description="why the committee turns the proposal down")
 
 
 class ProposalList(BaseModel):

@@ -19,25 +19,30 @@ PAGES = ["/console", "/console/board", "/console/board/rows", "/console/tickets/
          "/console/tickets/T-nope-000/qr.svg", "/console/meetings", "/console/meetings/M-nope-000",
          "/console/suppliers", "/console/suppliers/sup-nope", "/console/points", "/console/admin",
          "/console/preferences", "/console/spot-checks", "/console/veto", "/console/vouchers",
-         "/console/evaluations/new", "/console/cases"]
+         "/console/evaluations/new", "/console/cases", "/console/root-causes", "/console/proposals",
+         "/console/proposals/P-0000000000000000", "/console/spot-checks/2025-01/tasks/T-nope-000"]
 POSTS = ["/console/evaluations/new", "/console/suppliers/sup-nope/appeal", "/console/suppliers/sup-nope/decision",
          "/console/logout", "/console/preferences", "/console/tickets/T-nope-000/assign",
          "/console/tickets/T-nope-000/cancel", "/console/meetings", "/console/meetings/M-nope-000/analyses",
-         "/console/admin/invite", "/console/admin/role"]
+         "/console/admin/invite", "/console/admin/role", "/console/proposals/P-0000000000000000/accept",
+         "/console/proposals/P-0000000000000000/reject", "/console/spot-checks/2025-01/tasks/T-nope-000"]
 WRONG = "wrong-password-never-logged-7"
 # What each role may open (200) and what it may not (403); admin may open everything.
 ACCESS = {
     "agent": ({"/console/board", "/console/meetings", "/console/points", "/console/vouchers"},
               {"/console/suppliers", "/console/admin", "/console/spot-checks", "/console/veto"}),
-    "supervisor": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points"},
+    "supervisor": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points",
+                    "/console/root-causes", "/console/proposals"},
                    {"/console/admin"}),
     "quality": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points",
-                 "/console/spot-checks", "/console/veto", "/console/vouchers"}, {"/console/admin"}),
+                 "/console/spot-checks", "/console/veto", "/console/vouchers", "/console/root-causes",
+                 "/console/proposals"}, {"/console/admin"}),
     "auditor": ({"/console/board", "/console/meetings", "/console/suppliers"}, {"/console/points", "/console/admin"}),
     "team_head": ({"/console/board", "/console/meetings"}, {"/console/suppliers", "/console/points"}),
     "supplier_manager": ({"/console/suppliers"}, {"/console/board", "/console/meetings", "/console/points"}),
     "merchant": (set(), {"/console/board", "/console/suppliers", "/console/admin"}),
-    "reviewer": ({"/console/spot-checks"}, {"/console/board", "/console/admin", "/console/veto"}),
+    "reviewer": ({"/console/spot-checks"}, {"/console/board", "/console/admin", "/console/veto",
+                                           "/console/root-causes", "/console/proposals"}),
     "external_evaluator": (set(), {"/console/board", "/console/admin"}),
     "admin": ({"/console/board", "/console/meetings", "/console/suppliers", "/console/points", "/console/admin",
                "/console/spot-checks", "/console/veto", "/console/vouchers"},

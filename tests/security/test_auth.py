@@ -112,6 +112,7 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/analysis/proposals"): QUALITY,
     ("GET", "/analysis/proposals/{problem_key}"): QUALITY,
     ("POST", "/analysis/proposals/{problem_key}/accept"): QUALITY,
+    ("POST", "/analysis/proposals/{problem_key}/reject"): QUALITY,
     ("GET", "/cases"): STAFF,
     ("GET", "/tickets/{ticket_id}/similar-cases"): STAFF,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
