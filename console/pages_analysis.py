@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api import commands
 from api.deps import PolicyDep, SessionDep, SettingsDep, get_temporal
-from api.routes.analysis import _proposal_view, _run_view
+from api.routes.analysis import proposal_view, run_view
 from api.schemas.analysis import RejectBody
 from console.auth import PREFIX, ConsoleUser, check_csrf, require
 from console.forms import FormError, checked, one, read_form
@@ -46,7 +46,7 @@ def root_causes_page(request: Request, user: Committee, session: SessionDep, pol
     row = store.get_run(session, run)
     if row is None and run is not None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run: no analysis ran on {run}")
-    view = _run_view(row) if row is not None else None
+    view = run_view(row) if row is not None else None
     chart: dict[str, Any] | None = None
     if view is not None:
         by_step = view.shares.get("by_step", {})
@@ -59,7 +59,7 @@ def _proposals_page(request: Request, user: ConsoleUser, session: Any, policy: P
                     problem: str = "", status_code: int = 200) -> Response:
     rows = store.list_proposals(session, status=status_)
     return render(request, "proposals.html", language=user.language, time_zone=zone_of(user, policy), user=user,
-                  status_code=status_code, proposals=[_proposal_view(p) for p in rows], shown=status_ or "",
+                  status_code=status_code, proposals=[proposal_view(p) for p in rows], shown=status_ or "",
                   problem=problem)
 
 
@@ -75,7 +75,7 @@ def _proposal_page(request: Request, user: ConsoleUser, session: Any, policy: Po
     row = store.get_proposal(session, problem_key)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no proposal {problem_key}")
-    view = _proposal_view(row, store.share_history(session, problem_key))
+    view = proposal_view(row, store.share_history(session, problem_key))
     return render(request, "proposal.html", language=user.language, time_zone=zone_of(user, policy), user=user,
                   status_code=status_code, p=view, problem=problem, problem_fields=problem_fields or [],
                   evidence_json=json.dumps(view.evidence, ensure_ascii=False, indent=1),

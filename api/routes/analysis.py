@@ -18,7 +18,7 @@ from readmodel.analysis_models import AnalysisRun, MeetingProposal, ProblemShare
 router = APIRouter(prefix="/analysis", tags=["analysis"])
 
 
-def _run_view(row: AnalysisRun) -> AnalysisView:
+def run_view(row: AnalysisRun) -> AnalysisView:
     result = json.loads(row.result)
     return AnalysisView(run_key=row.run_key, as_of=result["as_of"], tickets=row.tickets, failures=row.failures,
                         threshold_percent=result["threshold_percent"],
@@ -33,7 +33,7 @@ def latest_run(session: SessionDep, caller: QualityDep) -> AnalysisView:
     row = store.get_run(session)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no analysis has run yet")
-    return _run_view(row)
+    return run_view(row)
 
 
 @router.get("/runs/{run_key}", response_model=AnalysisView, responses=problems(*AUTH, 404))
@@ -42,10 +42,10 @@ def get_run(run_key: RunKey, session: SessionDep, caller: QualityDep) -> Analysi
     row = store.get_run(session, run_key)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no analysis ran on {run_key}")
-    return _run_view(row)
+    return run_view(row)
 
 
-def _proposal_view(p: MeetingProposal, history: list[ProblemShare] | None = None) -> ProposalView:
+def proposal_view(p: MeetingProposal, history: list[ProblemShare] | None = None) -> ProposalView:
     figures = [{"run_key": h.run_key, "share_of_failures": h.share_of_failures, "tickets": h.tickets,
                 "recent": h.recent} for h in history or []]
     return ProposalView(share_history=figures, problem_key=p.problem_key, title=p.title,
@@ -61,7 +61,7 @@ def list_proposals(session: SessionDep, caller: QualityDep,
                    status_: str | None = Query(None, alias="status",
                                                 pattern="^(proposed|accepted|rejected)$")) -> ProposalList:
     """Systemic problems proposed to the quality committee for a joint meeting, newest first."""
-    return ProposalList(data=[_proposal_view(p) for p in store.list_proposals(session, status=status_)])
+    return ProposalList(data=[proposal_view(p) for p in store.list_proposals(session, status=status_)])
 
 
 @router.get("/proposals/{problem_key}", response_model=ProposalView, responses=problems(*AUTH, 404))
@@ -70,7 +70,7 @@ def get_proposal(problem_key: ProblemKey, session: SessionDep, caller: QualityDe
     row = store.get_proposal(session, problem_key)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no proposal {problem_key}")
-    return _proposal_view(row, store.share_history(session, problem_key))
+    return proposal_view(row, store.share_history(session, problem_key))
 
 
 @router.post("/proposals/{problem_key}/accept", status_code=status.HTTP_201_CREATED, response_model=MeetingView,
@@ -91,4 +91,4 @@ async def accept_proposal(problem_key: ProblemKey, session: SessionDep, caller: 
 def reject_proposal(problem_key: ProblemKey, body: RejectBody, session: SessionDep,
                     caller: QualityDep) -> ProposalView:
     """The quality committee turns the proposal down, with its reason; no meeting starts (decision 020)."""
-    return _proposal_view(commands.reject_proposal(session, problem_key, caller.key_id, body.reason))
+    return proposal_view(commands.reject_proposal(session, problem_key, caller.key_id, body.reason))
