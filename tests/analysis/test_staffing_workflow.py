@@ -52,7 +52,7 @@ def _plan(url: str) -> list[StaffingPlanDay]:
 async def test_a_short_roster_alerts_its_head_and_quality_once(own_env: WorkflowEnvironment, staffing_db: str) -> None:
     short_day, covered_day = date(2026, 5, 6), date(2026, 5, 7)  # the first working days after May Day
     with session_scope(staffing_db) as session:
-        store.put_roster(session, team="after-sales", days=[(short_day, 1), (covered_day, 500)], by="test")
+        store.put_roster(session, team="after-sales", days=[(short_day, 0), (covered_day, 500)], by="test")
     queue = f"staffing-{uuid.uuid4()}"
     acts = StaffingActivities(staffing_db, ROOT / "config" / "policy.toml")
     notifier = Notifier(db_url=staffing_db)  # the real inbox: its record is what a user sees
@@ -71,7 +71,7 @@ async def test_a_short_roster_alerts_its_head_and_quality_once(own_env: Workflow
     assert {p.team for p in plan} == {"after-sales", "billing", "logistics"}
     assert len(plan) == first.plan.plan_days == second.plan.plan_days == 3 * len(days)  # replaced, not added
     need = {(p.day, p.team): p for p in plan}
-    assert need[(short_day, "after-sales")].agents_needed > 1
+    assert need[(short_day, "after-sales")].agents_needed > 0
     # The backlog after a long holiday: the first working day needs more than a plain weekday after it.
     assert need[(short_day, "after-sales")].volume > need[(date(2026, 5, 13), "after-sales")].volume
     assert first.plan.tickets == 1500
@@ -80,7 +80,7 @@ async def test_a_short_roster_alerts_its_head_and_quality_once(own_env: Workflow
     assert second.shortfalls == 0 and second.alerts == 0
     alerts = _alerts(staffing_db)
     assert sorted(a.recipient for a in alerts) == ["after-sales-head", "quality-committee"]
-    short_by = need[(short_day, "after-sales")].agents_needed - 1
+    short_by = need[(short_day, "after-sales")].agents_needed
     for a in alerts:
         assert a.subject_id == "after-sales"
         assert f"{short_by} agent(s) short on 2026-05-06" in a.message
