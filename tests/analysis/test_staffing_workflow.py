@@ -72,8 +72,8 @@ async def test_a_short_roster_alerts_its_head_and_quality_once(own_env: Workflow
     assert len(plan) == first.plan.plan_days == second.plan.plan_days == 3 * len(days)  # replaced, not added
     need = {(p.day, p.team): p for p in plan}
     assert need[(short_day, "after-sales")].agents_needed > 0
-    # The backlog after a long holiday: the first working day needs more than a plain weekday after it.
-    assert need[(short_day, "after-sales")].volume > need[(date(2026, 5, 13), "after-sales")].volume
+    # The generator's weekly pattern carries over: a Saturday expects fewer tickets than a Wednesday.
+    assert need[(date(2026, 5, 16), "after-sales")].volume < need[(date(2026, 5, 13), "after-sales")].volume
     assert first.plan.tickets == 1500
 
     assert first.shortfalls == 1 and first.alerts == 2
