@@ -71,7 +71,10 @@ class StaffingActivities:
         cal = day_calendar(policy, range(first.year - 1, run_day.year + 2))
         alpha = policy.forecast.regularization
         forecasts = forecast(series, first, cal, horizon=horizon, alpha=alpha) if series else []
-        figures = [self._figures(f, series[f.key], first, cal, horizon, alpha) for f in forecasts]
+        figures = []
+        for f in forecasts:  # two fits per series for the backtest: tell Temporal this worker is alive
+            figures.append(self._figures(f, series[f.key], first, cal, horizon, alpha))
+            activity.heartbeat(f"backtest {f.key}")
         plan = daily_plan(forecasts, team_of, policy.staffing, answer_seconds(policy, team_of))
         rows = [StaffingPlanDay(run_key=req.run_key, day=p.day, team=p.team, volume=round(p.volume, 2),
                                 agents_needed=p.need.rostered, on_shift=p.need.on_shift,

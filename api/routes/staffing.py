@@ -48,7 +48,7 @@ def put_roster(team: Team, session: SessionDep, caller: RosterWriterDep, policy:
     the team's head (key:team_head:<person>)."""
     _known_team(policy, team, "path")
     if caller.role == "team_head":
-        caller.check_person(policy.department_head(team), f"team {team}'s roster")
+        caller.check_person(policy.department_head(team), "team's roster")
     days = [e.day for e in body]
     if len(set(days)) != len(days):
         raise _invalid("body", "day", "each day at most once per request")
