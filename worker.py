@@ -24,6 +24,7 @@ from activities.observers import ObserverActivities
 from activities.points import PointsActivities
 from activities.report import ReportActivities
 from activities.spot_check import SpotCheckActivities
+from activities.staffing import StaffingActivities
 from activities.tickets import TicketActivities
 from activities.veto import VetoActivities
 from domain.policy import load_policy
@@ -41,6 +42,7 @@ from workflows.observers import ObserverKickoffWorkflow, ObserverRoundWorkflow, 
 from workflows.points import PointsMonthWorkflow, ensure_points_schedule
 from workflows.report import QualityReportWorkflow, ensure_report_schedule
 from workflows.spot_check import SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, ensure_spot_check_schedule
+from workflows.staffing import DailyStaffingWorkflow, ensure_staffing_schedule
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.veto import TeamVetoWorkflow, VetoScanWorkflow, ensure_veto_schedule
@@ -49,8 +51,8 @@ log = logging.getLogger("qualitrail.worker")
 
 WORKFLOWS: list[type] = [TicketWorkflow, JointMeetingWorkflow, SupplierWorkflow, PointsMonthWorkflow,
                          TeamVetoWorkflow, VetoScanWorkflow, SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow,
-                         QualityReportWorkflow, DailyAnalysisWorkflow, FeedbackTriageWorkflow, FeedbackSweepWorkflow,
-                         ObserverRoundWorkflow, ObserverKickoffWorkflow, *EVIDENCE_WORKFLOWS]
+                         QualityReportWorkflow, DailyAnalysisWorkflow, DailyStaffingWorkflow, FeedbackTriageWorkflow,
+                         FeedbackSweepWorkflow, ObserverRoundWorkflow, ObserverKickoffWorkflow, *EVIDENCE_WORKFLOWS]
 
 # Our pure modules (and the keccak they use) are passed through the sandbox instead of re-imported.
 SANDBOX = SandboxedWorkflowRunner(
@@ -73,6 +75,8 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
              spot.report_major_finding]
     analysis = AnalysisActivities(settings.db_url, settings.policy_file)
     acts += [analysis.analyse_root_causes, analysis.refresh_case_library]
+    staffing = StaffingActivities(settings.db_url, settings.policy_file)
+    acts += [staffing.plan_staffing, staffing.find_shortfalls]
     feedback = FeedbackActivities(settings)
     acts += [feedback.triage_feedback, feedback.open_feedback_ticket, feedback.attach_feedback,
              feedback.record_feedback_triage, feedback.start_untriaged_feedback]
@@ -116,6 +120,8 @@ async def run_worker(settings: Settings) -> None:
                                    load_policy(settings.policy_file).performance.veto.scan_every_hours)
         await ensure_analysis_schedule(client, settings.task_queue,
                                        load_policy(settings.policy_file).analysis.run_hour_utc)
+        await ensure_staffing_schedule(client, settings.task_queue,
+                                       load_policy(settings.policy_file).staffing.run_hour_utc)
         log.info("worker polling task queue %s", settings.task_queue)
         await stop.wait()
 

@@ -36,6 +36,7 @@ from api.routes import (
     records,
     reports,
     spot_checks,
+    staffing,
     suppliers,
     tickets,
     verify,
@@ -213,6 +214,7 @@ def create_app() -> FastAPI:
     app.include_router(spot_checks.router)
     app.include_router(meetings.router)
     app.include_router(analysis.router)
+    app.include_router(staffing.router)
     app.include_router(cases.router)
     app.include_router(suppliers.router)
     app.include_router(certificates.router)

@@ -22,6 +22,7 @@ import readmodel.points_models  # noqa: F401
 import readmodel.record_models  # noqa: F401
 import readmodel.report_models  # noqa: F401
 import readmodel.spot_check_models  # noqa: F401
+import readmodel.staffing_models  # noqa: F401
 import readmodel.veto_models  # noqa: F401
 
 # A colleague's module; imported when present so autogenerate and the drift test see its tables.

@@ -53,6 +53,7 @@ def init_db(url: str) -> Engine:
         record_models,
         report_models,
         spot_check_models,
+        staffing_models,
         veto_models,
     )
 

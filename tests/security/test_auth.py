@@ -113,6 +113,11 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/analysis/proposals/{problem_key}"): QUALITY,
     ("POST", "/analysis/proposals/{problem_key}/accept"): QUALITY,
     ("POST", "/analysis/proposals/{problem_key}/reject"): QUALITY,
+    # Team heads (not probed: no dev key) put their own team's roster (tests/analysis/test_staffing_api.py).
+    ("PUT", "/staffing/roster/{team}"): {"quality"},
+    ("GET", "/staffing/roster/{team}"): STAFF,
+    ("GET", "/staffing/plan"): STAFF,
+    ("GET", "/staffing/forecast"): STAFF,
     ("GET", "/cases"): STAFF,
     ("GET", "/tickets/{ticket_id}/similar-cases"): STAFF,
     ("POST", "/codec/decode"): {"quality", "supervisor", "auditor"},
