@@ -88,6 +88,7 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     # Service record: reviewers too (a role without a dev key, so not probed here; see tests/records).
     ("GET", "/tickets/{ticket_id}/record"): QUALITY,
     ("POST", "/tickets/{ticket_id}/erasure"): {"quality"},
+    ("POST", "/feedback/{ref}/erasure"): {"quality"},
     # The directory of people; inboxes are also open to team heads (no dev key; see tests/alerts).
     ("PUT", "/people/{person_id}"): QUALITY,
     ("GET", "/people"): QUALITY,
