@@ -1,7 +1,7 @@
 """The observer's pages (rule 15): what ``/observers/{id}/suggestions`` and ``/reviews/{quarter}`` do
 for the app, as forms on a phone. The token from the invitation's link is a form field (not a
 cookie), so another site cannot post on an observer's behalf; a bad field answers the page again,
-422, naming it; a bad token 401/403; a refused review 409 with the round's reason."""
+422, naming it; a missing or bad token a 404 page naming it; a refused review 409 with the round's reason."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ router = APIRouter(prefix="/observers", tags=["observers"])
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 PAGE_ANSWERS: dict[int | str, dict[str, Any]] = {
     **page_problems(413, 503), **FORM_ERRORS,
-    401: {"description": "no token: the page says to use the invitation's link", "content": _HTML},
-    403: {"description": "a token that is not this active observer's", "content": _HTML},
+    404: {"description": "no token, or not an active observer's: the page says to use the invitation's link",
+          "content": _HTML},
     422: {"description": "the page again, naming what to fix", "content": _HTML},
 }
 _FIELDS = {"token", "lang", "text", "quarter", "process", "score", "comment"}
@@ -55,11 +55,15 @@ def _bad(value: str, limit: int) -> bool:
 
 
 def _observer(session: Session, settings: Settings, observer_id: str, token: str, lang: str) -> Observer:
-    """The observer whose token this is, or an HTML page answering 401/403 (naming the token)."""
+    """The observer whose token this is, or an HTML page answering 404 that names the token.
+
+    404 whatever is wrong (no token, a wrong one, no such observer, a term that is over), as the
+    customer's page does: nobody learns from the answer which observers exist.
+    """
     try:
         return check_observer(observer_id, session, settings, token or None)
-    except HTTPException as exc:
-        raise _PageError(exc.status_code, problem_page(lang, observer_word("problem.token", lang))) from None
+    except HTTPException:
+        raise _PageError(status.HTTP_404_NOT_FOUND, problem_page(lang, observer_word("problem.token", lang))) from None
 
 
 class _PageError(Exception):

@@ -37,8 +37,8 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/feedback/{ref}/status"): "a feedback's status; 404 without the receipt's token",
     ("GET", "/my/tickets/{ticket_id}"): "the customer's ticket page; 404 without the ticket's customer token",
     ("POST", "/my/tickets/{ticket_id}/{action}"): "the customer page's forms; the token is a form field",
-    # The observer's token from the invitation's link is the capability: 401/403 pages without it.
-    ("GET", "/observers/{observer_id}/page"): "an observer's page; 401/403 without their token",
+    # The observer's token from the invitation's link is the capability: a 404 page without it.
+    ("GET", "/observers/{observer_id}/page"): "an observer's page; 404 without their token",
     ("POST", "/observers/{observer_id}/page/suggestion"): "the observer page's suggestion form; token a form field",
     ("POST", "/observers/{observer_id}/page/review"): "the observer page's review form; token a form field",
     ("GET", "/console/static/vendor/{name}"): "the console's pinned scripts (htmx, ECharts); no data",
