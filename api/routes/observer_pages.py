@@ -33,11 +33,15 @@ from workflows.observers import ObserverRoundWorkflow
 router = APIRouter(prefix="/observers", tags=["observers"])
 
 _HTML = {"text/html": {"schema": {"type": "string"}}}
+_NO_TOKEN = {"description": "no token, or not an active observer's: the page says to use the invitation's link",
+             "content": _HTML}
+# GET: a bad path or query is FastAPI's JSON 422, as everywhere.
+HOME_ANSWERS: dict[int | str, dict[str, Any]] = {404: _NO_TOKEN}
 PAGE_ANSWERS: dict[int | str, dict[str, Any]] = {
-    **page_problems(413, 503), **FORM_ERRORS,
-    404: {"description": "no token, or not an active observer's: the page says to use the invitation's link",
-          "content": _HTML},
-    422: {"description": "the page again, naming what to fix", "content": _HTML},
+    **page_problems(413, 503), **FORM_ERRORS, 404: _NO_TOKEN,
+    # The page again naming a bad form field; a bad observer id in the path is FastAPI's JSON list.
+    422: {"description": "the page again, naming what to fix (a bad path: the JSON list of bad fields)",
+          "content": {**_HTML, "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}},
 }
 _FIELDS = {"token", "lang", "text", "quarter", "process", "score", "comment"}
 FORM_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
@@ -79,7 +83,7 @@ def _page(session: Session, policy: Policy, row: Observer, token: str, lang: str
                          processes=list(policy.spot_check.checklist.steps), **extra)
 
 
-@router.get("/{observer_id}/page", response_class=HTMLResponse, responses=PAGE_ANSWERS)
+@router.get("/{observer_id}/page", response_class=HTMLResponse, responses=HOME_ANSWERS)
 def observer_home(observer_id: ObserverId, session: SessionDep, settings: SettingsDep, policy: PolicyDep,
                   token: Annotated[str | None, Query(max_length=128)] = None,
                   lang: Annotated[str | None, Query(max_length=8)] = None,
