@@ -47,6 +47,8 @@ WORDS: dict[str, tuple[str, str]] = {
                           "It was recorded as a suggestion for our quality improvements. Thank you!"),
     "follow.spam": ("已记录，由工作人员人工审核。", "It was kept and will be reviewed by a member of staff."),
     "follow.open": ("查看工单", "Open the ticket"),
+    "follow.erased": ("应您的要求，反馈内容和联系方式已删除；处理记录保留。",
+                      "At your request its words and your contact were erased; how it was handled stays."),
     "refresh": ("刷新", "Refresh"),
     "received_at": ("收到时间", "Received"),
     "language": ("语言", "Language"),
@@ -118,8 +120,10 @@ def receipt_page(lang: str, *, ref: str, follow_url: str, duplicate: bool, recei
 
 
 def follow_page(lang: str, *, ref: str, token: str, outcome: str | None, received_at: str,
-                ticket_url: str | None) -> str:
+                ticket_url: str | None, erased: bool = False) -> str:
     state = word(f"follow.{outcome}" if outcome else "follow.received", lang)
+    if erased:
+        state += " " + word("follow.erased", lang)
     link = (f'<p><a id="ticket" href="{html.escape(ticket_url)}">{word("follow.open", lang)}</a></p>'
             if ticket_url else "")
     params = {"token": token}

@@ -242,7 +242,8 @@ def follow(ref: FeedbackRef, session: SessionDep, settings: SettingsDep,
     if row.outcome == "ticket":
         ticket_url = f"/my/tickets/{row.ticket_id}?{urlencode({'token': token or '', 'lang': language})}"
     return HTMLResponse(follow_page(language, ref=ref, token=token or "", outcome=row.outcome,
-                                    received_at=_received(row), ticket_url=ticket_url))
+                                    received_at=_received(row), ticket_url=ticket_url,
+                                    erased=row.erased_at is not None))
 
 
 @router.get("/feedback/{ref}/status", response_model=FeedbackStatus, responses=problems(404))

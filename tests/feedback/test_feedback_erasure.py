@@ -113,8 +113,8 @@ def test_erasure_destroys_words_and_contact_keeps_status_audit_and_evidence(api:
         body = answer.json()
         assert (body["status"], body["outcome"]) == ("triaged", outcome) and body["erased_at"]
         assert marker not in answer.text and contact not in answer.text
-    page = api.get(f"/feedback/{receipt['reference']}", params={"token": receipt["customer_token"]})
-    assert page.status_code == 200 and marker not in page.text
+    page = api.get(f"/feedback/{receipt['reference']}", params={"token": receipt["customer_token"], "lang": "en"})
+    assert page.status_code == 200 and marker not in page.text and "its words and your contact were erased" in page.text
 
     # Gone from the database file: no word, no contact, no ciphertext (the key could still open it).
     files = _files(stack)
