@@ -34,6 +34,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "receipt.dup": ("这与您不久前提交的内容相同，我们按原编号继续处理。",
                     "This is the same as what you sent a moment ago; we follow it up under the first reference."),
     "receipt.follow": ("查看处理进度", "Follow its progress"),
+    "receipt.ticket": ("工单编号", "Ticket reference"),
     "receipt.keep": ("请保存此链接：凭它可以查看进度、回复、确认和评价。",
                      "Keep this link: with it you can follow, reply, confirm and rate."),
     "follow.title": ("反馈进度", "Feedback progress"),
@@ -46,6 +47,8 @@ WORDS: dict[str, tuple[str, str]] = {
                           "It was recorded as a suggestion for our quality improvements. Thank you!"),
     "follow.spam": ("已记录，由工作人员人工审核。", "It was kept and will be reviewed by a member of staff."),
     "follow.open": ("查看工单", "Open the ticket"),
+    "follow.erased": ("应您的要求，反馈内容和联系方式已删除；处理记录保留。",
+                      "At your request its words and your contact were erased; how it was handled stays."),
     "refresh": ("刷新", "Refresh"),
     "received_at": ("收到时间", "Received"),
     "language": ("语言", "Language"),
@@ -101,19 +104,26 @@ def form_page(lang: str, *, max_chars: int, errors: list[str] | None = None,
     return shell(lang, word("title", lang), body, path="/feedback")
 
 
-def receipt_page(lang: str, *, ref: str, follow_url: str, duplicate: bool, received_at: str) -> str:
+def receipt_page(lang: str, *, ref: str, follow_url: str, duplicate: bool, received_at: str,
+                 ticket_id: str | None = None, path: str = "/feedback") -> str:
+    """The receipt; ``ticket_id`` when the feedback is a ticket from the start (an observer's suggestion)."""
+    colon = "：" if lang == "zh" else ": "
     dup = f'<p>{word("receipt.dup", lang)}</p>' if duplicate else ""
-    body = (f'<div class="box ok"><p>{word("receipt.ref", lang)}{"：" if lang == "zh" else ": "}'
-            f'<span class="ref" id="reference">{html.escape(ref)}</span></p>{dup}'
+    ticket = (f'<p>{word("receipt.ticket", lang)}{colon}<span class="ref" id="ticket-ref">{html.escape(ticket_id)}'
+              f"</span></p>" if ticket_id else "")
+    body = (f'<div class="box ok"><p>{word("receipt.ref", lang)}{colon}'
+            f'<span class="ref" id="reference">{html.escape(ref)}</span></p>{ticket}{dup}'
             f'<p class="note">{word("received_at", lang)}: {html.escape(received_at)}</p></div>'
             f'<p><a id="follow" href="{html.escape(follow_url)}">{word("receipt.follow", lang)}</a></p>'
             f'<p class="note">{word("receipt.keep", lang)}</p>')
-    return shell(lang, word("receipt.title", lang), body, path="/feedback")
+    return shell(lang, word("receipt.title", lang), body, path=path)
 
 
 def follow_page(lang: str, *, ref: str, token: str, outcome: str | None, received_at: str,
-                ticket_url: str | None) -> str:
+                ticket_url: str | None, erased: bool = False) -> str:
     state = word(f"follow.{outcome}" if outcome else "follow.received", lang)
+    if erased:
+        state += " " + word("follow.erased", lang)
     link = (f'<p><a id="ticket" href="{html.escape(ticket_url)}">{word("follow.open", lang)}</a></p>'
             if ticket_url else "")
     params = {"token": token}

@@ -30,6 +30,7 @@ from api.routes import (
     evaluations,
     feedback,
     meetings,
+    observer_pages,
     observers,
     people,
     points,
@@ -206,6 +207,7 @@ def create_app() -> FastAPI:
     app.include_router(feedback.router)
     app.include_router(customer.router)
     app.include_router(observers.router)
+    app.include_router(observer_pages.router)
     app.include_router(records.router)
     app.include_router(people.router)
     app.include_router(points.router)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from api.i18n import HTML_LANG, LANGUAGE_NAMES, LANGUAGES
 from domain.money import format_money
-from domain.report_words import word
+from domain.report_words import feedback_lines, word
 
 BAR_COLOURS = ("#2f6fb3", "#d9822b")
 ROW_HEIGHT = 22
@@ -163,7 +163,8 @@ def render_report_page(report: dict[str, Any], lang: str, anchor: dict[str, Any]
         _section("mystery", lang, _p(word("mystery.summary", lang, count=ms["evaluations"])) + f"<ul>{shopping}</ul>",
                  "mystery"),
         _section("veto", lang, f"<ul>{veto}</ul>", "veto"),
-        _section("feedback", lang, _p(word("pending", lang)), "feedback"),
+        _section("feedback", lang, "".join(_p(x) for x in feedback_lines(f["customer_feedback"], lang))
+                 if f.get("customer_feedback") else _p(word("pending", lang)), "feedback"),
         _section("anchor", lang, f'<dl><dt>{_e(word("anchor.hash", lang))}</dt><dd class="hash" id="report-hash">'
                  f'{_e(anchor["report_hash"])}</dd><dt>{_e(word("anchor.record", lang))}</dt><dd class="hash">'
                  f'{_e(anchor["record_hash"])}</dd><dt>{_e(word("anchor.leaf", lang))}</dt><dd class="hash" '

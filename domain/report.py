@@ -25,6 +25,15 @@ TICKET_COLUMNS = ("id", "team", "category", "status", "first_response", "resolut
 CLOCKS = ("first_response", "resolution")
 OUTCOMES = ("met", "breached", "pending")
 DONE = ("resolved", "closed")
+# The customer-feedback section (rules 14, 15) and its record parts have their own format: a record
+# without them (reports published before the section existed) keeps the section empty (None), so
+# older reports still recompute to what was published and anchored.
+FEEDBACK_FORMAT = 1
+# Feedback lines of the record: the columns, in order (no text, no contact: those are personal).
+FEEDBACK_COLUMNS = ("ref", "channel", "status", "outcome")
+# Observer suggestion lines: the suggestion, its ticket and that ticket's first-response outcome.
+SUGGESTION_COLUMNS = ("ref", "ticket_id", "first_response")
+TRIAGE_OUTCOMES = ("ticket", "attached", "suggestion", "spam")
 
 
 def report_subject(month: str) -> str:
@@ -194,14 +203,41 @@ def supervision_figures(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def feedback_figures(record: dict[str, Any]) -> dict[str, Any] | None:
+    """Feedback per channel, triage outcomes, observer suggestions answered within their target.
+
+    A duplicate (the same words again inside the window) is counted as received but is not triaged;
+    feedback whose triage has not finished is ``pending``. An observer suggestion is answered when
+    its ticket's first response is given, within its target when that clock was met.
+    """
+    version = record.get("feedback_format")
+    if version is None:
+        return None
+    if version != FEEDBACK_FORMAT:
+        raise ValueError(f"feedback_format {version} is not one this code knows")
+    lines = [dict(zip(FEEDBACK_COLUMNS, line, strict=True)) for line in record["feedback"]]
+    channels = Counter(str(f["channel"]) for f in lines)
+    duplicates = sum(1 for f in lines if f["status"] == "duplicate")
+    outcomes = Counter(str(f["outcome"]) for f in lines if f["status"] != "duplicate" and f["outcome"])
+    triage = {k: outcomes.get(k, 0) for k in TRIAGE_OUTCOMES}
+    triage["pending"] = len(lines) - duplicates - sum(outcomes.values())
+    suggestions = [dict(zip(SUGGESTION_COLUMNS, line, strict=True)) for line in record["observer_suggestions"]]
+    answered = sum(1 for x in suggestions if x["first_response"] in ("met", "breached"))
+    within = sum(1 for x in suggestions if x["first_response"] == "met")
+    return {"format": version, "received": len(lines), "by_channel": dict(sorted(channels.items())),
+            "duplicates": duplicates, "triage": triage,
+            "observer_suggestions": {"received": len(suggestions), "answered": answered,
+                                     "answered_within_target": within,
+                                     "within_target_rate": pct(within, len(suggestions))}}
+
+
 def figures_from_counts(record: dict[str, Any], counts: TicketCounts) -> dict[str, Any]:
     """Every figure of the report: ticket figures from ``counts``, the rest from the record's small parts."""
     out = ticket_figures(counts)
     out.update(supervision_figures(record))
     out["top_problems"] = top_problems(record["month"], counts.root_causes, out["tickets"]["total"],
                                        record["history"], record["meetings"], int(record["rules"]["top_problems"]))
-    # Rule 14's feedback is built on another branch; its section stays empty until then.
-    out["customer_feedback"] = None
+    out["customer_feedback"] = feedback_figures(record)
     return out
 
 

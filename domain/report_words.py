@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 LANGS = ("zh", "en")
 
 # key -> (Chinese, English); templates take str.format fields.
@@ -51,6 +53,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "top.measures": ("改进措施", "Improvement measures"),
     "top.no_measures": ("尚无会诊方案", "No joint-meeting solution yet"),
     "feedback": ("客户反馈", "Customer feedback"),
+    "feedback.received": ("收到反馈 {received} 条（重复 {duplicates} 条）",
+                          "{received} received ({duplicates} duplicates)"),
+    "feedback.channels": ("按渠道", "By channel"),
+    "feedback.triage": ("分流结果：转工单 {ticket}，并入已有工单 {attached}，建议 {suggestion}，"
+                        "垃圾 {spam}，处理中 {pending}",
+                        "Triage: ticket {ticket}, attached {attached}, suggestion {suggestion}, spam {spam}, "
+                        "pending {pending}"),
+    "feedback.observers": ("观察员建议 {received} 条，已答复 {answered} 条，时限内答复 {answered_within_target} 条",
+                           "Observer suggestions: {received} received, {answered} answered, "
+                           "{answered_within_target} within their target"),
+    "channel.web": ("网页", "web"), "channel.app": ("App", "app"), "channel.branch": ("网点", "branch"),
+    "channel.email": ("电子邮件", "e-mail"), "channel.observer": ("观察员", "observer"),
     "empty": ("本月无数据。", "Nothing this month."),
     "pending": ("此部分将在客户反馈功能上线后提供。", "This section is filled once feedback intake is live."),
     "anchor": ("存证", "Evidence"),
@@ -68,3 +82,15 @@ WORDS: dict[str, tuple[str, str]] = {
 def word(key: str, lang: str, **fields: object) -> str:
     text = WORDS[key][LANGS.index(lang)]
     return text.format(**fields) if fields else text
+
+
+def feedback_lines(section: dict[str, Any], lang: str) -> list[str]:
+    """The customer-feedback section as sentences (page and PDF say the same)."""
+    channels = ", ".join(f"{word('channel.' + c, lang) if 'channel.' + c in WORDS else c} {n}"
+                         for c, n in section["by_channel"].items()) or word("none", lang)
+    return [word("feedback.received", lang, received=section["received"], duplicates=section["duplicates"]),
+            f"{word('feedback.channels', lang)}: {channels}",
+            word("feedback.triage", lang, **section["triage"]),
+            word("feedback.observers", lang, **section["observer_suggestions"])
+            + (f" ({section['observer_suggestions']['within_target_rate']}%)"
+               if section["observer_suggestions"]["within_target_rate"] else "")]

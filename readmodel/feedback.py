@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.feedback import TriageDecision
-from readmodel.feedback_models import Feedback
+from readmodel.feedback_models import Feedback, FeedbackErasure
 from readmodel.models import Ticket
+from readmodel.record_models import ServiceText
+from readmodel.records import erase_texts
 
 # A customer's ticket in one of these statuses takes feedback as an attachment.
 OPEN_STATUSES = ("open", "acknowledged", "in_progress", "waiting_on_customer")
@@ -69,3 +72,62 @@ def untriaged(*, session: Session, before: datetime, limit: int = 500) -> list[s
     return list(session.exec(select(Feedback.ref).where(Feedback.status == "received",
                                                         Feedback.received_at < before)
                              .order_by(col(Feedback.received_at)).limit(limit)).all())
+
+
+def erasure_of(*, session: Session, ref: str) -> FeedbackErasure | None:
+    return session.exec(select(FeedbackErasure).where(FeedbackErasure.ref == ref)
+                        .order_by(col(FeedbackErasure.id)).limit(1)).first()
+
+
+def erase_feedback(*, session: Session, row: Feedback, request_ref: str, erased_by: str, at: datetime,
+                   note_hash: str) -> FeedbackErasure:
+    """Destroys the feedback's sealed words and contact, and the texts it left in tickets, in one commit.
+
+    The ticket it became loses every text (its description is the feedback) and its summary (the
+    feedback's first line); a ticket it was attached to loses only the note with ``note_hash``.
+    Hashes, milestones and anchors stay, so anchored evidence still verifies. On SQLite the freed
+    bytes are overwritten and the write-ahead log emptied, so the words are not left in the file.
+    """
+    _secure_delete(session)
+    # The same words sent again inside the window were stored as duplicates of this one: they go too.
+    copies = session.exec(select(Feedback).where(Feedback.duplicate_of == row.ref)).all()
+    for piece in (row, *copies):
+        piece.sealed, piece.erased_at = "", at
+        session.add(piece)
+    texts = 0
+    if row.outcome == "ticket":
+        texts = int(session.exec(select(func.count()).select_from(ServiceText).where(
+            ServiceText.ticket_id == row.ticket_id, col(ServiceText.sealed).is_not(None))).one())
+        ticket = session.get(Ticket, row.ticket_id)
+        if ticket is not None:
+            ticket.summary = ""
+            session.add(ticket)
+    elif row.outcome == "attached" and row.attached_to and note_hash:
+        for text in session.exec(select(ServiceText).where(ServiceText.ticket_id == row.attached_to,
+                                                           ServiceText.text_hash == note_hash,
+                                                           col(ServiceText.sealed).is_not(None))).all():
+            text.sealed, text.erased_at = None, at
+            session.add(text)
+            texts += 1
+    erasure = FeedbackErasure(ref=row.ref, request_ref=request_ref, erased_by=erased_by, ticket_texts=texts, at=at)
+    session.add(erasure)
+    if row.outcome == "ticket":
+        # Commits everything above with the ticket's own erasure row (its record lists it).
+        erase_texts(session=session, ticket_id=row.ticket_id, request_ref=request_ref, erased_by=erased_by, at=at)
+    else:
+        session.commit()
+    session.refresh(erasure)
+    _truncate_wal(session)
+    return erasure
+
+
+def _secure_delete(session: Session) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
+
+
+def _truncate_wal(session: Session) -> None:
+    """Copies the log into the file and empties it (older page images in it still hold the words)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        session.commit()

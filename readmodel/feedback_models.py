@@ -38,6 +38,18 @@ class Feedback(SQLModel, table=True):
     observer_id: str | None = Field(default=None, index=True, max_length=64)
     received_at: datetime = Field(index=True)
     triaged_at: datetime | None = None
+    # Personal-data erasure: ``sealed`` is emptied (text, subject, contact destroyed); hashes stay.
+    erased_at: datetime | None = None
+
+
+# One feedback erasure carried out: who asked, when, and how many texts of its tickets went with it.
+class FeedbackErasure(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(index=True, max_length=64)
+    request_ref: str = Field(max_length=128)
+    erased_by: str = Field(max_length=128)
+    ticket_texts: int  # service-record texts of the ticket it became, or its note on the one it joined
+    at: datetime
 
 
 # A customer enrolled on the observer panel for a term.

@@ -68,3 +68,10 @@ def round_of(*, session: Session, quarter: str) -> tuple[ObserverRound | None, l
     reviews = session.exec(select(ObserverReview).where(ObserverReview.quarter == quarter)
                            .order_by(col(ObserverReview.id))).all()
     return session.get(ObserverRound, quarter), list(reviews)
+
+
+def open_round_of(*, session: Session, observer_id: str) -> str | None:
+    """The newest quarter whose round invited the observer and has not met yet (reviews still taken)."""
+    rounds = session.exec(select(ObserverRound).where(ObserverRound.status != "met")
+                          .order_by(col(ObserverRound.quarter).desc())).all()
+    return next((r.quarter for r in rounds if observer_id in json.loads(r.invited)), None)

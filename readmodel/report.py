@@ -26,6 +26,7 @@ from domain.encoding import format_time
 from domain.milestones import new_milestone
 from domain.points import month_bounds
 from domain.report import (
+    FEEDBACK_FORMAT,
     REPORT_KIND,
     TicketCounts,
     assemble,
@@ -37,6 +38,7 @@ from domain.report import (
 from domain.tickets import MilestoneView
 from readmodel.crud import append_milestones
 from readmodel.evaluation_models import Evaluation
+from readmodel.feedback_models import Feedback
 from readmodel.governance_models import Deduction, Meeting, MeetingTicket, Supplier
 from readmodel.models import Milestone, Ticket, Voucher
 from readmodel.report_models import TICKET_REPORT_INDEX, QualityReport, QualityReportFile
@@ -180,6 +182,22 @@ def _spot_check(session: Session, month: str) -> dict[str, Any] | None:
             "escalated": sum(1 for t in tasks if t.escalated), "findings": findings}
 
 
+def _feedback(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
+    """The month's feedback (received in it) and its observer suggestions, without any personal text."""
+    rows = session.execute(columns(col(Feedback.ref), col(Feedback.channel), col(Feedback.status),
+                                   func.coalesce(col(Feedback.outcome), ""))
+                           .where(_in_month(col(Feedback.received_at), start, end))
+                           .order_by(col(Feedback.received_at), col(Feedback.ref))).all()
+    suggestions = session.execute(columns(col(Feedback.ref), col(Feedback.ticket_id),
+                                          func.coalesce(col(Ticket.first_response_outcome), ""))
+                                  .join(Ticket, col(Ticket.id) == col(Feedback.ticket_id), isouter=True)
+                                  .where(_in_month(col(Feedback.received_at), start, end),
+                                         col(Feedback.observer_id).is_not(None), col(Feedback.status) != "duplicate")
+                                  .order_by(col(Feedback.received_at), col(Feedback.ref))).all()
+    return {"feedback_format": FEEDBACK_FORMAT, "feedback": [list(r) for r in rows],
+            "observer_suggestions": [list(r) for r in suggestions]}
+
+
 def build_record(session: Session, month: str, *, top_problems: int, trend_months: int,
                  with_tickets: bool = True) -> dict[str, Any]:
     """Everything the month's figures are computed from, as plain JSON (``with_tickets=False``: all but
@@ -208,6 +226,7 @@ def build_record(session: Session, month: str, *, top_problems: int, trend_month
         "spot_check": _spot_check(session, month),
         "evaluations": [[v.id, v.target_kind, v.target, json.loads(v.scores)] for v in evaluations],
         "veto": [[v.team, v.year, v.count, v.threshold, v.eligible] for v in veto],
+        **_feedback(session, start, end),
     }
 
 

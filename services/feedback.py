@@ -24,7 +24,7 @@ from temporalio.service import RPCError
 from domain.feedback import FeedbackInput, FeedbackModel, duplicate_key, feedback_ticket_id, spam_score
 from domain.milestones import customer_match_hash
 from readmodel import feedback as store
-from readmodel.feedback_models import Feedback
+from readmodel.feedback_models import Feedback, FeedbackErasure
 from services.service_record import sealer_for, text_hash
 from settings import Settings
 from workflows.names import FEEDBACK_WORKFLOW
@@ -112,3 +112,30 @@ async def start_triage(client: Client | None, settings: Settings, ref: str) -> b
         log.warning("feedback %s stored; triage not started yet: %s", ref, exc.status)
         return False
     return True
+
+
+class NotTriagedYet(Exception):
+    """Erasure waits for triage: the triage still reads the words to decide what they become."""
+
+
+def erase_submission(session: Session, settings: Settings, *, ref: str, request_ref: str,
+                     erased_by: str) -> FeedbackErasure | None:
+    """Personal-data erasure of one piece of feedback (None: no such reference).
+
+    Erasing twice answers with the first erasure. A duplicate's reference erases its original.
+    """
+    row = store.get_feedback(session=session, ref=ref)
+    if row is None:
+        return None
+    if row.duplicate_of:
+        original = store.get_feedback(session=session, ref=row.duplicate_of)
+        row = original or row
+    done = store.erasure_of(session=session, ref=row.ref)
+    if done is not None:
+        return done
+    if row.status == "received":
+        raise NotTriagedYet(row.ref)
+    # The note it left on a ticket it joined carries the hash of its words (activities/feedback.py).
+    note_hash = text_hash(settings, open_feedback(settings, row)["text"]) if row.sealed else ""
+    return store.erase_feedback(session=session, row=row, request_ref=request_ref, erased_by=erased_by,
+                                at=datetime.now(UTC), note_hash=note_hash)

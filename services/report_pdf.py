@@ -21,7 +21,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from domain.money import format_money
-from domain.report_words import word
+from domain.report_words import feedback_lines, word
 
 CJK_FONT = "STSong-Light"
 BLUE, ORANGE = colors.HexColor("#2f6fb3"), colors.HexColor("#d9822b")
@@ -114,7 +114,10 @@ def render_pdf(report: dict[str, Any], lang: str) -> bytes:
     story += [p(f"{x['target']}: " + ", ".join(f"{c} {s}" for c, s in x["mean_scores"].items())) for x in ms["targets"]]
     story += [Paragraph(word("veto", lang), h2)]
     story += [p(word("veto.row", lang, **x)) for x in f["veto"]] or [p(word("none", lang))]
-    story += [Paragraph(word("feedback", lang), h2), p(word("pending", lang)), Spacer(1, 4 * mm),
+    cf = f.get("customer_feedback")
+    story += [Paragraph(word("feedback", lang), h2)]
+    story += [p(x) for x in feedback_lines(cf, lang)] if cf else [p(word("pending", lang))]
+    story += [Spacer(1, 4 * mm),
               Paragraph(word("anchor", lang), h2), p(f"{word('anchor.record', lang)}: {report['record_hash']}")]
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=A4, title=word("title", lang, month=report["month"]),

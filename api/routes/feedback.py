@@ -10,31 +10,48 @@ policy's ``max_text_chars``.
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from api.deps import AgentDep, PolicyDep, SessionDep, SettingsDep
+from api.deps import AgentDep, Caller, PolicyDep, SessionDep, SettingsDep, require_roles
 from api.feedback_page import follow_page, form_page, receipt_page
 from api.i18n import negotiate
 from api.ratelimit import keyed_limiter
 from api.schemas import AUTH, BODY, ID_PATTERN, page_problems, problems
-from api.schemas.feedback import CONTACT_PATTERN, BranchFeedbackBody, FeedbackBody, FeedbackReceipt, FeedbackStatus
+from api.schemas.feedback import (
+    CONTACT_PATTERN,
+    BranchFeedbackBody,
+    FeedbackBody,
+    FeedbackErasureView,
+    FeedbackReceipt,
+    FeedbackStatus,
+)
+from api.schemas.records import ErasureBody
 from api.tokens import check_customer_token, customer_token
 from domain.encoding import format_time
 from domain.json_limits import has_lone_surrogate
 from readmodel import feedback as store
 from readmodel.feedback_models import Feedback
-from services.feedback import Stored, Submission, customer_key, start_triage, store_submission
+from services.feedback import (
+    NotTriagedYet,
+    Stored,
+    Submission,
+    customer_key,
+    erase_submission,
+    start_triage,
+    store_submission,
+)
 from settings import Settings
 
 router = APIRouter(tags=["feedback"])
 FeedbackRef = Annotated[str, Path(pattern=ID_PATTERN, description="feedback reference")]
+EraserDep = Annotated[Caller, Depends(require_roles("quality"))]
 PUBLIC = problems(400, 413, 429)
 _HTML: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
 _PROBLEM: dict[str, Any] = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -205,9 +222,12 @@ def _followed(session: SessionDep, settings: Settings, ref: str, token: str | No
     return row
 
 
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def _received(row: Feedback) -> str:
-    at = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=UTC)
-    return format_time(at)
+    return format_time(_utc(row.received_at))
 
 
 @router.get("/feedback/{ref}", response_class=HTMLResponse, responses=page_problems(404))
@@ -222,7 +242,8 @@ def follow(ref: FeedbackRef, session: SessionDep, settings: SettingsDep,
     if row.outcome == "ticket":
         ticket_url = f"/my/tickets/{row.ticket_id}?{urlencode({'token': token or '', 'lang': language})}"
     return HTMLResponse(follow_page(language, ref=ref, token=token or "", outcome=row.outcome,
-                                    received_at=_received(row), ticket_url=ticket_url))
+                                    received_at=_received(row), ticket_url=ticket_url,
+                                    erased=row.erased_at is not None))
 
 
 @router.get("/feedback/{ref}/status", response_model=FeedbackStatus, responses=problems(404))
@@ -233,4 +254,21 @@ def follow_status(ref: FeedbackRef, session: SessionDep, settings: SettingsDep,
     row = _followed(session, settings, ref, x_customer_token)
     return FeedbackStatus(reference=row.ref, status=row.status, outcome=row.outcome,
                           channel=row.channel, received_at=_received(row),
-                          ticket_id=row.ticket_id if row.outcome == "ticket" else None)
+                          ticket_id=row.ticket_id if row.outcome == "ticket" else None,
+                          erased_at=format_time(_utc(row.erased_at)) if row.erased_at else None)
+
+
+@router.post("/feedback/{ref}/erasure", response_model=FeedbackErasureView, responses=problems(*AUTH, *BODY, 404, 409))
+def erase(ref: FeedbackRef, body: ErasureBody, caller: EraserDep, session: SessionDep,
+          settings: SettingsDep) -> FeedbackErasureView:
+    """Erase a feedback's words and contact on the customer's request (quality, admin); hashes and anchored
+    evidence stay, the reference still answers with its status."""
+    try:
+        done = erase_submission(session, settings, ref=ref, request_ref=body.request_ref, erased_by=caller.key_id)
+    except NotTriagedYet:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"feedback {ref} is still being triaged; erase it once its status is triaged") from None
+    if done is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no feedback {ref}")
+    return FeedbackErasureView(reference=done.ref, request_ref=done.request_ref, erased_by=done.erased_by,
+                               ticket_texts=done.ticket_texts, at=format_time(_utc(done.at)))

@@ -48,6 +48,17 @@ class FeedbackStatus(BaseModel):
     channel: str
     received_at: str
     ticket_id: str | None = Field(description="the ticket it became (outcome ticket), else null")
+    erased_at: str | None = Field(None, description="when its words and contact were erased on request, else null")
+
+
+class FeedbackErasureView(BaseModel):
+    """One feedback erasure carried out (the audit row): who, what, when; never the words."""
+
+    reference: str
+    request_ref: str
+    erased_by: str
+    ticket_texts: int = Field(description="texts of the ticket it became, or its note on the one it joined")
+    at: str
 
 
 class CustomerReplyBody(RequestBody):

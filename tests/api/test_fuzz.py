@@ -44,6 +44,9 @@ PUBLIC = {"/health", "/health/live", "/verify", "/verify/{ticket_id}",
           # Rule 14: anyone may give feedback; the receipt's token in the URL opens what follows it.
           "/feedback", "/feedback/form", "/feedback/{ref}", "/feedback/{ref}/status", "/my/tickets/{ticket_id}",
           "/my/tickets/{ticket_id}/{action}",
+          # Rule 15: the observer's page and forms; the invitation's token (query or form field) opens them.
+          "/observers/{observer_id}/page", "/observers/{observer_id}/page/suggestion",
+          "/observers/{observer_id}/page/review",
           # Rule 16: the monthly quality report is published for everyone.
           "/reports", "/reports/{month}", "/reports/{month}.json", "/reports/{month}.pdf",
           "/reports/{month}/export.json"}

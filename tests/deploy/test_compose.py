@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from settings import Settings
+from tests.deploy.compose_env import interpolate
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -22,9 +23,12 @@ ENV_EXAMPLE = ROOT / ".env.example"
 
 # One-shot jobs: they finish, so they have no health check and must not restart forever.
 ONE_SHOT = {"temporal-schema", "temporal-namespace", "anvil-volume", "contracts"}
-APP = {"api", "worker", "contracts"}
-# Container port each long-running service must publish (the worker publishes none yet).
-PUBLISHED = {"postgresql": 5432, "temporal": 7233, "temporal-ui": 8080, "anvil": 8545, "api": 8000}
+APP = {"api", "worker", "contracts", "mail"}
+# Container port each long-running service must publish (the worker publishes none yet); the mail
+# receiver's is QT_MAIL_PORT's default.
+PUBLISHED = {"postgresql": 5432, "temporal": 7233, "temporal-ui": 8080, "anvil": 8545, "api": 8000, "mail": 8025}
+# What faces the network: HTTP for people and machines, SMTP for inbound feedback e-mail.
+PUBLIC = {"api", "mail"}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,7 @@ def environment_names(service: dict[str, Any]) -> set[str]:
 
 def test_expected_services(services: dict[str, dict[str, Any]]) -> None:
     assert {"postgresql", "temporal-schema", "temporal", "temporal-namespace", "temporal-ui", "anvil", "api",
-            "worker"} <= set(services)
+            "worker", "mail"} <= set(services)
 
 
 def test_every_service_has_image_or_build(services: dict[str, dict[str, Any]]) -> None:
@@ -98,14 +102,15 @@ def test_anvil_from_foundry_with_persistent_state(services: dict[str, dict[str, 
 
 def test_ports_are_well_formed(services: dict[str, dict[str, Any]]) -> None:
     for name, port in PUBLISHED.items():
-        ports = services[name].get("ports", [])
-        targets = [int(str(p).rsplit(":", 1)[1]) for p in ports]
+        # Ports may come from .env (`${NAME:-default}`): read them with their defaults, as an empty .env would.
+        ports = [interpolate(str(p), {}) for p in services[name].get("ports", [])]
+        targets = [int(p.rsplit(":", 1)[1]) for p in ports]
         assert port in targets, (name, ports)
     for name, svc in services.items():
-        for p in svc.get("ports", []):
-            assert re.fullmatch(r"(127\.0\.0\.1:)?\d+:\d+", str(p)), (name, p)
-            # Only the API faces the network; databases, Temporal and the chain stay on loopback.
-            if name != "api":
+        for p in (interpolate(str(p), {}) for p in svc.get("ports", [])):
+            assert re.fullmatch(r"(127\.0\.0\.1:)?\d+:\d+", p), (name, p)
+            # Only the API and the mail receiver face the network; databases, Temporal, the chain stay on loopback.
+            if name not in PUBLIC:
                 assert str(p).startswith("127.0.0.1:"), (name, p)
 
 
@@ -171,3 +176,22 @@ def test_env_example_covers_what_compose_interpolates() -> None:
 def test_env_file_is_git_ignored_and_example_is_not() -> None:
     ignore = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert ".env" in ignore and "!.env.example" in ignore
+
+
+def test_mail_receiver_runs_the_mail_command_with_what_it_needs(services: dict[str, dict[str, Any]]) -> None:
+    mail = services["mail"]
+    assert mail["command"] == ["python", "-m", "cli.main", "mail"]
+    # It stores feedback in the read model and starts triage workflows; it never touches the chain.
+    needs = mail["depends_on"]
+    assert needs["postgresql"]["condition"] == "service_healthy"
+    assert needs["temporal-namespace"] == {"condition": "service_completed_successfully", "required": False}
+    assert "contracts" not in needs and "anvil" not in needs
+    # Listens on all of the container's interfaces (settings default to loopback), on QT_MAIL_PORT.
+    env = mail["environment"]
+    assert env["QT_MAIL_HOST"] == "0.0.0.0"
+    assert interpolate(env["QT_MAIL_PORT"], {}) == str(Settings.model_fields["mail_port"].default)
+    # Same secrets and database as the API: the shared block is merged in, not copied.
+    assert {k: v for k, v in env.items() if not k.startswith("QT_MAIL_")} == services["api"]["environment"]
+    # The health check speaks SMTP to the port the receiver listens on.
+    check = " ".join(mail["healthcheck"]["test"])
+    assert "QT_MAIL_PORT" in check and "smtplib" in check

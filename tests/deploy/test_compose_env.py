@@ -16,13 +16,17 @@ import os
 import posixpath
 import re
 import secrets
+import socket
 import stat
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 import yaml
+from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
@@ -33,7 +37,7 @@ from tests.deploy.compose_env import MissingRequired, Project, parse_env_file, r
 ROOT = Path(__file__).resolve().parents[2]
 ENV_EXAMPLE = ROOT / ".env.example"
 REQUIRED_SECRETS = {"POSTGRES_PASSWORD", "QT_SECRET_KEY", "QT_API_KEYS", "QT_PAYLOAD_KEYS"}
-APP_SERVICES = ["api", "worker", "contracts"]
+APP_SERVICES = ["api", "worker", "contracts", "mail"]
 
 # What the third-party images ship, from their Dockerfiles (temporalio/temporal v1.31.2
 # docker/targets/*.Dockerfile: Alpine, admin-tools copies the SQL schema to /etc/temporal/schema,
@@ -141,7 +145,11 @@ def test_settings_load_in_each_app_container(service: str, monkeypatch: pytest.M
     if service == "contracts":
         assert settings.rpc_url == "http://anvil:8545"
         return
-    # The API and the worker connect to Temporal first: TLS files and payload keys are read there.
+    if service == "mail":  # listens where the compose file publishes it
+        published = project.services["mail"]["ports"][0]
+        assert (settings.mail_host, str(settings.mail_port)) == ("0.0.0.0", published.rsplit(":", 1)[1])
+        assert published == f"25:{settings.mail_port}"
+    # The API, the worker and the mail receiver connect to Temporal first: TLS files and payload keys are read there.
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(Client, "connect", fake_connect(calls))
     asyncio.run(connect_temporal(settings, attempts=1))
@@ -266,8 +274,46 @@ def test_app_commands_name_code_that_exists(service: str) -> None:
     if argv[1] == "-m":
         target = argv[2] if argv[2] != "uvicorn" else argv[3].partition(":")[0]
         assert importlib.util.find_spec(target) is not None, argv
+        if target == "cli.main":  # the subcommand is one the command line has
+            from cli.main import app
+
+            commands = getattr(typer.main.get_command(app), "commands", {})
+            assert argv[3] in commands, (argv, sorted(commands))
     else:
         assert (ROOT / argv[1]).is_file(), argv
+
+
+def _health_check(service: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Runs the service's CMD health check here, with its container's environment (plus ``env``)."""
+    project = resolve(ROOT, first_run_env())
+    test = project.services[service]["healthcheck"]["test"]
+    assert test[0] == "CMD" and test[1] == "python", test
+    run_env = {**project.container_env(service), "PATH": os.environ["PATH"], **env}
+    return subprocess.run([sys.executable, *test[2:]], env=run_env, capture_output=True, text=True, timeout=30)
+
+
+class _Accepting:
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        return "250 OK"
+
+
+def test_mail_health_check_passes_only_while_an_smtp_server_answers() -> None:
+    port = _free_port()
+    down = _health_check("mail", QT_MAIL_PORT=str(port))
+    assert down.returncode != 0 and "ConnectionRefusedError" in down.stderr
+    controller = Controller(_Accepting(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert _health_check("mail", QT_MAIL_PORT=str(port)).returncode == 0
+    finally:
+        controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 # --- one-shot jobs wait for their dependency ---------------------------------------------------------

@@ -129,3 +129,16 @@ def test_following_needs_the_right_token(api: httpx.Client) -> None:
     assert wrong.status_code == unknown.status_code == 404 and wrong.json() == unknown.json()
     assert api.get("/feedback/%00bad").status_code == 422
     assert api.get(f"/feedback/{ref}/status").status_code == 404
+
+
+def test_erasure_waits_for_triage_and_keeps_the_words_until_then(api: httpx.Client, db_url: str) -> None:
+    # No Temporal here: the feedback stays `received`, so its triage still needs the words.
+    receipt = _post(api, "erase-wait@example.cn", "请删除我的反馈").json()
+    ref = receipt["reference"]
+    answer = api.post(f"/feedback/{ref}/erasure", json={"request_ref": "DSR-1"}, headers={"X-API-Key": "dev-quality"})
+    assert answer.status_code == 409 and "triaged" in answer.json()["detail"]
+    with session_scope(db_url) as session:
+        row = session.get(Feedback, ref)
+        assert row is not None and row.sealed and row.erased_at is None
+    status = api.get(f"/feedback/{ref}/status", headers={"X-Customer-Token": receipt["customer_token"]}).json()
+    assert (status["status"], status["erased_at"]) == ("received", None)

@@ -14,12 +14,30 @@ from domain.milestones import Milestone as Link
 from domain.milestones import format_time, new_milestone
 from readmodel.db import get_engine, init_db
 from readmodel.evaluation_models import Evaluation
+from readmodel.feedback_models import Feedback
 from readmodel.governance_models import Deduction, Meeting, MeetingTicket, Supplier
 from readmodel.models import Milestone, Ticket, Voucher
 from readmodel.spot_check_models import SpotCheckSample, SpotCheckTask
 from readmodel.veto_models import VetoStatus
 
 MONTH = "2026-11"
+
+# Feedback received in November: ref, channel, status, outcome, observer, ticket, day. The observers'
+# suggestions point at planted tickets for their first-response outcomes: A1 met, A2 missed, B4 not
+# yet answered, and one whose ticket the triage has not started yet.
+FEEDBACK = (
+    ("F1", "web", "triaged", "ticket", None, "T-F1", 2),
+    ("F2", "web", "triaged", "attached", None, "T-F2", 4),
+    ("F3", "app", "triaged", "suggestion", None, "T-F3", 6),
+    ("F4", "email", "triaged", "spam", None, "T-F4", 9),
+    ("F5", "email", "duplicate", None, None, "T-F5", 9),
+    ("F6", "branch", "received", None, None, "T-F6", 30),
+    ("F7", "app", "triaged", "ticket", None, "T-F7", 14),
+    ("OB1", "observer", "triaged", "ticket", "obs-1", "A1", 1),
+    ("OB2", "observer", "triaged", "ticket", "obs-2", "A2", 3),
+    ("OB3", "observer", "triaged", "ticket", "obs-1", "B4", 22),
+    ("OB4", "observer", "triaged", "ticket", "obs-3", "T-OB4", 29),
+)
 
 # id, team, category, status, first response, resolution, rating, repeat, root cause, created (day of Nov)
 NOVEMBER = (
@@ -46,6 +64,14 @@ def ticket(tid: str, team: str, category: str, status: str, fr: str, res: str, r
                   customer_ref_hash="0x" + "ab" * 32, summary="s", description="d", created_at=created,
                   updated_at=created, first_response_outcome=fr, resolution_outcome=res, rating=rating,
                   repeat_of="EARLIER" if repeat else None, root_cause=cause, breached="breached" in (fr, res))
+
+
+def feedback(ref: str, channel: str, status: str, outcome: str | None, observer: str | None, ticket_id: str,
+             at: datetime) -> Feedback:
+    return Feedback(ref=ref, channel=channel, customer_key="ck-" + ref, dedupe_key="dk-" + ref, text_hash="0x",
+                    key_id="k1", sealed="", status=status, outcome=outcome, ticket_id=ticket_id,
+                    submitted_by="public", observer_id=observer, received_at=at,
+                    triaged_at=at if status == "triaged" else None)
 
 
 def _milestone(session: Session, subject: str, kind: str, at: str, data: dict[str, str],
@@ -138,4 +164,9 @@ def plant(db_url: str) -> None:
                                             ("billing", 2025, 4, False)):
             s.add(VetoStatus(team=team, year=year, threshold=3, count=count, eligible=eligible, complaints="[]",
                              updated_at=_at("2026-11-20T00:00:00")))
+        for ref, channel, status, outcome, observer, ticket_id, day in FEEDBACK:
+            s.add(feedback(ref, channel, status, outcome, observer, ticket_id, _at(f"2026-11-{day:02d}T11:00:00")))
+        # Just outside the month on both sides.
+        s.add(feedback("F-OCT", "web", "triaged", "ticket", None, "T-X", _at("2026-10-31T23:59:59")))
+        s.add(feedback("F-DEC", "observer", "triaged", "ticket", "obs-1", "EDGE-DEC", _at("2026-12-01T00:00:00")))
         s.commit()

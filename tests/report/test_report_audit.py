@@ -51,6 +51,11 @@ def _edited(anchored: Anchored, tmp_path: Path, edit: str) -> Path:
         doc["report"]["figures"]["sla"]["first_response"]["compliance"] = "97.8"
     elif edit == "trend":
         doc["report"]["figures"]["top_problems"][0]["trend"][2]["rate"] = "5.0"
+    elif edit == "feedback":
+        doc["report"]["figures"]["customer_feedback"]["observer_suggestions"]["answered_within_target"] = 4
+    elif edit == "feedback-record":
+        f4 = next(line for line in doc["record"]["feedback"] if line[0] == "F4")
+        f4[3] = "ticket"  # F4, spam, edited into a ticket
     elif edit == "record":
         doc["record"]["tickets"][0][4] = "met"  # A1's first response stays met; A2's missed one becomes met
         doc["record"]["tickets"][1][4] = "met"
@@ -67,6 +72,18 @@ def test_an_edited_figure_in_a_copy_is_detected_and_named(anchored: Anchored, tm
     assert "FAIL  The report is the one anchored" in run.stdout
     trend = in_process(anchored, _edited(anchored, tmp_path, "trend"))
     assert trend.exit_code == 1 and "- top_problems[0].trend[2].rate" in trend.output
+
+
+def test_an_edited_feedback_figure_or_line_is_detected(anchored: Anchored, tmp_path: Path) -> None:
+    doc = json.loads(anchored.export.read_text())
+    assert doc["report"]["figures"]["customer_feedback"]["triage"]["spam"] == 1
+    run = in_process(anchored, _edited(anchored, tmp_path, "feedback"))
+    assert run.exit_code == 1, run.output
+    assert "1 figure(s) differ" in run.output
+    assert "- customer_feedback.observer_suggestions.answered_within_target" in run.output
+    line = in_process(anchored, _edited(anchored, tmp_path, "feedback-record"))
+    assert line.exit_code == 1 and "FAIL  The record is the one the report was computed from" in line.output
+    assert "- customer_feedback.triage.spam" in line.output and "- customer_feedback.triage.ticket" in line.output
 
 
 def test_an_edited_record_line_is_detected(anchored: Anchored, tmp_path: Path) -> None:

@@ -77,7 +77,36 @@ def test_supervision_figures_equal_the_hand_count(doc: dict[str, Any]) -> None:
          "mean_scores": {"accuracy": "3.50", "courtesy": "4.50"}},
         {"target_kind": "team", "target": "billing", "evaluations": 1, "mean_scores": {"courtesy": "2.00"}}]}
     assert f["veto"] == [{"team": "billing", "year": 2026, "count": 3, "threshold": 3}]
-    assert f["customer_feedback"] is None  # rule 14's section, left for the feedback branch
+
+
+def test_customer_feedback_figures_equal_the_hand_count(doc: dict[str, Any]) -> None:
+    # Eleven pieces in November (F-OCT and F-DEC fall outside): web F1 F2, app F3 F7, e-mail F4 F5,
+    # branch F6, observers OB1-OB4. F5 is a duplicate (not triaged); F6 is not triaged yet.
+    assert doc["figures"]["customer_feedback"] == {
+        "format": 1, "received": 11, "duplicates": 1,
+        "by_channel": {"app": 2, "branch": 1, "email": 2, "observer": 4, "web": 2},
+        # Tickets: F1 F7 and the four observer suggestions; attached F2; suggestion F3; spam F4.
+        "triage": {"ticket": 6, "attached": 1, "suggestion": 1, "spam": 1, "pending": 1},
+        # OB1's ticket answered in time, OB2's late, OB3's and OB4's not yet: 1 of 4 within target.
+        "observer_suggestions": {"received": 4, "answered": 2, "answered_within_target": 1,
+                                 "within_target_rate": "25.0"}}
+
+
+def test_a_record_from_before_the_feedback_section_still_recomputes_as_published(published: Published) -> None:
+    with session_scope(published.db_url) as session:
+        packed = report.get_file(session=session, month=MONTH, name=report.RECORD_FILE)
+    assert packed is not None
+    record = json.loads(gzip.decompress(packed))
+    figures = figures_from_counts(record, counts_from_record(record))
+    # A record written before the section existed has none of its parts: the section stays empty, as
+    # it was published then, and every other figure is unchanged.
+    old = {k: v for k, v in record.items() if k not in ("feedback_format", "feedback", "observer_suggestions")}
+    old_figures = figures_from_counts(old, counts_from_record(old))
+    assert old_figures["customer_feedback"] is None
+    assert {**old_figures, "customer_feedback": figures["customer_feedback"]} == figures
+    # A section format this code does not know is refused, never guessed at.
+    with pytest.raises(ValueError, match="feedback_format 2"):
+        figures_from_counts({**record, "feedback_format": 2}, counts_from_record(record))
 
 
 def test_top_three_problems_with_trends_and_measures(doc: dict[str, Any]) -> None:
@@ -125,8 +154,9 @@ def _not_blank(png: Image.Image) -> bool:
     return dark > 0.01 * grey.width * grey.height and ImageStat.Stat(grey).stddev[0] > 10
 
 
-@pytest.mark.parametrize(("lang", "words"), [("zh", ("三大问题", "服务时限达标率", "parts_delay")),
-                                             ("en", ("TOP 3 problems", "Service time limits met", "parts_delay"))])
+@pytest.mark.parametrize(("lang", "words"), [("zh", ("三大问题", "服务时限达标率", "parts_delay", "观察员建议 4 条")),
+                                             ("en", ("TOP 3 problems", "Service time limits met", "parts_delay",
+                                                     "Observer suggestions: 4 received"))])
 def test_the_pdf_renders_in_both_languages(published: Published, lang: str, words: tuple[str, ...]) -> None:
     with session_scope(published.db_url) as session:
         pdf = report.get_file(session=session, month=MONTH, name=f"report-{lang}.pdf")

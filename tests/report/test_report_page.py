@@ -43,9 +43,11 @@ def _screenshot_has_content(path: Path) -> None:
 
 
 @pytest.mark.parametrize(("locale", "lang", "words"), [
-    ("zh-CN", "zh-Hans", ("月度服务质量报告", "三大问题", "首次响应: 77.8%", "质量一票否决名单", "客户反馈")),
+    ("zh-CN", "zh-Hans", ("月度服务质量报告", "三大问题", "首次响应: 77.8%", "质量一票否决名单", "客户反馈",
+               "观察员建议 4 条，已答复 2 条，时限内答复 1 条 (25.0%)", "收到反馈 11 条（重复 1 条）")),
     ("en-US", "en", ("Service quality report", "TOP 3 problems", "First response: 77.8%", "Quality veto list",
-                     "Customer feedback"))])
+                     "Customer feedback", "Observer suggestions: 4 received, 2 answered, 1 within their target (25.0%)",
+                     "Triage: ticket 6, attached 1, suggestion 1, spam 1, pending 1"))])
 def test_the_page_at_phone_width_in_both_languages(anchored: Anchored, browser: Browser, tmp_path: Path,
                                                    locale: str, lang: str, words: tuple[str, ...]) -> None:
     outside: list[str] = []

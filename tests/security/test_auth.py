@@ -37,6 +37,10 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/feedback/{ref}/status"): "a feedback's status; 404 without the receipt's token",
     ("GET", "/my/tickets/{ticket_id}"): "the customer's ticket page; 404 without the ticket's customer token",
     ("POST", "/my/tickets/{ticket_id}/{action}"): "the customer page's forms; the token is a form field",
+    # The observer's token from the invitation's link is the capability: a 404 page without it.
+    ("GET", "/observers/{observer_id}/page"): "an observer's page; 404 without their token",
+    ("POST", "/observers/{observer_id}/page/suggestion"): "the observer page's suggestion form; token a form field",
+    ("POST", "/observers/{observer_id}/page/review"): "the observer page's review form; token a form field",
     ("GET", "/console/static/vendor/{name}"): "the console's pinned scripts (htmx, ECharts); no data",
 }
 # The console's pages (decision 016) are not API routes: a person's session cookie admits them, and
@@ -88,6 +92,7 @@ ROLES_ADMITTED: dict[tuple[str, str], set[str]] = {
     # Service record: reviewers too (a role without a dev key, so not probed here; see tests/records).
     ("GET", "/tickets/{ticket_id}/record"): QUALITY,
     ("POST", "/tickets/{ticket_id}/erasure"): {"quality"},
+    ("POST", "/feedback/{ref}/erasure"): {"quality"},
     # The directory of people; inboxes are also open to team heads (no dev key; see tests/alerts).
     ("PUT", "/people/{person_id}"): QUALITY,
     ("GET", "/people"): QUALITY,
