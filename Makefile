@@ -60,7 +60,7 @@ compose-check: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy/test_compose.py tests/deploy/test_compose_env.py \
 		tests/deploy/test_dockerfile.py
 
-# Two lanes side by side (tests/lanes.py): the tests on the shared stack, and all the others.
+# Groups of tests in pytest processes, two at a time (tests/lanes.py, decision 026).
 test: install /usr/bin/chromium $(CJK_FONT) lint typecheck contracts-check compose-check
 	$(BIN)/python -m tests.lanes -q -p no:cacheprovider --timeout 600 --durations=15
 
