@@ -13,13 +13,9 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleCalendarSpec,
-    ScheduleRange,
-    ScheduleSpec,
 )
-from temporalio.common import RetryPolicy
 
-from workflows.support import ensure_schedule, one_at_a_time
+from workflows.support import LONG_RUN_RETRY, daily_at, ensure_schedule, one_at_a_time
 
 with workflow.unsafe.imports_passed_through():
     from activities.analysis import AnalysisActivities
@@ -27,9 +23,6 @@ with workflow.unsafe.imports_passed_through():
 
 ANALYSIS_WORKFLOW = "DailyAnalysisWorkflow"
 ANALYSIS_SCHEDULE_ID = "qualitrail-analysis-daily"
-# A run over a large history takes a minute or two (docs/benchmarks.md); a database outage is retried.
-ANALYSIS_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=2),
-                             maximum_attempts=5)
 
 
 @workflow.defn(name=ANALYSIS_WORKFLOW)
@@ -40,10 +33,10 @@ class DailyAnalysisWorkflow:
         request = AnalysisRequest(run_key=run_key)
         outcome = await workflow.execute_activity_method(
             AnalysisActivities.analyse_root_causes, request, start_to_close_timeout=timedelta(minutes=20),
-            retry_policy=ANALYSIS_RETRY)
+            retry_policy=LONG_RUN_RETRY)
         outcome.cases_added = await workflow.execute_activity_method(
             AnalysisActivities.refresh_case_library, request, start_to_close_timeout=timedelta(minutes=20),
-            retry_policy=ANALYSIS_RETRY)
+            retry_policy=LONG_RUN_RETRY)
         return outcome
 
 
@@ -51,9 +44,7 @@ def analysis_schedule(task_queue: str, hour: int) -> Schedule:
     """Every day at ``hour``:00 UTC; a run still going when the next is due makes the next skip."""
     return one_at_a_time(ScheduleActionStartWorkflow(DailyAnalysisWorkflow.run, AnalysisRequest(),
                                                      id="analysis-daily", task_queue=task_queue),
-                         ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)],
-                                                                      minute=[ScheduleRange(0)],
-                                                                      second=[ScheduleRange(0)])]),
+                         daily_at(hour),
                          catchup=timedelta(hours=12))
 
 

@@ -12,13 +12,17 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleCalendarSpec,
-    ScheduleRange,
-    ScheduleSpec,
 )
-from temporalio.common import RetryPolicy
 
-from workflows.support import DB_RETRY, DB_TIMEOUT, ensure_schedule, one_at_a_time, send_alerts
+from workflows.support import (
+    DB_RETRY,
+    DB_TIMEOUT,
+    LONG_RUN_RETRY,
+    daily_at,
+    ensure_schedule,
+    one_at_a_time,
+    send_alerts,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.staffing import StaffingActivities
@@ -27,9 +31,6 @@ with workflow.unsafe.imports_passed_through():
 
 STAFFING_WORKFLOW = "DailyStaffingWorkflow"
 STAFFING_SCHEDULE_ID = "qualitrail-staffing-daily"
-# A fit per series over two years of history takes seconds to minutes; a database outage is retried.
-PLAN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=2),
-                         maximum_attempts=5)
 
 
 @workflow.defn(name=STAFFING_WORKFLOW)
@@ -39,7 +40,7 @@ class DailyStaffingWorkflow:
         request = StaffingRequest(run_key=req.run_key or workflow.now().date().isoformat())
         plan = await workflow.execute_activity_method(
             StaffingActivities.plan_staffing, request, start_to_close_timeout=timedelta(minutes=20),
-            heartbeat_timeout=timedelta(minutes=10), retry_policy=PLAN_RETRY)
+            heartbeat_timeout=timedelta(minutes=10), retry_policy=LONG_RUN_RETRY)
         shorts = await workflow.execute_activity_method(
             StaffingActivities.find_shortfalls, request, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY)
         alerts = [Notification(
@@ -60,9 +61,7 @@ def staffing_schedule(task_queue: str, hour: int) -> Schedule:
     """Every day at ``hour``:00 UTC; a run still going when the next is due makes the next skip."""
     return one_at_a_time(ScheduleActionStartWorkflow(DailyStaffingWorkflow.run, StaffingRequest(),
                                                      id="staffing-daily", task_queue=task_queue),
-                         ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)],
-                                                                      minute=[ScheduleRange(0)],
-                                                                      second=[ScheduleRange(0)])]),
+                         daily_at(hour),
                          catchup=timedelta(hours=12))
 
 

@@ -37,6 +37,10 @@ with workflow.unsafe.imports_passed_through():
 
 # The read model comes back by itself (a restart, a failover): retry without end, backing off.
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+# The daily analysis and staffing runs: a fit over years of history takes minutes, so a failure is
+# retried a few times, slowly (a database outage), and then left for the next day's run.
+LONG_RUN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=2),
+                             maximum_attempts=5)
 DB_TIMEOUT = timedelta(seconds=30)
 # A department head's webhook may be down for a while, but not forever: give up after 20 tries.
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5),
@@ -105,6 +109,12 @@ def monthly(*, day: int, hour: int, minute: int = 0) -> ScheduleSpec:
     """At ``hour:minute`` UTC on ``day`` of every month."""
     return ScheduleSpec(calendars=[ScheduleCalendarSpec(day_of_month=[ScheduleRange(day)], hour=[ScheduleRange(hour)],
                                                         minute=[ScheduleRange(minute)], second=[ScheduleRange(0)])])
+
+
+def daily_at(hour: int) -> ScheduleSpec:
+    """Every day at ``hour``:00:00 UTC."""
+    return ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(0)],
+                                                        second=[ScheduleRange(0)])])
 
 
 def one_at_a_time(action: ScheduleActionStartWorkflow, spec: ScheduleSpec, catchup: timedelta) -> Schedule:
