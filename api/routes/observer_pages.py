@@ -75,6 +75,14 @@ class _PageError(Exception):
         super().__init__(status_code)
         self.response = HTMLResponse(page, status_code=status_code)
 
+async def _posted(request: Request, session: Session, settings: Settings,
+                  observer_id: str) -> tuple[dict[str, str], str, str, Observer]:
+    """A posted form, its token and language, and the observer the token belongs to (or _PageError)."""
+    form = await read_form(request)
+    token, language = _field(form, "token"), negotiate(_field(form, "lang")[:8], request.headers.get("accept-language"))
+    return form, token, language, _observer(session, settings, observer_id, token, language)
+
+
 
 def _page(session: Session, policy: Policy, row: Observer, token: str, lang: str, **extra: Any) -> str:
     invited = observers.open_round_of(session=session, observer_id=row.id)
@@ -102,10 +110,8 @@ def observer_home(observer_id: ObserverId, session: SessionDep, settings: Settin
 async def observer_suggestion(observer_id: ObserverId, request: Request, session: SessionDep, settings: SettingsDep,
                               policy: PolicyDep) -> HTMLResponse:
     """The suggestion form: the receipt with the suggestion's ticket reference and follow link."""
-    form = await read_form(request)
-    token, language = _field(form, "token"), negotiate(_field(form, "lang")[:8], request.headers.get("accept-language"))
     try:
-        row = _observer(session, settings, observer_id, token, language)
+        form, token, language, row = await _posted(request, session, settings, observer_id)
     except _PageError as exc:
         return exc.response
     text, max_chars = _field(form, "text"), policy.feedback.max_text_chars
@@ -129,10 +135,8 @@ async def observer_suggestion(observer_id: ObserverId, request: Request, session
 async def observer_review(observer_id: ObserverId, request: Request, session: SessionDep, settings: SettingsDep,
                           policy: PolicyDep, client: TemporalDep) -> HTMLResponse:
     """The review form: the observer's review of one service process in their quarter's round."""
-    form = await read_form(request)
-    token, language = _field(form, "token"), negotiate(_field(form, "lang")[:8], request.headers.get("accept-language"))
     try:
-        row = _observer(session, settings, observer_id, token, language)
+        form, token, language, row = await _posted(request, session, settings, observer_id)
     except _PageError as exc:
         return exc.response
     quarter, process, score, comment = (_field(form, k) for k in ("quarter", "process", "score", "comment"))
