@@ -70,6 +70,7 @@ def init_db(url: str) -> Engine:
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         SQLModel.metadata.create_all(engine)
         _add_missing_columns(engine)
+        _add_missing_indexes(engine)
     else:
         from readmodel.migrate import upgrade_to_head
 
@@ -99,6 +100,14 @@ def _add_missing_columns(engine: Engine) -> None:
                 if default is not None:
                     ddl += f" NOT NULL DEFAULT {default.arg}"  # type: ignore[attr-defined]
                 conn.exec_driver_sql(ddl)
+
+
+def _add_missing_indexes(engine: Engine) -> None:
+    """Add indexes that newer models have to an older SQLite file (create_all skips existing tables)."""
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
 
 
 @contextmanager

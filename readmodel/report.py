@@ -41,7 +41,7 @@ from readmodel.evaluation_models import Evaluation
 from readmodel.feedback_models import Feedback
 from readmodel.governance_models import Deduction, Meeting, MeetingTicket, Supplier
 from readmodel.models import Milestone, Ticket, Voucher
-from readmodel.report_models import TICKET_REPORT_INDEX, QualityReport, QualityReportFile
+from readmodel.report_models import QualityReport, QualityReportFile
 from readmodel.spot_check_models import SpotCheckSample, SpotCheckTask
 from readmodel.veto_models import VetoStatus
 
@@ -252,8 +252,6 @@ def publish(*, session: Session, month: str, top_problems: int, trend_months: in
     existing = session.get(QualityReport, month)
     if existing is not None:
         return existing
-    # A read model made before the index (SQLite files are not migrated) gets it now.
-    TICKET_REPORT_INDEX.create(session.connection(), checkfirst=True)
     with large_reads(session):
         report, _record, record_bytes = compute(session, month, top_problems=top_problems,
                                                 trend_months=trend_months)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlmodel import select
 
 from console.pages_tickets import near_windows
 from console.render import Formatter
@@ -67,3 +70,41 @@ def test_times_and_money_in_the_readers_language_and_zone() -> None:
     assert Formatter("en", "UTC").money(150_000, "CNY") == "CN¥1,500.00"
     assert Formatter("en", "UTC").until(format_time(NOW + timedelta(hours=71, minutes=5)), NOW) == "71 h 05 min"
     assert Formatter("zh", "UTC").until(format_time(NOW - timedelta(minutes=7)), NOW) == "-0 小时 07 分"
+
+
+def test_nearest_tickets_are_the_soonest_deadlines_whatever_the_phase(tmp_path: Path) -> None:
+    # The board reads the nearest tickets in two index walks (first responses pending, the others)
+    # and merges them: the result must be the first `limit` by one deadline order, as defined.
+    url = f"sqlite:///{tmp_path / 'board.db'}"
+    init_db(url)
+    rng = random.Random(7)
+    tickets = [_ticket(f"T-{i:03d}", team=rng.choice(("a", "b")), priority=rng.choice(("P1", "P2", "P3", "P4")),
+                       status=rng.choice(("open", "in_progress", "waiting_on_customer")),
+                       first_in=None if rng.random() < 0.05 else timedelta(minutes=rng.randint(-30, 90)),
+                       resolution_in=timedelta(minutes=rng.randint(-60, 600)),
+                       first_outcome=rng.choice(("pending", "met", "breached")), breached=rng.random() < 0.1)
+               for i in range(400)]
+    with session_scope(url) as session:
+        session.add_all(tickets)
+        session.commit()
+    windows = near_windows(POLICY)
+    with session_scope(url) as session:
+        for limit, team in ((5, None), (37, None), (500, None), (10, "b")):
+            got = board.sla_board(session=session, now=NOW, windows=windows, bucket="near", team=team, limit=limit)
+            near = [t for t in session.exec(select(Ticket)).all()
+                    if (team is None or t.team == team) and _is_near(t, windows)]
+            due = [t.first_response_due if t.first_response_outcome == "pending" else t.resolution_due for t in near]
+            expected = [t.id for _, t in sorted(zip(due, near, strict=True),
+                                               key=lambda p: (p[0] is not None, p[0] or "", p[1].id))][:limit]
+            assert [t.id for t in got.rows] == expected and got.total == len(near), (limit, team)
+            assert 0 < len(expected)
+
+
+def _is_near(t: Ticket, windows: board.Windows) -> bool:
+    """The near-breach rule of readmodel/board.py, spelled out once more for the check."""
+    first, resolution = windows[t.priority]
+    return (not t.breached and t.status != board.PAUSED and (
+        (t.first_response_outcome == "pending" and t.first_response_due is not None
+         and t.first_response_due <= format_time(NOW + first))
+        or (t.resolution_outcome == "pending" and t.resolution_due is not None
+            and t.resolution_due <= format_time(NOW + resolution))))
