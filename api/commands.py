@@ -16,10 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session
 from temporalio.client import Client
 
+from api.schemas.staffing import MAX_RANGE_DAYS, PlanDayView, RosterEntry, RosterView
 from api.workflows import MEETINGS, update_workflow
 from domain.governance import MeetingInput, MeetingView, meeting_policy
 from domain.milestones import salted_hash
-from api.schemas.staffing import MAX_RANGE_DAYS, PlanDayView, RosterEntry, RosterView
 from domain.policy import Policy
 from domain.spot_check import Finding, FindingsInput, ReviewTask
 from readmodel import analysis as store

@@ -19,8 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import negotiate
-from console import (pages_analysis, pages_auth, pages_governance, pages_staffing, pages_supervision,
-                     pages_tickets)
+from console import pages_analysis, pages_auth, pages_governance, pages_staffing, pages_supervision, pages_tickets
 from console.auth import PREFIX, NeedsSignIn
 from console.render import render
 

@@ -4,7 +4,8 @@ The plan and the forecast are the ones the daily run stored (``workflows/staffin
 ``GET /staffing/plan`` and ``GET /staffing/forecast`` read them; the roster form records through the
 API's own command (``api/commands.py:record_roster``), so its checks are the same. A team head sees
 and edits only the teams they head (``[departments.heads]`` names them, as a team head's API key
-must); quality, supervisors and admins see every team, and quality (and admins) may edit any roster.
+must; decision 029); quality, supervisors and admins see every team, and quality (and admins) may
+edit any roster.
 """
 
 from __future__ import annotations

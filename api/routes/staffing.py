@@ -22,6 +22,14 @@ StaffingReaderDep = Annotated[Caller, Depends(require_roles(*STAFF, "team_head")
 Team = Annotated[str, Path(pattern=CODE_PATTERN, description="a team of the policy ([departments.heads])")]
 
 
+def _range(first: date | None, last: date | None) -> None:
+    if first is not None and last is not None:
+        if last < first:
+            raise invalid("query", "to", "must not be before 'from'")
+        if (last - first).days >= MAX_RANGE_DAYS:
+            raise invalid("query", "to", f"a range covers at most {MAX_RANGE_DAYS} days")
+
+
 @router.put("/roster/{team}", response_model=RosterView, responses=problems(*AUTH, *BODY))
 def put_roster(team: Team, session: SessionDep, caller: RosterWriterDep, policy: PolicyDep,
                body: Annotated[list[RosterEntry], Body(min_length=1, max_length=MAX_RANGE_DAYS)]) -> RosterView:
