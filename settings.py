@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     console_board_refresh_seconds: int = Field(10, ge=1, le=600)
     # Finding rows on the spot-check review form (a review with more findings is sent through the API).
     console_findings_rows: int = Field(3, ge=1, le=50)
+    # Days of actual ticket volume the staffing chart draws before the forecast ahead.
+    console_staffing_actual_days: int = Field(28, ge=1, le=366)
     # argon2id cost (RFC 9106's second recommended option: 64 MiB, 3 passes, 4 lanes). A hash
     # made with other parameters is re-made with these at the person's next sign-in.
     console_password_memory_kib: int = Field(65536, ge=8192, le=4 * 1024 * 1024)

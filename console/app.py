@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import negotiate
-from console import pages_analysis, pages_auth, pages_governance, pages_supervision, pages_tickets
+from console import pages_analysis, pages_auth, pages_governance, pages_staffing, pages_supervision, pages_tickets
 from console.auth import PREFIX, NeedsSignIn
 from console.render import render
 
@@ -90,5 +90,6 @@ def install_console(app: FastAPI) -> None:
     app.add_api_route(f"{PREFIX}/static/vendor/{{name}}", vendor, methods=["GET"], include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.include_router(pages_auth.api_router)
-    for module in (pages_auth, pages_tickets, pages_governance, pages_supervision, pages_analysis):
+    for module in (pages_auth, pages_tickets, pages_governance, pages_supervision, pages_analysis,
+                   pages_staffing):
         app.include_router(module.router)

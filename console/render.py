@@ -7,12 +7,12 @@ time zone) with Babel's CLDR patterns for the language; money through ``domain/m
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -52,6 +52,10 @@ class Formatter:
             return str(value)
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
         return format_datetime(at.astimezone(self.tz), "medium", locale=CLDR[self.language])
+
+    def day(self, value: date) -> str:
+        """A calendar day with its weekday, short ("Wed 2 Dec", "12月2日周三"): rosters follow the week."""
+        return format_skeleton("MMMEd", value, locale=CLDR[self.language])
 
     def money(self, amount_minor: int, currency: str) -> str:
         return format_money(amount_minor, currency, "zh" if self.language == "zh" else "en")

@@ -109,3 +109,18 @@ def roster(session: Session, *, first: date, last: date, team: str | None = None
 
 def roster_map(session: Session, *, first: date, last: date) -> dict[tuple[date, str], int]:
     return {(r.day, r.team): r.agents for r in roster(session, first=first, last=last)}
+
+
+def team_daily_counts(session: Session, *, team: str, since: datetime, until: datetime, tz: ZoneInfo,
+                      teams_since: datetime) -> dict[date, int]:
+    """Tickets created per local day in [since, until) in the categories the plan gives ``team``: the
+    run's attribution (the team that handled most of a category since ``teams_since``), so the actual
+    volume is counted the way the forecast it is drawn next to was."""
+    counts, _ = daily_counts(session, since=since, until=until, tz=tz)
+    team_of = team_of_categories(session, since=teams_since)
+    out: dict[date, int] = defaultdict(int)
+    for (category, _channel), days in counts.items():
+        if team_of.get(category, "default") == team:
+            for day, n in days.items():
+                out[day] += n
+    return dict(out)

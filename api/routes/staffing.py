@@ -7,12 +7,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, status
-from fastapi.exceptions import RequestValidationError
 
+from api import commands
+from api.commands import invalid, known_team
 from api.deps import STAFF, Caller, PolicyDep, SessionDep, require_roles
 from api.schemas import AUTH, BODY, CODE_PATTERN, problems
-from api.schemas.staffing import MAX_RANGE_DAYS, ForecastView, PlanDayView, PlanView, RosterEntry, RosterView
-from domain.policy import Policy
+from api.schemas.staffing import MAX_RANGE_DAYS, ForecastView, PlanView, RosterEntry, RosterView
 from readmodel import staffing as store
 
 router = APIRouter(prefix="/staffing", tags=["staffing"])
@@ -22,23 +22,12 @@ StaffingReaderDep = Annotated[Caller, Depends(require_roles(*STAFF, "team_head")
 Team = Annotated[str, Path(pattern=CODE_PATTERN, description="a team of the policy ([departments.heads])")]
 
 
-def _invalid(where: str, name: str, message: str) -> RequestValidationError:
-    """A 422 in FastAPI's own shape, naming the field."""
-    return RequestValidationError([{"loc": [where, name], "msg": message, "type": "value_error"}])
-
-
-def _known_team(policy: Policy, team: str, where: str) -> None:
-    teams = sorted(set(policy.departments.heads) | (set(policy.staffing.handle_minutes) - {"default"}))
-    if team not in teams:
-        raise _invalid(where, "team", f"unknown team {team!r}; the policy's teams are {teams}")
-
-
 def _range(first: date | None, last: date | None) -> None:
     if first is not None and last is not None:
         if last < first:
-            raise _invalid("query", "to", "must not be before 'from'")
+            raise invalid("query", "to", "must not be before 'from'")
         if (last - first).days >= MAX_RANGE_DAYS:
-            raise _invalid("query", "to", f"a range covers at most {MAX_RANGE_DAYS} days")
+            raise invalid("query", "to", f"a range covers at most {MAX_RANGE_DAYS} days")
 
 
 @router.put("/roster/{team}", response_model=RosterView, responses=problems(*AUTH, *BODY))
@@ -46,17 +35,10 @@ def put_roster(team: Team, session: SessionDep, caller: RosterWriterDep, policy:
                body: Annotated[list[RosterEntry], Body(min_length=1, max_length=MAX_RANGE_DAYS)]) -> RosterView:
     """Record the agents rostered per day (a day sent again is replaced). A team head's key must name
     the team's head (key:team_head:<person>)."""
-    _known_team(policy, team, "path")
+    known_team(policy, team, "path")
     if caller.role == "team_head":
         caller.check_person(policy.department_head(team), "team's roster")
-    days = [e.day for e in body]
-    if len(set(days)) != len(days):
-        raise _invalid("body", "day", "each day at most once per request")
-    if (max(days) - min(days)).days >= MAX_RANGE_DAYS:
-        raise _invalid("body", "day", f"the days span at most {MAX_RANGE_DAYS} days")
-    created = store.put_roster(session, team=team, days=[(e.day, e.agents) for e in body], by=caller.key_id)
-    rows = store.roster(session, first=min(days), last=max(days), team=team)
-    return RosterView(team=team, created=created, data=[RosterEntry(day=r.day, agents=r.agents) for r in rows])
+    return commands.record_roster(session, team, body, caller.key_id)
 
 
 @router.get("/roster/{team}", response_model=RosterView, responses=problems(*AUTH))
@@ -65,7 +47,7 @@ def get_roster(team: Team, session: SessionDep, caller: StaffingReaderDep, polic
                last: Annotated[date, Query(alias="to", description="YYYY-MM-DD, at most a year after 'from'")]
                ) -> RosterView:
     """The team's roster on record, day by day."""
-    _known_team(policy, team, "path")
+    known_team(policy, team, "path")
     _range(first, last)
     rows = store.roster(session, first=first, last=last, team=team)
     return RosterView(team=team, data=[RosterEntry(day=r.day, agents=r.agents) for r in rows])
@@ -78,19 +60,13 @@ def get_plan(session: SessionDep, caller: StaffingReaderDep, policy: PolicyDep,
              last: Annotated[date | None, Query(alias="to", description="YYYY-MM-DD")] = None) -> PlanView:
     """The newest run's plan: per day and team the forecast volume, agents needed, rostered and the gap."""
     if team is not None:
-        _known_team(policy, team, "query")
+        known_team(policy, team, "query")
     _range(first, last)
     run = store.latest_run(session)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no staffing plan has been made yet")
-    rows = store.plan_days(session, run_key=run.run_key, team=team, first=first, last=last)
-    roster = store.roster_map(session, first=rows[0].day, last=rows[-1].day) if rows else {}
-    data = []
-    for r in rows:
-        have = roster.get((r.day, r.team))
-        data.append(PlanDayView(day=r.day, team=r.team, forecast_volume=r.volume, agents_needed=r.agents_needed,
-                                rostered=have, short_by=max(0, r.agents_needed - have) if have is not None else 0))
-    return PlanView(run_key=run.run_key, data=data)
+    return PlanView(run_key=run.run_key,
+                    data=commands.plan_days(session, run.run_key, team=team, first=first, last=last))
 
 
 @router.get("/forecast", response_model=ForecastView, responses=problems(*AUTH, 404))

@@ -36,8 +36,11 @@
       chart.setOption({
         animation: false, color: colours, legend: { top: 0 },
         grid: { left: 40, right: 10, top: 40, bottom: 30, containLabel: true },
-        xAxis: { type: "category", data: data.teams }, yAxis: { type: "value", minInterval: 1 },
-        series: data.series.map(function (s) { return { name: s.name, type: "bar", data: s.data }; })
+        xAxis: { type: "category", data: data.x || data.teams }, yAxis: { type: "value", minInterval: 1 },
+        // A series may be a line (staffing: days, with gaps where a series has no value).
+        series: data.series.map(function (s) {
+          return { name: s.name, type: s.type || "bar", data: s.data, connectNulls: false, showSymbol: false };
+        })
       }, true);
     });
   }
