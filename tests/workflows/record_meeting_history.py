@@ -19,7 +19,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from domain.governance import AnalysisInput, SolutionAction, SolutionInput
-from tests.governance.board import DAY, H, Board
+from tests.governance.board import DAY, Board, H
 from workflows.joint_meeting import JointMeetingWorkflow
 
 OUT = Path(__file__).parent / "histories"
