@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
-from analysis.problem_share import FailureRow, ProblemFigures, problem_share
+from analysis.problem_share import FailureRow, problem_share
 from domain.encoding import parse_time
 from domain.governance import (
     EXIT_STATUSES,
@@ -129,9 +129,13 @@ def measure_effect(*, session: Session, query: EffectQuery) -> EffectResult:
                           after_reopen_rate=after_reopen)
     proposal = _proposal_of(session, query.meeting_id)
     if proposal is not None:
+        # The analysis's own failure rows and share formula: the measure that proposed the meeting.
+        # One read for both periods (the milestone scans behind it are the expensive part).
+        rows, _ = analysis_store.failure_rows(session, since=start, until=end)
+        failures = [FailureRow(*r) for r in rows]
         departments = json.loads(proposal.departments)
-        before, after = (_problem_figures(session, proposal, departments, a, b) for a, b in ((start, solved),
-                                                                                             (solved, end)))
+        before, after = (problem_share(part, departments, proposal.step, proposal.root_cause) for part in (
+            [f for f in failures if f.created_at < solved], [f for f in failures if f.created_at >= solved]))
         result.problem_key = proposal.problem_key
         result.before_share, result.after_share = before.share, after.share
         result.before_problem_tickets, result.after_problem_tickets = before.matching, after.matching
@@ -145,13 +149,6 @@ def _proposal_of(session: Session, meeting_id: str) -> MeetingProposal | None:
     if row is None and meeting_id.startswith("M-"):  # started, but marked accepted only on a retry
         row = session.get(MeetingProposal, meeting_id.removeprefix("M-"))
     return row
-
-
-def _problem_figures(session: Session, proposal: MeetingProposal, departments: list[str], start: datetime,
-                     end: datetime) -> ProblemFigures:
-    # The analysis's own failure rows and share formula: the number that proposed the meeting.
-    rows, _ = analysis_store.failure_rows(session, since=start, until=end)
-    return problem_share([FailureRow(*r) for r in rows], departments, proposal.step, proposal.root_cause)
 
 
 # ------------------------------------------------------------------ suppliers
