@@ -66,3 +66,19 @@ def test_a_result_recorded_before_the_share_existed_still_decodes() -> None:
     payload = DataConverter.default.payload_converter.to_payloads([old])
     [decoded] = DataConverter.default.payload_converter.from_payloads(payload, [EffectResult])
     assert decoded == EffectResult(4, 1, 0.5, 0.0, 0.0, 0.0) and decoded.improved()
+
+
+def test_on_the_planted_history_the_verification_counts_what_the_proposal_estimated(history_db: str) -> None:
+    """Over the analysis window, the meeting's measure of the planted cross-department problem gives the
+    proposal's own figures (test_proposals.py: 15.0 % of failures, 90 tickets)."""
+    from activities.analysis import AnalysisActivities
+    from readmodel.analysis import failure_rows
+    from readmodel.db import session_scope
+    from settings import ROOT
+    from tests.analysis.conftest import RUN_KEY
+
+    since, until = AnalysisActivities(history_db, ROOT / "config" / "policy.toml")._window(RUN_KEY)
+    with session_scope(history_db) as session:
+        rows, _ = failure_rows(session, since=since, until=until)
+    figures = problem_share([FailureRow(*r) for r in rows], DEPTS, "follow_up", "handoff_gap")
+    assert (figures.matching, figures.failures, figures.share) == (90, 600, 15.0)
