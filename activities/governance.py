@@ -26,7 +26,8 @@ class GovernanceActivities:
 
     @activity.defn(name="measure_meeting_effect")
     def measure_meeting_effect(self, query: EffectQuery) -> EffectResult:
-        """Repeat-complaint and reopen rates of the meeting's category before and after its solution."""
+        """Repeat-complaint and reopen rates of the meeting's category before and after its solution and,
+        for a meeting opened from a proposal, the problem's share of failures (found by meeting id)."""
         with session_scope(self.db_url) as session:
             return crud.measure_effect(session=session, query=query)
 

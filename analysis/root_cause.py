@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from analysis.clustering import cluster_language
+from analysis.problem_share import FailureRow, share_of_failures
 from analysis.text import language
 
 SEVERITY = {"P1": 4.0, "P2": 3.0, "P3": 2.0, "P4": 1.0}  # the policy's default ([analysis] severity)
@@ -43,18 +44,6 @@ class AnalysisParams:
     max_linked_tickets: int = 50
     examples: int = 3
     severity: dict[str, float] = field(default_factory=lambda: dict(SEVERITY))
-
-
-@dataclass(frozen=True)
-class FailureRow:
-    ticket_id: str
-    created_at: datetime
-    team: str
-    category: str
-    priority: str
-    step: str | None
-    root_cause: str | None
-    text: str
 
 
 @dataclass
@@ -174,7 +163,7 @@ def _describe(cid: str, lang: str, terms: list[str], group: list[FailureRow], sc
         recent=round(recent * scale), previous=round(previous * scale), trend=trend, severity=severity,
         priority=round(estimated * severity * trend, 2), departments=departments, step=step,
         step_share=round(100 * step_n / len(group), 2), root_cause=root_cause, category=category,
-        share_of_failures=round(100 * estimated / max(failures, 1), 2),
+        share_of_failures=share_of_failures(estimated, failures),
         problem_key=problem_key(departments, step, root_cause), systemic=bool(reasons), reasons=reasons,
         examples=[{"ticket_id": r.ticket_id, "text": r.text[:200]} for r in ordered[: params.examples]],
         ticket_ids=[r.ticket_id for r in ordered])

@@ -137,22 +137,54 @@ class EffectResult:
     after_repeat_rate: float
     before_reopen_rate: float
     after_reopen_rate: float
+    # A meeting opened from a proposal is also judged on the measure that proposed it: the problem's
+    # share of failures (percent) and its failures, before and after (decision 027). None: a meeting
+    # opened by hand. Defaults keep recorded results without them decoding.
+    problem_key: str | None = None
+    before_share: float | None = None
+    after_share: float | None = None
+    before_problem_tickets: int | None = None
+    after_problem_tickets: int | None = None
+    before_failures: int | None = None
+    after_failures: int | None = None
 
     def improved(self) -> bool:
-        """Verified when neither rate got worse and at least one fell (or both are already zero)."""
+        """Verified when neither rate got worse and at least one fell (or both are already zero), and,
+        when the problem's share was measured, that share fell (or no failure of it is left)."""
         not_worse = (self.after_repeat_rate <= self.before_repeat_rate
                      and self.after_reopen_rate <= self.before_reopen_rate)
         fell = (self.after_repeat_rate < self.before_repeat_rate
                 or self.after_reopen_rate < self.before_reopen_rate)
         zero = self.after_repeat_rate == 0 and self.after_reopen_rate == 0
-        return not_worse and (fell or zero)
+        rates_ok = not_worse and (fell or zero)
+        if self.before_share is None or self.after_share is None:
+            return rates_ok
+        return rates_ok and (self.after_share < self.before_share or self.after_share == 0)
 
     def figures(self) -> dict[str, str]:
-        return {"before_tickets": str(self.before_tickets), "after_tickets": str(self.after_tickets),
-                "before_repeat_rate": f"{self.before_repeat_rate:.4f}",
-                "after_repeat_rate": f"{self.after_repeat_rate:.4f}",
-                "before_reopen_rate": f"{self.before_reopen_rate:.4f}",
-                "after_reopen_rate": f"{self.after_reopen_rate:.4f}"}
+        out = {"before_tickets": str(self.before_tickets), "after_tickets": str(self.after_tickets),
+               "before_repeat_rate": f"{self.before_repeat_rate:.4f}",
+               "after_repeat_rate": f"{self.after_repeat_rate:.4f}",
+               "before_reopen_rate": f"{self.before_reopen_rate:.4f}",
+               "after_reopen_rate": f"{self.after_reopen_rate:.4f}"}
+        if self.before_share is not None and self.after_share is not None:
+            out.update({"problem_key": self.problem_key or "",
+                        "before_share": f"{self.before_share:.2f}", "after_share": f"{self.after_share:.2f}",
+                        "before_problem_tickets": str(self.before_problem_tickets or 0),
+                        "after_problem_tickets": str(self.after_problem_tickets or 0),
+                        "before_failures": str(self.before_failures or 0),
+                        "after_failures": str(self.after_failures or 0)})
+        return out
+
+    def reason(self) -> str:
+        """Why a meeting reopens: every figure it was judged on, before -> after."""
+        f = self.figures()
+        text = (f"repeat rate {f['before_repeat_rate']} -> {f['after_repeat_rate']}, "
+                f"reopen rate {f['before_reopen_rate']} -> {f['after_reopen_rate']}")
+        if "before_share" in f:
+            text += (f", share of failures {f['before_share']}% -> {f['after_share']}% "
+                     f"({f['before_problem_tickets']} -> {f['after_problem_tickets']} tickets)")
+        return text
 
 
 @dataclass

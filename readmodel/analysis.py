@@ -47,9 +47,11 @@ def _reopened(session: Session) -> set[str]:
 FailureTuple = tuple[str, datetime, str, str, str, str | None, str | None, str]
 
 
-def failure_rows(session: Session, *, since: datetime) -> tuple[list[FailureTuple], dict[str, int]]:
-    """Resolved tickets created since ``since`` that failed, as (id, created_at (UTC), team, category,
-    priority, step, root_cause, text), and the totals behind the rates (tickets, reopened, repeats).
+def failure_rows(session: Session, *, since: datetime,
+                 until: datetime | None = None) -> tuple[list[FailureTuple], dict[str, int]]:
+    """Resolved tickets created since ``since`` (and before ``until``, if given) that failed, as (id,
+    created_at (UTC), team, category, priority, step, root_cause, text), and the totals behind the
+    rates (tickets, reopened, repeats).
 
     A failure: breached, a repeat complaint, reopened (facts or a ``reopened`` milestone), or a
     spot-check finding with a deviation; its step comes from the facts, else from the finding.
@@ -61,6 +63,8 @@ def failure_rows(session: Session, *, since: datetime) -> tuple[list[FailureTupl
                 col(Ticket.description), col(Ticket.breached), col(Ticket.repeat_of), col(TicketFacts.reopens))
          .outerjoin(TicketFacts, col(TicketFacts.ticket_id) == col(Ticket.id))
          .where(col(Ticket.created_at) >= since, col(Ticket.status).in_(DONE)))
+    if until is not None:
+        q = q.where(col(Ticket.created_at) < until)
     out: list[FailureTuple] = []
     totals = {"tickets": 0, "reopened": 0, "repeats": 0}
     for (tid, created, team, category, priority, step, cause, summary, description, breached, repeat_of,

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
+from analysis.problem_share import FailureRow, problem_share
 from domain.encoding import parse_time
 from domain.governance import (
     EXIT_STATUSES,
@@ -23,6 +24,8 @@ from domain.governance import (
     RecordMeetingInput,
     RecordSupplierInput,
 )
+from readmodel import analysis as analysis_store
+from readmodel.analysis_models import MeetingProposal
 from readmodel.crud import append_milestones
 from readmodel.db import init_db
 from readmodel.governance_models import Deduction, Meeting, MeetingTicket, Supplier
@@ -116,14 +119,36 @@ def _rates(session: Session, category: str, start: datetime, end: datetime) -> t
 
 
 def measure_effect(*, session: Session, query: EffectQuery) -> EffectResult:
-    """Repeat-complaint and reopen rates of the category's tickets before and after the solution."""
-    before_n, before_repeat, before_reopen = _rates(session, query.category, parse_time(query.before_from),
-                                                    parse_time(query.before_to))
-    after_n, after_repeat, after_reopen = _rates(session, query.category, parse_time(query.before_to),
-                                                 parse_time(query.after_to))
-    return EffectResult(before_tickets=before_n, after_tickets=after_n, before_repeat_rate=before_repeat,
-                        after_repeat_rate=after_repeat, before_reopen_rate=before_reopen,
-                        after_reopen_rate=after_reopen)
+    """Repeat-complaint and reopen rates of the category's tickets before and after the solution, and,
+    for a meeting opened from a proposal, the problem's share of failures in the same two periods."""
+    start, solved, end = parse_time(query.before_from), parse_time(query.before_to), parse_time(query.after_to)
+    before_n, before_repeat, before_reopen = _rates(session, query.category, start, solved)
+    after_n, after_repeat, after_reopen = _rates(session, query.category, solved, end)
+    result = EffectResult(before_tickets=before_n, after_tickets=after_n, before_repeat_rate=before_repeat,
+                          after_repeat_rate=after_repeat, before_reopen_rate=before_reopen,
+                          after_reopen_rate=after_reopen)
+    proposal = _proposal_of(session, query.meeting_id)
+    if proposal is not None:
+        # The analysis's own failure rows and share formula: the measure that proposed the meeting.
+        # One read for both periods (the milestone scans behind it are the expensive part).
+        rows, _ = analysis_store.failure_rows(session, since=start, until=end)
+        failures = [FailureRow(*r) for r in rows]
+        departments = json.loads(proposal.departments)
+        before, after = (problem_share(part, departments, proposal.step, proposal.root_cause) for part in (
+            [f for f in failures if f.created_at < solved], [f for f in failures if f.created_at >= solved]))
+        result.problem_key = proposal.problem_key
+        result.before_share, result.after_share = before.share, after.share
+        result.before_problem_tickets, result.after_problem_tickets = before.matching, after.matching
+        result.before_failures, result.after_failures = before.failures, after.failures
+    return result
+
+
+def _proposal_of(session: Session, meeting_id: str) -> MeetingProposal | None:
+    """The accepted proposal that opened the meeting (``M-<problem key>``, api/commands.py), if any."""
+    row = session.exec(select(MeetingProposal).where(MeetingProposal.meeting_id == meeting_id)).first()
+    if row is None and meeting_id.startswith("M-"):  # started, but marked accepted only on a retry
+        row = session.get(MeetingProposal, meeting_id.removeprefix("M-"))
+    return row
 
 
 # ------------------------------------------------------------------ suppliers

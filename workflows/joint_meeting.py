@@ -173,11 +173,10 @@ class JointMeetingWorkflow:
             self.status = M.VERIFIED
             self._add(K.MEETING_VERIFIED, {"round": str(self.round), **effect.figures()})
         else:
-            f = effect.figures()
-            reason = (f"repeat rate {f['before_repeat_rate']} -> {f['after_repeat_rate']}, "
-                      f"reopen rate {f['before_reopen_rate']} -> {f['after_reopen_rate']}")
+            # Same commands as before; a result without the share gives the same reason as before.
+            reason = effect.reason()
             self.reopen_reasons.append(reason)
-            m = self._add(K.MEETING_REOPENED, {"round": str(self.round), "reason": reason, **f})
+            m = self._add(K.MEETING_REOPENED, {"round": str(self.round), "reason": reason, **effect.figures()})
             self._queue_alert(m, self.policy.committee_head,
                               f"Joint meeting {self.input.meeting_id} reopened: {reason}")
             self.round += 1

@@ -7,6 +7,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.governance.board import Board
+from tests.own_env import own_env  # noqa: F401 - tests that start meetings through the API get a server each
 
 
 @pytest.fixture
