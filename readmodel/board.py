@@ -92,35 +92,14 @@ def sla_board(*, session: Session, now: datetime, windows: Windows, bucket: str 
         .where(*filters).group_by(col(Ticket.team)).order_by(col(Ticket.team))).all()
     teams = [TeamCounts(team=t, open=int(n), near=int(a or 0), breached=int(b or 0), paused=int(p or 0))
              for t, n, a, b, p in counts]
+    chosen = [*filters, _bucket(bucket, now, windows)]
     total = sum(getattr(t, bucket) for t in teams) if bucket in BUCKETS else sum(t.open for t in teams)
-    if bucket == "near":
-        rows = _nearest(session, [*filters, near], limit)
-    else:
-        chosen = [*filters, _bucket(bucket, now, windows)]
-        rows = list(session.exec(select(Ticket).where(*chosen).order_by(col(Ticket.created_at), col(Ticket.id))
-                                 .limit(limit)).all())
-    return Board(teams=teams, rows=rows, total=total)
-
-
-def _due(ticket: Ticket) -> str | None:
-    """The deadline a near ticket is ordered by: the pending first response's, else the resolution's."""
-    return ticket.first_response_due if ticket.first_response_outcome == "pending" else ticket.resolution_due
-
-
-def _nearest(session: Session, filters: list[Any], limit: int) -> list[Ticket]:
-    """The ``limit`` tickets of ``filters`` with the soonest deadline (``_due``), then by id.
-
-    Two queries, each in the order of one indexed deadline (tickets still waiting for their first
-    response, and the others), merged here: one ORDER BY over the expression of ``_due`` sorts
-    every near ticket first, a query ordered by a column walks its index and stops at ``limit``.
-    """
-    pending = col(Ticket.first_response_outcome) == "pending"
-    found: list[Ticket] = []
-    for phase, deadline in ((pending, Ticket.first_response_due), (~pending, Ticket.resolution_due)):
-        found += session.exec(select(Ticket).where(*filters, phase)
-                              .order_by(col(deadline).asc().nulls_first(), col(Ticket.id)).limit(limit)).all()
-    # A missing deadline first, as the database sorts it above.
-    return sorted(found, key=lambda t: (_due(t) is not None, _due(t) or "", t.id))[:limit]
+    # The pending first response falls due before the resolution; otherwise the resolution's.
+    due = case((col(Ticket.first_response_outcome) == "pending", col(Ticket.first_response_due)),
+               else_=col(Ticket.resolution_due))
+    order = [due, col(Ticket.id)] if bucket == "near" else [col(Ticket.created_at), col(Ticket.id)]
+    rows = session.exec(select(Ticket).where(*chosen).order_by(*order).limit(limit)).all()
+    return Board(teams=teams, rows=list(rows), total=total)
 
 
 def teams(*, session: Session) -> list[str]:

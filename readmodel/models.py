@@ -36,15 +36,6 @@ class Ticket(SQLModel, table=True):
     root_cause: str | None = Field(default=None, max_length=64)
     milestone_count: int = 0
 
-    __table_args__ = (
-        # The SLA board's counts read from this index alone, grouped by team (readmodel/board.py).
-        Index("ix_ticket_board", "team", "status", "priority", "breached", "first_response_outcome",
-              "first_response_due", "resolution_outcome", "resolution_due"),
-        # The tickets nearest breach: walked in deadline order, stopping at the board's limit.
-        Index("ix_ticket_first_response_due", "first_response_due"),
-        Index("ix_ticket_resolution_due", "resolution_due"),
-    )
-
 
 # One link of a subject's hash chain, plus where it was anchored once it is.
 class Milestone(SQLModel, table=True):

@@ -72,9 +72,9 @@ def test_times_and_money_in_the_readers_language_and_zone() -> None:
     assert Formatter("zh", "UTC").until(format_time(NOW - timedelta(minutes=7)), NOW) == "-0 小时 07 分"
 
 
-def test_nearest_tickets_are_the_soonest_deadlines_whatever_the_phase(tmp_path: Path) -> None:
-    # The board reads the nearest tickets in two index walks (first responses pending, the others)
-    # and merges them: the result must be the first `limit` by one deadline order, as defined.
+def test_nearest_tickets_are_the_soonest_deadlines_of_their_phase(tmp_path: Path) -> None:
+    # The nearest tickets are the first `limit` by the deadline of their current phase (the pending
+    # first response's, else the resolution's), then by id; the count is every near ticket.
     url = f"sqlite:///{tmp_path / 'board.db'}"
     init_db(url)
     rng = random.Random(7)
