@@ -201,3 +201,64 @@ def test_malformed_policy_values_are_refused_naming_the_field(overrides: dict[st
         validate_calendar(office(**overrides))
     with pytest.raises(ValueError, match=field):
         is_open(office(**overrides), sh(2024, 6, 12, 10, 0))
+
+
+def test_errors_name_the_argument_that_is_naive() -> None:
+    cal = office()
+    with pytest.raises(ValueError, match="^start must be a timezone-aware datetime"):
+        add_business_time(cal, datetime(2024, 6, 12, 10, 0), 60)
+    with pytest.raises(ValueError, match="^at must be a timezone-aware datetime"):
+        is_open(cal, datetime(2024, 6, 12, 10, 0))
+    with pytest.raises(ValueError, match="^end must be a timezone-aware datetime"):
+        business_seconds(cal, sh(2024, 6, 12, 10, 0), datetime(2024, 6, 12, 11, 0))
+
+
+def test_one_microsecond_of_business_time_is_not_rounded_away() -> None:
+    cal = office()
+    assert add_business_time(cal, sh(2024, 6, 12, 10, 0), 0.000001) == sh(2024, 6, 12, 10, 0, 0, 1)
+    assert add_business_time(cal, sh(2024, 6, 12, 18, 0), 0.000001) == sh(2024, 6, 13, 9, 0, 0, 1)
+
+
+# The search for open time gives up after this many consecutive days without open time after the
+# start (counting the start's own day): a calendar that never opens is refused, not searched for ever.
+IDLE = 3 * 366
+
+
+def test_the_search_gives_up_after_three_times_366_closed_days_and_not_before() -> None:
+    start = utc(2024, 1, 1, 12, 0)
+
+    def only_on(day: date) -> CalendarSpec:
+        return CalendarSpec(timezone="UTC", always_open=False, workdays=[day.isoformat()],
+                            workday_hours=[["09:00", "10:00"]])
+    last = start.date() + timedelta(days=IDLE - 1)  # IDLE - 1 closed days before it
+    assert add_business_time(only_on(last), start, HOUR) == utc(last.year, last.month, last.day, 10, 0)
+    too_late = start.date() + timedelta(days=IDLE)  # IDLE closed days before it
+    with pytest.raises(ValueError, match="no open time"):
+        add_business_time(only_on(too_late), start, HOUR)
+
+
+def test_a_start_exactly_at_closing_counts_that_day_as_closed() -> None:
+    # Opened at 10:00 on a make-up day open 09:00-10:00: nothing of that day is left, so the day
+    # counts towards the give-up limit like any closed day.
+    start = utc(2024, 1, 1, 10, 0)
+    too_late = start.date() + timedelta(days=IDLE)
+    cal = CalendarSpec(timezone="UTC", always_open=False, workdays=["2024-01-01", too_late.isoformat()],
+                       workday_hours=[["09:00", "10:00"]])
+    with pytest.raises(ValueError, match="no open time"):
+        add_business_time(cal, start, HOUR)
+
+
+def test_business_days_follow_the_weekly_hours_when_the_desk_keeps_hours() -> None:
+    six_days = office(hours={d: [["09:00", "18:00"]] for d in (*WEEK[:2], *WEEK[3:], "sat")})
+    assert is_business_day(six_days, date(2024, 6, 15))  # Saturday with hours
+    assert not is_business_day(six_days, date(2024, 6, 12))  # Wednesday without hours
+    # A 24x7 desk's business days stay Monday to Friday even if hours are left in its policy.
+    desk = CalendarSpec(always_open=True, hours={"sat": [["09:00", "18:00"]]})
+    assert not is_business_day(desk, date(2024, 6, 15))
+    assert is_business_day(desk, date(2024, 6, 12))
+    # So do those of a calendar open only on make-up days.
+    sparse = CalendarSpec(timezone="UTC", always_open=False, workdays=["2024-06-15"],
+                          workday_hours=[["09:00", "10:00"]])
+    assert is_business_day(sparse, date(2024, 6, 12))
+    assert is_business_day(sparse, date(2024, 6, 15))
+    assert not is_business_day(sparse, date(2024, 6, 16))
