@@ -262,3 +262,13 @@ def test_business_days_follow_the_weekly_hours_when_the_desk_keeps_hours() -> No
     assert is_business_day(sparse, date(2024, 6, 12))
     assert is_business_day(sparse, date(2024, 6, 15))
     assert not is_business_day(sparse, date(2024, 6, 16))
+
+
+def test_a_wall_time_repeated_by_fall_back_means_its_first_occurrence() -> None:
+    # Berlin, Sunday 27 Oct 2024: 03:00 CEST falls back to 02:00 CET, so 02:00-03:00 happens twice.
+    # An interval from 02:30 starts at the first 02:30 (00:30 UTC) and runs to 03:30 CET (02:30 UTC).
+    cal = CalendarSpec(timezone="Europe/Berlin", always_open=False, hours={"sun": [["02:30", "03:30"]]})
+    assert business_seconds(cal, utc(2024, 10, 26), utc(2024, 10, 28)) == 2 * HOUR
+    assert is_open(cal, utc(2024, 10, 27, 0, 30))
+    assert not is_open(cal, utc(2024, 10, 27, 0, 29, 59))
+    assert add_business_time(cal, utc(2024, 10, 26, 12, 0), 90 * 60) == utc(2024, 10, 27, 2, 0)
