@@ -7,7 +7,7 @@ the clock runs, and which calendars the policy file may hold.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +24,11 @@ from domain.business_calendar import (
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOUR = 3600
 WEEK = ("mon", "tue", "wed", "thu", "fri")
+
+
+class _NoOffset(tzinfo):
+    def utcoffset(self, dt: datetime | None) -> None:
+        return None
 
 
 def sh(*args: int) -> datetime:
@@ -192,7 +197,7 @@ def test_makeup_days_alone_need_their_own_hours() -> None:
         ({"hours": {"mon": ["09:00"]}}, r"hours\['mon'\]\[0\]"),
         ({"hours": {"mon": None}}, r"hours\['mon'\]"),
         ({"hours": [["09:00", "18:00"]]}, "hours"),
-        ({"workday_hours": "09:00-18:00"}, "workday_hours"),
+        ({"workday_hours": "09:00-18:00"}, "^workday_hours:"),
         ({"timezone": 8}, "timezone"),
     ],
 )
@@ -211,6 +216,12 @@ def test_errors_name_the_argument_that_is_naive() -> None:
         is_open(cal, datetime(2024, 6, 12, 10, 0))
     with pytest.raises(ValueError, match="^end must be a timezone-aware datetime"):
         business_seconds(cal, sh(2024, 6, 12, 10, 0), datetime(2024, 6, 12, 11, 0))
+    with pytest.raises(ValueError, match="^start must be a timezone-aware datetime"):
+        business_seconds(cal, datetime(2024, 6, 12, 10, 0), sh(2024, 6, 12, 11, 0))
+    # A time zone object that knows no offset is as unusable as none at all.
+    no_offset = datetime(2024, 6, 12, 10, 0, tzinfo=_NoOffset())
+    with pytest.raises(ValueError, match="^at must be a timezone-aware datetime"):
+        is_open(cal, no_offset)
 
 
 def test_one_microsecond_of_business_time_is_not_rounded_away() -> None:
