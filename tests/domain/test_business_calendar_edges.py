@@ -283,3 +283,12 @@ def test_a_wall_time_repeated_by_fall_back_means_its_first_occurrence() -> None:
     assert is_open(cal, utc(2024, 10, 27, 0, 30))
     assert not is_open(cal, utc(2024, 10, 27, 0, 29, 59))
     assert add_business_time(cal, utc(2024, 10, 26, 12, 0), 90 * 60) == utc(2024, 10, 27, 2, 0)
+
+
+def test_any_opening_inside_the_spring_forward_gap_opens_at_the_transition() -> None:
+    # Berlin, Sunday 31 Mar 2024: 02:00 CET jumps to 03:00 CEST (01:00 UTC); 02:xx never happens.
+    for minute in range(60):
+        cal = CalendarSpec(timezone="Europe/Berlin", always_open=False,
+                           hours={"sun": [[f"02:{minute:02d}", "04:00"]]})
+        assert business_seconds(cal, utc(2024, 3, 30), utc(2024, 4, 1)) == HOUR, minute
+        assert add_business_time(cal, utc(2024, 3, 30), 1) == utc(2024, 3, 31, 1, 0, 1), minute
