@@ -6,6 +6,7 @@ import json
 import re
 from datetime import UTC, datetime
 
+import pytest
 from eth_utils import keccak
 
 from domain.merkle import build_tree
@@ -77,3 +78,34 @@ def test_documented_batch_formats_give_the_documented_tree_leaves_and_roots() ->
     assert "0x" + build_tree([n0, n1]).root.hex() == _documented("- Root:")
     assert "0x" + build_tree([l0, l1]).root.hex() == _documented("as format 1 the same batch has root")
     assert tree_leaf(l0, "opened", 1) == l0  # format 1: the milestone leaf itself
+
+
+def test_non_ascii_text_is_escaped_so_every_implementation_hashes_the_same_bytes() -> None:
+    # Chinese team names and categories are common; the format fixes them as \uXXXX escapes.
+    raw = canonical_bytes("T-1", 0, "opened", "2026-11-25T01:30:00.000000Z", "0x" + "00" * 32,
+                          {"team": "售后服务"})
+    assert b'"team":"\\u552e\\u540e\\u670d\\u52a1"' in raw
+    assert json.loads(raw)["data"]["team"] == "售后服务"
+
+
+@pytest.mark.parametrize("data", [{"amount": 100}, {"amount": None}, {1: "x"}, {"note": b"x"}])
+def test_milestone_data_other_than_text_is_refused_not_hashed(data: dict[object, object]) -> None:
+    # A number would hash as 100 here and as "100" in another implementation: refused outright.
+    with pytest.raises(TypeError, match="str to str"):
+        canonical_bytes("T-1", 0, "opened", "2026-11-25T01:30:00.000000Z", "0x" + "00" * 32,
+                        data)  # type: ignore[arg-type]
+
+
+def test_a_new_milestone_keeps_its_subject_and_links_to_the_previous_one() -> None:
+    at = datetime(2026, 11, 25, 1, 30, tzinfo=UTC)
+    first = new_milestone("T-7", None, "opened", at)
+    second = new_milestone("T-7", first, "assigned", at, {"agent": "a1"})
+    assert (first.subject, first.seq, first.prev) == ("T-7", 0, "0x" + "00" * 32)
+    assert (second.subject, second.seq, second.prev, second.data) == ("T-7", 1, first.leaf, {"agent": "a1"})
+
+
+def test_chain_problems_name_the_link_at_fault() -> None:
+    links = [json.loads(raw) | {"leaf": leaf} for raw, leaf in _examples()]
+    gap = verify_chain(links[0]["subject"], [links[1]])  # first link deleted
+    assert [p.seq for p in gap] == [1, 1]
+    assert "sequence 1 where 0 was expected" in gap[0].problem
