@@ -59,6 +59,12 @@ STACK_RECORD_KEY = "r1:" + base64.b64encode(b"\x07" * 32).decode()
 STACK_ENV = {"QT_API_KEYS": DEV_API_KEYS + ",test-reviewer:reviewer", "QT_RECORD_KEYS": STACK_RECORD_KEY}
 
 
+def altered(token: str) -> str:
+    """``token`` with its last character changed (to another one: a fixed replacement would leave
+    a token that already ends in it unchanged, one time in sixteen for hex)."""
+    return token[:-1] + ("1" if token[-1] == "0" else "0")
+
+
 @contextmanager
 def serve(app: Any, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
     """Serves an ASGI app with a real uvicorn server on a free loopback port; yields its base URL."""

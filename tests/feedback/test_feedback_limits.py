@@ -15,7 +15,7 @@ from sqlmodel import select
 from readmodel.db import init_db, session_scope
 from readmodel.feedback_models import Feedback
 from settings import Settings
-from tests.helpers import serve_api_with
+from tests.helpers import altered, serve_api_with
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_following_needs_the_right_token(api: httpx.Client) -> None:
     assert page.status_code == 200 and "Received and being sorted" in page.text
     status = api.get(f"/feedback/{ref}/status", headers={"X-Customer-Token": token}).json()
     assert (status["status"], status["outcome"], status["ticket_id"]) == ("received", None, None)
-    wrong = api.get(f"/feedback/{ref}", params={"token": token[:-1] + "0"})
+    wrong = api.get(f"/feedback/{ref}", params={"token": altered(token)})
     unknown = api.get("/feedback/FB-000000000000", params={"token": token})
     assert wrong.status_code == unknown.status_code == 404 and wrong.json() == unknown.json()
     assert api.get("/feedback/%00bad").status_code == 422

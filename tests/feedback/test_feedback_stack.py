@@ -19,7 +19,7 @@ from domain.evidence_types import claim_hash
 from readmodel.db import session_scope
 from readmodel.models import Voucher
 from settings import get_settings
-from tests.helpers import eventually
+from tests.helpers import altered, eventually
 
 AGENT = {"X-API-Key": "dev-agent"}
 QUALITY = {"X-API-Key": "dev-quality"}
@@ -186,7 +186,7 @@ def test_customer_self_service_over_http(api: httpx.Client, stack: Stack) -> Non
     for tz in ("Nowhere/Zone", "..%2F..%2Fetc%2Fpasswd", "%ED%B0%80", "%00"):  # the last two: not UTF-8, NUL
         bad = api.get(f"/my/tickets/{ticket_id}?token={token}&tz={tz}")
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "tz"], tz
-    assert api.get(f"/my/tickets/{ticket_id}", params={"token": token[:-2] + "00"}).status_code == 404
+    assert api.get(f"/my/tickets/{ticket_id}", params={"token": altered(token)}).status_code == 404
 
     assert api.post(f"/tickets/{ticket_id}/resolve", headers=AGENT,
                     json={"resolution_code": "fixed", "root_cause": "installation"}).status_code == 200

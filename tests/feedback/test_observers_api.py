@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from cli.stack import Stack
 from domain.observers import RoundInput
-from tests.helpers import eventually
+from tests.helpers import altered, eventually
 
 QUALITY = {"X-API-Key": "dev-quality"}
 AGENT = {"X-API-Key": "dev-agent"}
@@ -37,7 +37,7 @@ def test_enrol_suggest_and_review_over_http(api: httpx.Client, stack: Stack) -> 
 
     url = f"/observers/{observer}/suggestions"
     assert api.post(url, json={"text": "建议"}).status_code == 401
-    assert api.post(url, json={"text": "建议"}, headers={"X-Observer-Token": token[:-1] + "x"}).status_code == 403
+    assert api.post(url, json={"text": "建议"}, headers={"X-Observer-Token": altered(token)}).status_code == 403
     assert api.post("/observers/obs-nobody/suggestions", json={"text": "建议"},
                     headers={"X-Observer-Token": token}).status_code == 403
     receipt = api.post(url, json={"text": "建议：上门前一小时短信提醒"}, headers={"X-Observer-Token": token})
