@@ -8,10 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from cli.stack import Stack, StackConfig
-from tests.helpers import STACK_ENV
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, STACK_ENV
 from tests.lanes import LANES
 
 # The suite calls the public routes from one address far faster than any client should: the stack
@@ -49,6 +50,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     config = StackConfig.ephemeral(tmp_path_factory.mktemp("stack"), extra_env=STACK_ENV)
     with Stack(config) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for a module's page tests."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: `apt-get install chromium` (make test installs it)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")

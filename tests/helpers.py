@@ -65,6 +65,11 @@ def altered(token: str) -> str:
     return token[:-1] + ("1" if token[-1] == "0" else "0")
 
 
+# Debian's chromium (make test installs it), driven by Playwright for every page a person reads.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
 @contextmanager
 def serve(app: Any, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
     """Serves an ASGI app with a real uvicorn server on a free loopback port; yields its base URL."""

@@ -20,7 +20,8 @@ from playwright.sync_api import Route, sync_playwright
 
 from contracts.anvil import free_port
 from settings import ROOT
-from tests.certificates.test_verify_page import CHROMIUM, CHROMIUM_ARGS, SECURITY_HEADERS
+from tests.certificates.test_verify_page import SECURITY_HEADERS
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="module")

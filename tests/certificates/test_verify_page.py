@@ -21,7 +21,7 @@ import httpx
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from api.tokens import customer_token
 from contracts.anvil import free_port
@@ -29,9 +29,6 @@ from settings import ROOT
 from tests.certificates.conftest import AuditRunner
 from tests.certificates.world import CUSTOMER_REF, DESCRIPTION, SIGNER, World, copy_world, tamper
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 STAFF = {"X-API-Key": "dev-auditor"}
 
 
@@ -66,16 +63,6 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: `apt-get install chromium` (make test installs it)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _qr_url(server: Server, tmp_path: Path, name: str = "qr.png") -> tuple[str, Path]:

@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from cli.stack import Stack
 from readmodel import analysis as store
 from readmodel.cases import add_cases
 from readmodel.db import session_scope
 from tests.console.people import Person, new_person, ticket_body
-from tests.console.test_console_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, Visit, no_serious_violations, shot
+from tests.console.test_console_browser import PHONE, Visit, no_serious_violations, shot
 from tests.helpers import eventually
 
 QUALITY_KEY = {"X-API-Key": "dev-quality"}
@@ -204,14 +203,6 @@ def test_a_ticket_page_shows_similar_cases(base: str, db_url: str, people: dict[
     eventually(shown, timeout=90, interval=0.5)
     api = httpx.get(f"{base}/tickets/{ticket}/similar-cases", headers={"X-API-Key": "dev-agent"}, timeout=30).json()
     assert ident in [c["id"] for c in api["data"]]  # the same cases the API finds
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_root_causes_chart_and_proposal_at_phone_width(base: str, browser: Browser, people: dict[str, Person],

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ from domain.policy import load_policy
 from domain.spot_check import SpotCheckInput
 from settings import ROOT
 from tests.console.people import Person, new_person
-from tests.console.test_console_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, Visit, no_serious_violations, shot
+from tests.console.test_console_browser import PHONE, Visit, no_serious_violations, shot
 from tests.helpers import eventually
 from tests.spot_check.planted import plant_month
 
@@ -31,16 +30,6 @@ QUALITY_KEY = {"X-API-Key": "dev-quality"}
 @pytest.fixture(scope="module")
 def base(stack: Stack) -> str:
     return stack.config.api_url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 async def _kickoff(stack: Stack, reviewers: list[str]) -> None:

@@ -14,14 +14,13 @@ import json
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from temporalio.testing import ActivityEnvironment
 
 from activities.staffing import StaffingActivities
@@ -35,7 +34,7 @@ from readmodel.db import init_db, session_scope
 from readmodel.staffing_models import StaffingPlanDay
 from settings import ROOT, Settings
 from tests.console.people import ADMIN_KEY, Person, accept, cookies_of, login, new_person, ticket_body
-from tests.console.test_console_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, Visit, no_serious_violations, shot
+from tests.console.test_console_browser import PHONE, Visit, no_serious_violations, shot
 from tests.helpers import eventually, serve_api_with, tmp_db_url
 
 POLICY = ROOT / "config" / "policy.toml"
@@ -243,14 +242,6 @@ def test_the_forecast_page_shows_each_series_backtest(people: dict[str, Person],
     zh_staffing = zh.get(f"/console/staffing/{TEAM}")
     assert "排班与预测：logistics" in zh_staffing.text and "预测与实际" in zh_staffing.text
     assert "所需坐席" in zh_staffing.text
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_the_staffing_page_at_phone_width(base: str, browser: Browser, people: dict[str, Person],

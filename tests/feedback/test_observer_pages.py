@@ -7,33 +7,21 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from temporalio.client import Client
 
 from cli.stack import Stack
 from domain.observers import RoundInput
-from tests.feedback.test_feedback_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, _shot
+from tests.feedback.test_feedback_browser import PHONE, _shot
 from tests.helpers import altered, eventually
 
 QUALITY = {"X-API-Key": "dev-quality"}
 AGENT = {"X-API-Key": "dev-agent"}
 QUARTER = "2032-Q3"  # a round of its own (tests/feedback/test_observers_api.py runs 2031-Q2)
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: `apt-get install chromium` (make test installs it)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _enrol(api: httpx.Client, name: str) -> tuple[str, str]:

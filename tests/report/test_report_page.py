@@ -5,13 +5,12 @@ routes against hostile input (bad months, bad languages, lone surrogates, huge p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image, ImageStat
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from domain.report import digest
 from settings import Settings, get_settings
@@ -19,20 +18,7 @@ from tests.helpers import serve_api_with
 from tests.report.conftest import Anchored, Published
 from tests.report.planted import MONTH
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: `apt-get install chromium` (make test installs it)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _screenshot_has_content(path: Path) -> None:
