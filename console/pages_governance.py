@@ -23,6 +23,7 @@ from console.pages_tickets import zone_of
 from console.render import render
 from domain.governance import AnalysisInput, AppealDecisionInput, AppealInput, MeetingInput, meeting_policy
 from domain.milestones import salted_hash
+from domain.points import previous_month
 from domain.policy import Policy
 from readmodel import governance as gov
 from readmodel import points
@@ -203,16 +204,11 @@ async def _supplier_update(request: Request, user: ConsoleUser, supplier_id: str
     return RedirectResponse(f"{PREFIX}/suppliers/{supplier_id}?done={action}", status_code=status.HTTP_303_SEE_OTHER)
 
 
-def _last_month(now: datetime) -> str:
-    year, month = (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
-    return f"{year:04d}-{month:02d}"
-
-
 @router.get("/points")
 def points_page(request: Request, user: PointsReader, session: SessionDep, policy: PolicyDep,
                 month: Month | None = None) -> Response:
     """A closed month's points: an agent sees only their own, the quality department the ranking."""
-    month = month or _last_month(datetime.now(UTC))
+    month = month or previous_month(datetime.now(UTC))
     closed = points.get_month(session=session, month=month) is not None
     own: dict[str, Any] | None = None
     ranking: list[Any] = []

@@ -26,6 +26,7 @@ from console.forms import FormError, checked, one, read_form
 from console.pages_tickets import zone_of
 from console.render import render, zone
 from domain.json_limits import has_lone_surrogate
+from domain.points import previous_month
 from domain.policy import Policy
 from readmodel import spot_check, veto, vouchers
 from readmodel.spot_check_models import SpotCheckTask
@@ -42,16 +43,11 @@ Year = Annotated[int, Query(ge=2000, le=2100)]
 Evaluator = Annotated[ConsoleUser, require("external_evaluator")]
 
 
-def _last_month(now: datetime) -> str:
-    year, month = (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
-    return f"{year:04d}-{month:02d}"
-
-
 @router.get("/spot-checks")
 def spot_checks_page(request: Request, user: Reviewer, session: SessionDep, policy: PolicyDep,
                      month: Month | None = None) -> Response:
     """A month's review queue; a reviewer sees their own tasks, the quality department everyone's."""
-    month = month or _last_month(datetime.now(UTC))
+    month = month or previous_month(datetime.now(UTC))
     drawn = spot_check.get_sample(session=session, month=month) is not None
     mine = user.person_id if user.role == "reviewer" else None
     tasks = spot_check.tasks_of(session=session, month=month, reviewer=mine) if drawn else []
