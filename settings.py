@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     log_format: str = Field("json", pattern="^(json|text)$")
     log_level: str = "INFO"
 
+    # The digital twin's processes, each with its own time-skipping server (0: one per CPU core).
+    twin_processes: int = Field(0, ge=0, le=64)
+
     # Notifications
     notify_webhook_url: str = ""
     # Alerts by e-mail to the people in the directory (PUT /people/{id}); empty host = no e-mail.

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
+import os
 import shutil
 import sys
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from functools import lru_cache
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from queue import Empty, Queue
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -25,6 +30,12 @@ from analysis.twin import HistoryTicket, Scenario, bootstrap, dump_history, gene
 from analysis.twin_report import render_html, summarize
 from domain.policy import Policy, PolicyError, load_policy
 from domain.tickets import TicketPolicy
+
+if TYPE_CHECKING:
+    from cli.twin_run import TwinRun
+
+# Shards start this far after the run does: time for each process and its server to come up.
+SHARD_START_MARGIN = timedelta(minutes=5)
 
 twin_app = typer.Typer(help="The digital twin: a policy change tried on replayed tickets.", no_args_is_help=True)
 
@@ -37,6 +48,13 @@ def policy_of(policy: Policy, year: int) -> Callable[[str, str], TicketPolicy]:
         return policy.ticket_policy(category=category, team=team, year=year)
 
     return of
+
+
+def twin_processes() -> int:
+    """The twin's processes from the settings (0: one per CPU core)."""
+    from settings import get_settings
+
+    return get_settings().twin_processes or os.cpu_count() or 1
 
 
 def _load(path: Path) -> Policy:
@@ -90,7 +108,7 @@ def run(policy_file: Path = typer.Option(..., "--policy", help="the policy to tr
         task = bar.add_task("twin", total=len(played) * 2)
         report = asyncio.run(run_twin(played, {"current": current, "new": new}, year=year,
                                       progress=lambda done, total: bar.update(task, completed=done),
-                                      history=past if replay else None))
+                                      history=past if replay else None, processes=twin_processes()))
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     for lang in ("en", "zh"):
@@ -104,8 +122,35 @@ def run(policy_file: Path = typer.Option(..., "--policy", help="the policy to tr
 
 async def run_twin(scenarios: list[Scenario], policies: dict[str, Policy], *, year: int,
                    progress: Callable[[int, int], None] | None = None, baseline: str = "current",
-                   history: list[HistoryTicket] | None = None) -> dict[str, Any]:
-    """Starts a time-skipping test server, plays ``scenarios`` under each policy and summarizes."""
+                   history: list[HistoryTicket] | None = None, processes: int = 1,
+                   start: datetime | None = None) -> dict[str, Any]:
+    """Plays ``scenarios`` under each policy and summarizes, on ``processes`` time-skipping servers.
+
+    One Python process drives one server and runs its workflows, and that process, not the server,
+    is what the twin waits on; so the scenarios are dealt out to several processes (every n-th to
+    each, so each covers the whole timeline), all counting from the same instant, ``start``
+    (default: a few minutes ahead, time for every process and its server to start).
+    """
+    began = time.monotonic()
+    shards = [scenarios[i::processes] for i in range(max(1, min(processes, len(scenarios))))]
+    start = start or datetime.now(UTC).replace(second=0, microsecond=0) + SHARD_START_MARGIN
+    if len(shards) == 1:
+        runs = [await _play_shard(shards[0], policies, year, start, baseline, progress)]
+    else:
+        runs = await _play_shards(shards, policies, year, start, baseline, progress)
+    played = [p for run in runs for p in run.played]
+    seconds = time.monotonic() - began
+    meta: dict[str, Any] = {"seconds": round(seconds, 1), "processes": len(shards),
+                            "scenarios_per_second": round(len(played) / max(seconds, 1e-9), 2)}
+    if history is not None:
+        meta["recorded_breach_percent"] = round(100 * sum(bool(h.breaches) for h in history) / len(history), 2)
+    return summarize(played, baseline=baseline, currency=policies[baseline].compensation.currency,
+                     bottleneck_percent=policies[baseline].twin.bottleneck_breach_percent, meta=meta)
+
+
+async def _play_shard(shard: list[Scenario], policies: dict[str, Policy], year: int, start: datetime,
+                      baseline: str, progress: Callable[[int, int], None] | None) -> TwinRun:
+    """Starts a time-skipping test server and plays ``shard`` under each policy on it."""
     from temporalio.testing import WorkflowEnvironment
 
     from cli.twin_run import play
@@ -116,16 +161,39 @@ async def run_twin(scenarios: list[Scenario], policies: dict[str, Policy], *, ye
     try:
         twin = policies[baseline].twin
         of = {label: policy_of(p, year) for label, p in policies.items()}
-        result = await play(env, scenarios, {label: _by_scenario(f) for label, f in of.items()},
-                            tick_seconds=twin.tick_seconds, concurrency=twin.concurrency, progress=progress)
+        return await play(env, shard, {label: _by_scenario(f) for label, f in of.items()}, start=start,
+                          tick_seconds=twin.tick_seconds, concurrency=twin.concurrency, progress=progress)
     finally:
         await env.shutdown()
-    meta: dict[str, Any] = {"seconds": round(result.seconds, 1),
-                            "scenarios_per_second": round(len(result.played) / max(result.seconds, 1e-9), 2)}
-    if history is not None:
-        meta["recorded_breach_percent"] = round(100 * sum(bool(h.breaches) for h in history) / len(history), 2)
-    return summarize(result.played, baseline=baseline, currency=policies[baseline].compensation.currency,
-                     bottleneck_percent=policies[baseline].twin.bottleneck_breach_percent, meta=meta)
+
+
+def _shard_process(shard: list[Scenario], policies: dict[str, Policy], year: int, start: datetime, baseline: str,
+                   index: int, updates: Queue[tuple[int, int]]) -> TwinRun:
+    """One shard in a process of its own; its progress goes to ``updates`` as (shard, done)."""
+    return asyncio.run(_play_shard(shard, policies, year, start, baseline,
+                                   lambda done, _total: updates.put((index, done))))
+
+
+async def _play_shards(shards: list[list[Scenario]], policies: dict[str, Policy], year: int, start: datetime,
+                       baseline: str, progress: Callable[[int, int], None] | None) -> list[TwinRun]:
+    loop = asyncio.get_running_loop()
+    # Spawned, not forked: a fork of a process with the Temporal runtime's threads is not safe.
+    context = multiprocessing.get_context("spawn")
+    total = len(policies) * sum(map(len, shards))
+    done = [0] * len(shards)
+    with context.Manager() as manager, ProcessPoolExecutor(len(shards), mp_context=context) as pool:
+        updates = manager.Queue()
+        runs = asyncio.gather(*(loop.run_in_executor(pool, _shard_process, shard, policies, year, start, baseline,
+                                                     i, updates) for i, shard in enumerate(shards)))
+        while not runs.done():
+            try:
+                index, count = await loop.run_in_executor(None, partial(updates.get, timeout=0.5))
+            except Empty:
+                continue
+            done[index] = count
+            if progress is not None:
+                progress(sum(done), total)
+        return list(await runs)
 
 
 def _by_scenario(of: Callable[[str, str], TicketPolicy]) -> Callable[[Scenario], TicketPolicy]:

@@ -15,19 +15,19 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.twin import TwinActivities
 from analysis.twin import Scenario, Step
 from domain.encoding import format_time, parse_time
+from domain.ticket_views import opening_view
 from domain.tickets import (
     ActorInput,
     ConfirmInput,
@@ -36,7 +36,6 @@ from domain.tickets import (
     RespondInput,
     TicketInput,
     TicketPolicy,
-    TicketView,
 )
 from workflows.ticket import TicketWorkflow
 
@@ -93,11 +92,13 @@ def _command(step: Step) -> tuple[str, Any]:
 
 async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
                policies: dict[str, Callable[[Scenario], TicketPolicy]], *, tick_seconds: float = 60.0,
-               concurrency: int = 256, progress: Callable[[int, int], None] | None = None) -> TwinRun:
+               concurrency: int = 256, progress: Callable[[int, int], None] | None = None,
+               start: datetime | None = None) -> TwinRun:
     """Plays every scenario under every policy (label -> the ticket policy of a scenario).
 
-    Scenario times are rounded up to ``tick_seconds``. ``progress(done, total)`` is called as
-    scenarios finish (both counted over all policies).
+    Scenario times are rounded up to ``tick_seconds`` and counted from ``start`` (default: the
+    server's next whole minute; a later instant makes runs on several servers share one timeline).
+    ``progress(done, total)`` is called as scenarios finish (both counted over all policies).
     """
     loop = asyncio.get_running_loop()
     began = loop.time()
@@ -121,17 +122,29 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
             last = max((st.at for st in s.steps if st.action != "confirm"), default=0.0)
             ends[_tick(s.arrival + last, tick_seconds)] += 1
     handles: dict[tuple[str, str], WorkflowHandle[Any, Any]] = {}
+    # Each ticket's state as its last command left it (a TicketView as plain JSON: decoding thousands
+    # into dataclasses cost more than the run), and the instants its timers are due from then on.
+    answers: dict[tuple[str, str], dict[str, Any]] = {}
+    known: dict[tuple[str, str], list[datetime]] = {}
+    # Commands still to send per ticket: after its last one, a settled ticket is ended (_settle).
+    pending = {(label, s.ticket_id): sum(st.action != "confirm" for st in s.steps) for label in policies
+               for s in scenarios}
     levels = {level for of in policies.values() for s in scenarios[:1] for level in of(s).warning_levels}
     refused: dict[tuple[str, str], int] = defaultdict(int)
     gate = asyncio.Semaphore(concurrency)
-    from worker import SANDBOX  # the production sandbox: the twin runs the workflow as the worker does
 
     worker = Worker(client, task_queue=queue, workflows=[TicketWorkflow], activities=stand_ins.all(),
-                    workflow_runner=SANDBOX, max_cached_workflows=total + 16,
-                    max_concurrent_workflow_tasks=256, max_concurrent_activities=512)
+                    workflow_runner=UnsandboxedWorkflowRunner(), max_cached_workflows=total + 16,
+                    max_concurrent_workflow_tasks=256, max_concurrent_activities=512,
+                    # Activations run inline on this loop instead of hopping to a thread pool and back:
+                    # the hop held the GIL longer than the activations (py-spy). Also no deadlock timer.
+                    debug_mode=True)
     async with worker:
-        start = await env.get_current_time()
-        start = start.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        now = await env.get_current_time()
+        if start is None:
+            start = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        elif start < now:
+            raise ValueError(f"the twin's start {format_time(start)} is before the server's time {format_time(now)}")
         done = 0
         for tick in sorted(timeline):
             at = start + timedelta(seconds=tick)
@@ -141,22 +154,27 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
             per_ticket: dict[tuple[str, str], list[tuple[Scenario, Step | None]]] = defaultdict(list)
             for label, s, step in timeline[tick]:
                 per_ticket[(label, s.ticket_id)].append((s, step))
-            await _clear_of_timers(env, [handles[k] for k in per_ticket if k in handles], gate, levels)
+            await _clear_of_timers(env, [at for key in per_ticket for at in known.get(key, ())])
 
             async def drive(key: tuple[str, str], items: list[tuple[Scenario, Step | None]], at: datetime) -> None:
                 label, _ = key
                 async with gate:
                     for s, step in items:
                         if step is None:
+                            ticket = _ticket(s, label, run_id, policies[label](s), at)
                             handles[key] = await client.start_workflow(
-                                TicketWorkflow.run, _ticket(s, label, run_id, policies[label](s), at),
-                                id=f"{run_id}-{label}-{s.ticket_id}", task_queue=queue)
+                                TicketWorkflow.run, ticket, id=ticket.ticket_id, task_queue=queue)
+                            known[key] = _due_instants(asdict(opening_view(ticket, at)), levels)
                             continue
                         name, arg = _command(step)
                         try:
-                            await handles[key].execute_update(name, arg, result_type=TicketView)
+                            answers[key] = await handles[key].execute_update(name, arg, result_type=dict)
+                            known[key] = _due_instants(answers[key], levels)
                         except WorkflowUpdateFailedError:
                             refused[key] += 1  # e.g. a reopen after the new policy's window closed
+                        pending[key] -= 1
+                        if not pending[key] and _settled(answers.get(key), policies[label](s)):
+                            await handles[key].terminate("twin: the scenario is played and its outcome read")
 
             await asyncio.gather(*(drive(key, items, at) for key, items in per_ticket.items()))
             done += ends.get(tick, 0)
@@ -164,32 +182,26 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
                 progress(done, total)
         if progress is not None:
             progress(total, total)
-        # Vouchers follow breaches in their own tasks: let them land before reading the states.
-        played = await _read_all(handles, scenarios, policies, refused, gate)
-        await asyncio.gather(*(_terminate(h, gate) for h in handles.values()))
+        played = await _read_all(handles, answers, scenarios, policies, refused, gate)
     return TwinRun(played=played, counts=dict(stand_ins.counts), seconds=loop.time() - began)
 
 
-async def _clear_of_timers(env: WorkflowEnvironment, targets: list[WorkflowHandle[Any, Any]],
-                           gate: asyncio.Semaphore, levels: set[int]) -> None:
-    """Moves the clock past any timer of ``targets`` due within ``TIMER_GUARD`` from now.
+async def _clear_of_timers(env: WorkflowEnvironment, instants: list[datetime]) -> None:
+    """Moves the clock past any of ``instants`` (the due timers of the tickets about to get a
+    command) that is within ``TIMER_GUARD`` from now.
 
     An Update wakes the ticket's loop, whose task cancels its pending SLA timer. The time-skipping
     server strands a run whose task cancels a timer that fired while the task was with the worker
     ("invalid history builder state for action", temporalio/sdk-java#3088), and its clock runs at
     real pace between skips: a timer due a few milliseconds after the commands are sent fires while
-    their tasks are with the worker. So each ticket's due instants (its clocks' warnings and breach,
-    auto-close, end of the reopen window) are read first and the clock is moved past the close ones.
+    their tasks are with the worker. So the clock is moved past the close ones first.
+
+    The instants come from each ticket's opening and then from the answer to its last command: only
+    a command changes them. A timer only fires one of the listed instants and adds none (the reopen
+    window's end is listed from the resolve on), so a passed instant leaves the rest as they were.
     """
-    if not targets:
+    if not instants:
         return
-
-    async def due(handle: WorkflowHandle[Any, Any]) -> list[datetime]:
-        async with gate:
-            view: TicketView = await handle.query(TicketWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
-        return _due_instants(view, levels)
-
-    instants = [at for found in await asyncio.gather(*(due(h) for h in targets)) for at in found]
     for _ in range(20):
         now = await env.get_current_time()
         close = [at for at in instants if now - TIMER_GUARD / 10 < at <= now + TIMER_GUARD]
@@ -198,14 +210,15 @@ async def _clear_of_timers(env: WorkflowEnvironment, targets: list[WorkflowHandl
         await _skip(env.client, max(close) - now + TIMER_STEP)
 
 
-def _due_instants(view: TicketView, levels: set[int]) -> list[datetime]:
+def _due_instants(view: dict[str, Any], levels: set[int]) -> list[datetime]:
+    """The instants a ticket's timers are due, from its state as plain JSON (a ``TicketView``)."""
     found = []
-    for clock in view.clocks:
-        if clock.running and clock.deadline:
-            deadline = parse_time(clock.deadline)
+    for clock in view["clocks"]:
+        if clock["running"] and clock["deadline"]:
+            deadline = parse_time(clock["deadline"])
             found.append(deadline)
-            found += [deadline - timedelta(seconds=clock.target_seconds * (1 - level / 100)) for level in levels]
-    found += [parse_time(at) for at in (view.auto_close_at, view.reopen_until) if at]
+            found += [deadline - timedelta(seconds=clock["target_seconds"] * (1 - level / 100)) for level in levels]
+    found += [parse_time(at) for at in (view.get("auto_close_at"), view.get("reopen_until")) if at]
     return found
 
 
@@ -227,30 +240,46 @@ def _ticket(s: Scenario, label: str, run_id: str, policy: TicketPolicy, at: date
                        policy=policy, compensate=True, opened_at=format_time(at))
 
 
-async def _read_all(handles: dict[tuple[str, str], WorkflowHandle[Any, Any]], scenarios: Sequence[Scenario],
+async def _read_all(handles: dict[tuple[str, str], WorkflowHandle[Any, Any]],
+                    answers: dict[tuple[str, str], dict[str, Any]], scenarios: Sequence[Scenario],
                     policies: dict[str, Callable[[Scenario], TicketPolicy]], refused: dict[tuple[str, str], int],
                     gate: asyncio.Semaphore) -> list[Played]:
+    """Each scenario's outcome. A scenario's last command usually resolves its ticket, which stops
+    every clock: then the answer to it is the final state, except for vouchers, which follow
+    breaches in tasks of their own (a ticket still owed one is asked again until it has landed).
+    A ticket with a clock still running is asked for its state at the end of the timeline."""
+
     async def read(label: str, s: Scenario) -> Played:
-        async with gate:
-            handle = handles[(label, s.ticket_id)]
-            owed = policies[label](s).compensation
+        key = (label, s.ticket_id)
+        policy = policies[label](s)
+        view = answers.get(key)
+        if view is None or not _settled(view, policy):
             for _ in range(200):
-                view: TicketView = await handle.query(TicketWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
-                wanted = [b for b in view.breaches if any(owed.get(b, {}).values())]
-                if len(view.vouchers) >= len(wanted):
+                async with gate:
+                    view = await handles[key].query("state", rpc_timeout=QUERY_TIMEOUT, result_type=dict)
+                if _vouchers_landed(view, policy):
                     break
                 await asyncio.sleep(0.05)
-            used = {c.name: (c.elapsed_seconds / c.target_seconds if c.target_seconds else 0.0) for c in view.clocks}
-            return Played(label=label, scenario=s, breaches=list(view.breaches),
-                          voucher_minor=sum(v.amount for v in view.vouchers), used=used,
-                          refused=refused.get((label, s.ticket_id), 0))
+        assert view is not None
+        used = {c["name"]: (c["elapsed_seconds"] / c["target_seconds"] if c["target_seconds"] else 0.0)
+                for c in view["clocks"]}
+        return Played(label=label, scenario=s, breaches=list(view["breaches"]),
+                      voucher_minor=sum(int(v["amount"]) for v in view["vouchers"]), used=used,
+                      refused=refused.get(key, 0))
 
     return list(await asyncio.gather(*(read(label, s) for label in policies for s in scenarios)))
 
 
-async def _terminate(handle: WorkflowHandle[Any, Any], gate: asyncio.Semaphore) -> None:
-    async with gate:
-        try:
-            await handle.terminate("twin run finished")
-        except RPCError:
-            pass  # already finished (confirmed)
+def _settled(view: dict[str, Any] | None, policy: TicketPolicy) -> bool:
+    """Whether a ticket's state is its outcome: no clock running (so no breach to come) and every
+    voucher its breaches are owed issued (they follow breaches in tasks of their own).
+
+    A ticket whose last command leaves it settled is ended there: played on, it would only
+    auto-close and end its reopen window, which change nothing the twin reports, and each of
+    those is a timer, a workflow task and a write."""
+    return view is not None and not any(c["running"] for c in view["clocks"]) and _vouchers_landed(view, policy)
+
+
+def _vouchers_landed(view: dict[str, Any], policy: TicketPolicy) -> bool:
+    owed = sum(1 for b in view["breaches"] if any(policy.compensation.get(b, {}).values()))
+    return len(view["vouchers"]) >= owed

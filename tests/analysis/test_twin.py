@@ -82,3 +82,22 @@ def test_the_command_writes_the_report_in_both_languages(tmp_path: Path) -> None
         "breaches" in (out / "report.en.html").read_text(encoding="utf-8")
     bad = CliRunner().invoke(app, ["twin", "run", "--policy", str(tmp_path / "missing.toml"), "--scenarios", "1"])
     assert bad.exit_code == 2 and "missing.toml" in bad.output
+
+
+async def test_several_processes_predict_what_one_does() -> None:
+    # Dealt out to two processes (two servers), every scenario meets the same clocks as in one.
+    from datetime import UTC, datetime, timedelta
+
+    from cli.twin import run_twin
+
+    scenarios = bootstrap(generate_history(13, 200, policy_of(CURRENT, 2026), days=3), 30, seed=5)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=30)
+    policies = {"current": CURRENT, "strict": STRICT}
+    one = await run_twin(scenarios, policies, year=2026, processes=1, start=start)
+    two = await run_twin(scenarios, policies, year=2026, processes=2, start=start)
+    assert (one["processes"], two["processes"]) == (1, 2)
+    for label in policies:
+        assert two["policies"][label]["scenarios"] == 30
+        for key in ("breach_percent", "voucher_cost_minor", "bottlenecks"):
+            assert two["policies"][label][key] == one["policies"][label][key], (label, key)
+    assert one["policies"]["strict"]["breach_percent"]["any"] > 0
