@@ -148,13 +148,14 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
         done = 0
         for tick in sorted(timeline):
             at = start + timedelta(seconds=tick)
-            now = await env.get_current_time()
+            # ``now`` is the server's time as last read: it has only moved on since, so this lands
+            # at ``at`` or a little after, never before (each read costs the server as much as a skip).
             if at > now:
                 await _skip(client, at - now)
             per_ticket: dict[tuple[str, str], list[tuple[Scenario, Step | None]]] = defaultdict(list)
             for label, s, step in timeline[tick]:
                 per_ticket[(label, s.ticket_id)].append((s, step))
-            await _clear_of_timers(env, [at for key in per_ticket for at in known.get(key, ())])
+            now = await _clear_of_timers(env, [at for key in per_ticket for at in known.get(key, ())])
 
             async def drive(key: tuple[str, str], items: list[tuple[Scenario, Step | None]], at: datetime) -> None:
                 label, _ = key
@@ -186,9 +187,9 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
     return TwinRun(played=played, counts=dict(stand_ins.counts), seconds=loop.time() - began)
 
 
-async def _clear_of_timers(env: WorkflowEnvironment, instants: list[datetime]) -> None:
+async def _clear_of_timers(env: WorkflowEnvironment, instants: list[datetime]) -> datetime:
     """Moves the clock past any of ``instants`` (the due timers of the tickets about to get a
-    command) that is within ``TIMER_GUARD`` from now.
+    command) that is within ``TIMER_GUARD`` from now, and returns the server's time.
 
     An Update wakes the ticket's loop, whose task cancels its pending SLA timer. The time-skipping
     server strands a run whose task cancels a timer that fired while the task was with the worker
@@ -200,14 +201,13 @@ async def _clear_of_timers(env: WorkflowEnvironment, instants: list[datetime]) -
     a command changes them. A timer only fires one of the listed instants and adds none (the reopen
     window's end is listed from the resolve on), so a passed instant leaves the rest as they were.
     """
-    if not instants:
-        return
     for _ in range(20):
         now = await env.get_current_time()
         close = [at for at in instants if now - TIMER_GUARD / 10 < at <= now + TIMER_GUARD]
         if not close:
-            return
+            break
         await _skip(env.client, max(close) - now + TIMER_STEP)
+    return now
 
 
 def _due_instants(view: dict[str, Any], levels: set[int]) -> list[datetime]:
