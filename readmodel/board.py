@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, func, literal, or_
+from sqlalchemy import String, and_, case, func, literal, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from domain.encoding import format_time
-from readmodel.models import BOARD_INDEX, Ticket
+from readmodel.models import BOARD_FIRST_INDEX, BOARD_INDEX, BOARD_RESOLUTION_INDEX, Ticket
 
 ACTIVE = ("open", "acknowledged", "in_progress", "waiting_on_customer")
 PAUSED = "waiting_on_customer"
@@ -66,15 +66,15 @@ def _bucket(name: str, now: datetime, windows: Windows) -> Any:
     return col(Ticket.status).in_(ACTIVE)
 
 
-def _board_index(query: Any) -> Any:
-    """``query`` reading the ticket table through ``BOARD_INDEX`` on SQLite.
+def _through(index: str, query: Any) -> Any:
+    """``query`` reading the ticket table through ``index`` on SQLite.
 
     Without the planner's statistics (a fresh file, no ANALYZE) SQLite guesses that one value of
     ``breached`` or ``priority`` selects a few rows and walks those indexes into the table: several
-    times slower than the covering index. Naming the index makes the plan the same on every file
-    (decision 030); PostgreSQL's planner always has statistics and chooses by them.
+    times slower than the board's covering indexes. Naming the index makes the plan the same on
+    every file (decision 030); PostgreSQL's planner always has statistics and chooses by them.
     """
-    return query.with_hint(Ticket, f"INDEXED BY {BOARD_INDEX}", "sqlite")
+    return query.with_hint(Ticket, f"INDEXED BY {index}", "sqlite")
 
 
 def sla_board(*, session: Session, now: datetime, windows: Windows, bucket: str = "near",
@@ -85,12 +85,12 @@ def sla_board(*, session: Session, now: datetime, windows: Windows, bucket: str 
         windows: Per priority, how long before each clock's deadline a ticket counts as near breach.
         bucket: ``near`` (soonest deadline first), ``breached``, ``paused`` or ``open`` (oldest first).
     """
-    active = col(Ticket.status).in_(ACTIVE)
-    filters: list[Any] = [active]
+    narrowing: list[Any] = []
     if team:
-        filters.append(col(Ticket.team) == team)
+        narrowing.append(col(Ticket.team) == team)
     if priority:
-        filters.append(col(Ticket.priority) == priority)
+        narrowing.append(col(Ticket.priority) == priority)
+    filters = [col(Ticket.status).in_(ACTIVE), *narrowing]
     near = _near(now, windows)
 
     def counted(condition: Any) -> Any:
@@ -98,7 +98,7 @@ def sla_board(*, session: Session, now: datetime, windows: Windows, bucket: str 
 
     # One pass over the open tickets' range of the board index: grouped by status and team, its
     # order, so no sort; the statuses are added up per team here (at most four rows a team).
-    counts = session.execute(_board_index(
+    counts = session.execute(_through(BOARD_INDEX,
         sa_select(col(Ticket.status), col(Ticket.team), func.count(), counted(near),
                   counted(col(Ticket.breached).is_(True)))
         .where(*filters).group_by(col(Ticket.status), col(Ticket.team))
@@ -114,7 +114,7 @@ def sla_board(*, session: Session, now: datetime, windows: Windows, bucket: str 
     chosen = [*filters, _bucket(bucket, now, windows)]
     total = sum(getattr(t, bucket) for t in teams) if bucket in BUCKETS else sum(t.open for t in teams)
     if bucket == "near":
-        rows = _nearest(session, chosen, limit)
+        rows = _nearest(session, [*narrowing, near], limit)
     else:
         rows = list(session.exec(select(Ticket).where(*chosen).order_by(col(Ticket.created_at), col(Ticket.id))
                                  .limit(limit)).all())
@@ -122,16 +122,29 @@ def sla_board(*, session: Session, now: datetime, windows: Windows, bucket: str 
 
 
 def _nearest(session: Session, chosen: list[Any], limit: int) -> list[Ticket]:
-    """The ``limit`` tickets of ``chosen`` with the soonest deadline, then by id.
+    """The ``limit`` open tickets of ``chosen`` (the near test and the filters) with the soonest
+    deadline, then by id.
 
-    The pending first response falls due before the resolution; otherwise the resolution's. The
-    near test and this order read only the board index, so the ids come from it (a sort that keeps
-    ``limit`` of them) and just those tickets are read from the table, in that order.
+    The deadline is the pending first response's, otherwise the resolution's. Per status that can
+    be near (not paused), the tickets waiting for their first response are walked in the order of
+    its deadline and the others in the resolution's, each through its index and stopped at
+    ``limit``; the database merges these few rows in the same order (missing deadlines where it
+    sorts NULL), so the result is the one ORDER BY over every near ticket, without reading them all.
+    Then only those tickets are read from the table.
     """
-    due = case((col(Ticket.first_response_outcome) == "pending", col(Ticket.first_response_due)),
-               else_=col(Ticket.resolution_due))
-    ids = list(session.execute(_board_index(
-        sa_select(col(Ticket.id)).where(*chosen).order_by(due, col(Ticket.id)).limit(limit))).scalars())
+    pending = col(Ticket.first_response_outcome) == "pending"
+    walks = []
+    for status in ACTIVE:
+        if status == PAUSED:
+            continue  # never near (and each walk names its status: one range of the index, in order)
+        for index, phase, due in ((BOARD_FIRST_INDEX, pending, col(Ticket.first_response_due)),
+                                  (BOARD_RESOLUTION_INDEX, ~pending, col(Ticket.resolution_due))):
+            walk = sa_select(col(Ticket.id).label("id"), due.label("due")).where(
+                *chosen, col(Ticket.status) == status, phase).order_by(due, col(Ticket.id)).limit(limit)
+            # SQLite takes ORDER BY and LIMIT in a compound's member only inside a subquery.
+            walks.append(sa_select(walk := _through(index, walk).subquery()).select_from(walk))
+    merged = union_all(*walks).subquery()
+    ids = list(session.execute(sa_select(merged.c.id).order_by(merged.c.due, merged.c.id).limit(limit)).scalars())
     if not ids:
         return []
     found = {t.id: t for t in session.exec(select(Ticket).where(col(Ticket.id).in_(ids))).all()}
@@ -150,7 +163,7 @@ def teams(*, session: Session) -> list[str]:
         query = sa_select(func.min(col(Ticket.team))).where(col(Ticket.status) == status)
         if after is not None:
             query = query.where(col(Ticket.team) > after)
-        return _board_index(query).scalar_subquery()
+        return _through(BOARD_INDEX, query).scalar_subquery()
 
     first, *others = (sa_select(literal(s, String).label("status"), first_team(s).label("team")) for s in ACTIVE)
     walk = first.cte("walk", recursive=True)

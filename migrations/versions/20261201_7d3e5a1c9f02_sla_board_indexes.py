@@ -1,4 +1,4 @@
-"""SLA board index: the open tickets' counts, nearest breach and teams read from one index
+"""SLA board indexes: the open tickets' counts and teams, and the nearest breach in deadline order
 
 Revision ID: 7d3e5a1c9f02
 Revises: 5876cefd450d
@@ -23,8 +23,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_ticket_board', ['status', 'team', 'priority', 'breached', 'first_response_outcome',
                                                   'first_response_due', 'resolution_outcome', 'resolution_due', 'id'],
                               unique=False)
+        batch_op.create_index('ix_ticket_board_first', ['status', 'breached', 'first_response_outcome',
+                                                        'first_response_due', 'id', 'priority', 'resolution_outcome',
+                                                        'resolution_due', 'team'], unique=False)
+        batch_op.create_index('ix_ticket_board_resolution', ['status', 'breached', 'resolution_due', 'id',
+                                                             'first_response_outcome', 'first_response_due',
+                                                             'priority', 'resolution_outcome', 'team'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_board_resolution')
+        batch_op.drop_index('ix_ticket_board_first')
         batch_op.drop_index('ix_ticket_board')
