@@ -133,16 +133,16 @@ def _nearest(session: Session, chosen: list[Any], limit: int) -> list[Ticket]:
     Then only those tickets are read from the table.
     """
     pending = col(Ticket.first_response_outcome) == "pending"
-    walks = []
+    walks: list[Any] = []
     for status in ACTIVE:
         if status == PAUSED:
             continue  # never near (and each walk names its status: one range of the index, in order)
         for index, phase, due in ((BOARD_FIRST_INDEX, pending, col(Ticket.first_response_due)),
                                   (BOARD_RESOLUTION_INDEX, ~pending, col(Ticket.resolution_due))):
-            walk = sa_select(col(Ticket.id).label("id"), due.label("due")).where(
-                *chosen, col(Ticket.status) == status, phase).order_by(due, col(Ticket.id)).limit(limit)
+            walk = _through(index, sa_select(col(Ticket.id).label("id"), due.label("due")).where(
+                *chosen, col(Ticket.status) == status, phase).order_by(due, col(Ticket.id)).limit(limit)).subquery()
             # SQLite takes ORDER BY and LIMIT in a compound's member only inside a subquery.
-            walks.append(sa_select(walk := _through(index, walk).subquery()).select_from(walk))
+            walks.append(sa_select(walk))
     merged = union_all(*walks).subquery()
     ids = list(session.execute(sa_select(merged.c.id).order_by(merged.c.due, merged.c.id).limit(limit)).scalars())
     if not ids:
