@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, event, text
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, SQLModel, create_engine
@@ -18,12 +20,24 @@ POOL_SIZE = 10
 POOL_OVERFLOW = 40
 
 
+class _SQLiteHintCompiler(SQLiteCompiler):
+    """SQLite's compiler, plus the table hints of ``Select.with_hint(..., "sqlite")``.
+
+    SQLAlchemy's SQLite dialect drops them; the read model uses them for ``INDEXED BY``, where a
+    query must read one index whether or not the file has the planner's statistics (readmodel/board.py).
+    """
+
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
+        return text
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        engine.dialect.statement_compiler = _SQLiteHintCompiler
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):  # type: ignore[no-untyped-def]

@@ -7,6 +7,11 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# Named in the SLA board's queries (readmodel/board.py; SQLite: INDEXED BY), decision 030.
+BOARD_INDEX = "ix_ticket_board"
+BOARD_FIRST_INDEX = "ix_ticket_board_first"
+BOARD_RESOLUTION_INDEX = "ix_ticket_board_resolution"
+
 
 # A ticket as the service desk lists it; the workflow is the source of truth.
 class Ticket(SQLModel, table=True):
@@ -35,6 +40,21 @@ class Ticket(SQLModel, table=True):
     resolution_code: str | None = Field(default=None, max_length=64)
     root_cause: str | None = Field(default=None, max_length=64)
     milestone_count: int = 0
+
+    __table_args__ = (
+        # The SLA board (readmodel/board.py) reads the open tickets from these indexes alone; each
+        # starts with the status, so it reads only the open tickets' range however many are closed,
+        # and holds every column of the near-breach test and the id of the rows to show.
+        # Counts by team (in index order) and the list of teams:
+        Index(BOARD_INDEX, "status", "team", "priority", "breached", "first_response_outcome",
+              "first_response_due", "resolution_outcome", "resolution_due", "id"),
+        # The tickets nearest breach, walked in deadline order and stopped at the board's limit:
+        # those waiting for their first response by its deadline, the others by the resolution's.
+        Index(BOARD_FIRST_INDEX, "status", "breached", "first_response_outcome", "first_response_due", "id",
+              "priority", "resolution_outcome", "resolution_due", "team"),
+        Index(BOARD_RESOLUTION_INDEX, "status", "breached", "resolution_due", "id", "first_response_outcome",
+              "first_response_due", "priority", "resolution_outcome", "team"),
+    )
 
 
 # One link of a subject's hash chain, plus where it was anchored once it is.

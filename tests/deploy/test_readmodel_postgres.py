@@ -144,3 +144,15 @@ def test_list_tickets_filters_order_and_count(session: Session) -> None:
     assert crud.list_tickets(session=session, team="network")[1] == 1
     page, total = crud.list_tickets(session=session, offset=1, limit=2)
     assert ([r.id for r in page], total) == (["L-3", "L-2"], 4)
+
+
+def test_sla_board_equals_its_definition(session: Session) -> None:
+    # The board's walks and merge (readmodel/board.py, decision 030) on both databases: PostgreSQL
+    # sorts a missing deadline last, SQLite first; either way the same as the one ORDER BY.
+    import random
+
+    from tests.console.test_board import check_board_against_its_definition, random_tickets
+
+    session.add_all(random_tickets(random.Random(30), 400))
+    session.commit()
+    check_board_against_its_definition(session)
