@@ -12,11 +12,13 @@ process (no network: the time is the server's) for:
   computed (the view cache emptied before each request) and within the refresh interval (shared);
 - ``GET /console/board/rows``: the live update one client's poll costs, the same two ways;
 - one live update with 20 clients polling at once, the view computed once in it (wall time of the
-  round divided by the clients: each client's share of one update).
+  round divided by the clients: each client's share of one update); and the same update's server
+  time per client (the 20 polls one after another, the first computing, summed and divided).
 
-Prints p50/p95 per request, each one's ratio to the baseline, and the CPU time this process spent
+Prints p50/p95 per request, each one's ratio to the baseline, the CPU time this process spent
 per request (client and server together, as for the baseline): on a machine shared with other work
-the wall times grow with its load, the CPU time does not.
+the wall times grow with its load, the CPU time does not; and the server's own time (inside the
+app: the in-process client's share is as large as the page's).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -82,7 +85,25 @@ def supervisor_cookie(url: str, now: datetime) -> str:
     return token
 
 
+SERVER: dict[str, list[float]] = {}  # per request: time inside the app, ms
+SERVER_LAST: list[float] = []
 CPU: dict[str, list[float]] = {}  # per request: this process's CPU time, ms (what the machine's load does not change)
+
+
+def server_timed(app: Any) -> Any:
+    """The app, timing each request inside it (from the app being called to its last byte): the
+    server's own time, without the in-process client's, which costs as much as the page here."""
+
+    async def timed_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        began = time.perf_counter()
+        try:
+            await app(scope, receive, send)
+        finally:
+            SERVER_LAST.append((time.perf_counter() - began) * 1000)
+
+    return timed_app
 
 
 def timed(call: object, n: int, name: str = "") -> list[float]:
@@ -92,6 +113,7 @@ def timed(call: object, n: int, name: str = "") -> list[float]:
         answer = call()  # type: ignore[operator]
         out.append((time.perf_counter() - started) * 1000)
         CPU.setdefault(name, []).append((time.process_time() - cpu) * 1000)
+        SERVER.setdefault(name, []).append(SERVER_LAST.pop())
         assert answer.status_code == 200, (answer.status_code, answer.url, answer.text[:300])
     return out
 
@@ -122,8 +144,8 @@ def main() -> None:
 
         get_settings.cache_clear()
         # No lifespan: nothing here needs Temporal. The cookie goes in the header, as a browser sends it.
-        client = TestClient(create_app(), base_url="https://bench", headers={"Cookie": f"qt_console={token}"},
-                            follow_redirects=False)
+        client = TestClient(server_timed(create_app()), base_url="https://bench",
+                            headers={"Cookie": f"qt_console={token}"}, follow_redirects=False)
         key = {"X-API-Key": "dev-supervisor"}
         from console.pages_tickets import CACHE
 
@@ -156,13 +178,31 @@ def main() -> None:
                 rounds.append((time.perf_counter() - begun) * 1000 / args.clients)
                 CPU.setdefault(live, []).append((time.process_time() - cpu) * 1000 / args.clients)
         results[live] = rounds
+        # What one update costs the server per client: the first poll of an interval computes the
+        # view, every other client's poll is served from it (sequential, so the times do not overlap).
+        per_client = f"live update, {args.clients} clients, server time per client"
+        for _ in range(max(3, args.requests // 10)):
+            CACHE._views.clear()
+            SERVER_LAST.clear()
+            for _ in range(args.clients):
+                answer = client.get("/console/board/rows", headers={"HX-Request": "true"})
+                assert answer.status_code == 200
+            SERVER.setdefault(per_client, []).append(sum(SERVER_LAST) / args.clients)
+            SERVER.setdefault(live, []).append(0.0)
+        SERVER_LAST.clear()
     baseline = statistics.median(results["GET /tickets?limit=50 (baseline)"])
     table = Table(title=f"SLA board, {args.tickets:,} open tickets, SQLite, in-process (server time)")
-    for column in ("request", "p50 ms", "p95 ms", "p50 / baseline", "CPU p50 ms"):
+    for column in ("request", "p50 ms", "p95 ms", "p50 / baseline", "CPU p50 ms", "server p50 ms", "server p95 ms"):
         table.add_column(column, justify="right" if column != "request" else "left")
     for name, values in results.items():
+        server = SERVER.get(name, [])
         table.add_row(name, f"{statistics.median(values):.1f}", f"{pct(values, 95):.1f}",
-                      f"{statistics.median(values) / baseline:.2f}", f"{statistics.median(CPU[name]):.1f}")
+                      f"{statistics.median(values) / baseline:.2f}", f"{statistics.median(CPU[name]):.1f}",
+                      f"{statistics.median(server):.1f}" if any(server) else "-",
+                      f"{pct(server, 95):.1f}" if any(server) else "-")
+    per_client = SERVER[f"live update, {args.clients} clients, server time per client"]
+    table.add_row(f"live update, {args.clients} clients, server time per client", "-", "-", "-", "-",
+                  f"{statistics.median(per_client):.1f}", f"{pct(per_client, 95):.1f}")
     Console().print(table)
 
 
