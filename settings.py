@@ -139,7 +139,8 @@ class Settings(BaseSettings):
     log_format: str = Field("json", pattern="^(json|text)$")
     log_level: str = "INFO"
 
-    # The digital twin's processes, each with its own time-skipping server (0: one per CPU core).
+    # The digital twin's processes, each with its own time-skipping server (0: two per CPU core,
+    # as each process waits on its server about as long as it works; docs/benchmarks.md).
     twin_processes: int = Field(0, ge=0, le=64)
 
     # Notifications

@@ -2,7 +2,7 @@
 
 Does what `qualitrail twin run --scenarios N` does: N scenarios drawn from a generated 28-day
 history, played under the current policy and a stricter one (2N workflows) on the twin's
-processes (`QT_TWIN_PROCESSES`, default one per core), each with its own time-skipping server;
+processes (`QT_TWIN_PROCESSES`, default two per core), each with its own time-skipping server;
 against the same scenarios through the pure clock code alone (the same run's baseline). Then times
 a 30-day forecast backtest of three series over almost three years with the seasonal-naive
 forecast of the same series as its baseline.

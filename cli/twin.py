@@ -51,10 +51,10 @@ def policy_of(policy: Policy, year: int) -> Callable[[str, str], TicketPolicy]:
 
 
 def twin_processes() -> int:
-    """The twin's processes from the settings (0: one per CPU core)."""
+    """The twin's processes from the settings (0: two per CPU core)."""
     from settings import get_settings
 
-    return get_settings().twin_processes or os.cpu_count() or 1
+    return get_settings().twin_processes or 2 * (os.cpu_count() or 1)
 
 
 def _load(path: Path) -> Policy:
