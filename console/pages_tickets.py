@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import segno
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalDep
@@ -78,6 +78,8 @@ class BoardCache:
         self._views: dict[tuple[str, ...], tuple[float, Any]] = {}
         self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._guard = threading.Lock()
+        # Rendered pieces of a view, by view, language and time zone, with the view they show.
+        self._pages: dict[tuple[str, ...], tuple[Any, str]] = {}
 
     def get(self, key: tuple[str, ...], ttl: float, compute: Callable[[], Any]) -> Any:
         with self._guard:
@@ -92,6 +94,21 @@ class BoardCache:
                     self._views.clear()
                 self._views[key] = (time.monotonic(), value)
             return value
+
+
+    def rendered(self, key: tuple[str, ...], view: Any, make: Callable[[], str]) -> str:
+        """``make()``'s text, made once for each view ``get`` hands out: every client polling the
+        same view in the same language and time zone gets the same bytes (rendering the rows,
+        with their dates, cost more than the rest of a poll)."""
+        found = self._pages.get(key)
+        if found is not None and found[0] is view:
+            return found[1]
+        text = make()
+        with self._guard:
+            if len(self._pages) > 1000:
+                self._pages.clear()
+            self._pages[key] = (view, text)
+        return text
 
 
 CACHE = BoardCache()
@@ -130,9 +147,17 @@ def board_page(request: Request, user: Reader, session: SessionDep, policy: Poli
 @router.get("/board/rows")
 def board_rows(request: Request, user: Reader, session: SessionDep, policy: PolicyDep, settings: SettingsDep,
                bucket: Bucket = "near", team: Team = "", priority: PriorityFilter = "") -> Response:
-    """The board's live part, polled by htmx."""
-    return render(request, "_board_rows.html", language=user.language, time_zone=zone_of(user, policy), user=user,
-                  **_board_context(session, policy, settings, bucket, team, priority))
+    """The board's live part, polled by htmx. It shows nothing of the user but the language and
+    time zone, so the clients of one view share its rendering."""
+    context = _board_context(session, policy, settings, bucket, team, priority)
+    zone = zone_of(user, policy)
+
+    def make() -> str:
+        return bytes(render(request, "_board_rows.html", language=user.language, time_zone=zone, user=user,
+                            **context).body).decode()
+
+    page = CACHE.rendered(("rows", bucket, team, priority, user.language, zone), context["board"], make)
+    return HTMLResponse(page, headers={"Cache-Control": "private, no-store"})
 
 
 def _actions(user: ConsoleUser, view: TicketView) -> list[str]:
