@@ -266,6 +266,10 @@ def test_confirmations_are_counted_from_the_anchoring_block_and_required(world: 
         assert roots.details[-1].endswith(", 1 confirmation")
         assert "(each with at least 1 confirmation)" in roots.summary
         assert _root_problems(newer, w3, min_confirmations=2) == ("batch 7: only 1 confirmations, 2 required",)
+        # The full verification asks for one confirmation unless told otherwise, and passes the number on.
+        assert all(c.status == CheckStatus.PASS for c in verify_certificate(newer, w3=w3, trusted_signer=SIGNER))
+        full = _by_name(verify_certificate(newer, w3=w3, trusted_signer=SIGNER, min_confirmations=2))
+        assert full["root_on_chain"].details == ("batch 7: only 1 confirmations, 2 required",)
 
 
 def _voucher(cert: Cert, w3: Web3) -> Check:
@@ -302,6 +306,32 @@ def test_a_voucher_not_on_chain_as_stated_is_named(genuine: Cert, w3: Web3, fiel
     assert voucher.details == (f"{label}: {problem}", *state)
 
 
+@pytest.mark.parametrize(("field", "value", "problem"), [
+    ("claim_id", "T-CERT-0002:first_response", "its claim T-CERT-0002:first_response is not about this ticket"),
+    ("breach_leaf", "0x" + "cd" * 32, "it does not rest on an SLA-breach milestone of this certificate"),
+    ("voucher_id", 7, "no such voucher on this chain"),
+])
+def test_every_voucher_is_checked_after_one_that_fails(genuine: Cert, w3: Web3, field: str, value: Any,
+                                                       problem: str) -> None:
+    cert = copy.deepcopy(genuine)
+    bad = {**cert["vouchers"][0], field: value}
+    cert["vouchers"] = [bad, cert["vouchers"][0]]
+    voucher = _voucher(cert, w3)
+    assert voucher.status == CheckStatus.FAIL
+    assert voucher.details == (f"voucher #{bad['voucher_id']} (first_response): {problem}", VALID)
+
+
+def test_a_voucher_expires_at_its_expiry_time_on_chain(world: World, genuine: Cert, w3: Web3) -> None:
+    expires = VoucherClient(w3, world.deployment.voucher, Account.from_key(DEV_PRIVATE_KEYS[2])).voucher(1).expires_at
+    for at, state in ((expires - 1, "valid, not yet redeemed"), (expires, "expired unredeemed")):
+        with _undone(w3):  # the chain's clock and blocks go back afterwards
+            w3.provider.make_request("evm_setNextBlockTimestamp", [at])  # type: ignore[arg-type]
+            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+            voucher = _voucher(genuine, w3)
+            assert voucher.status == CheckStatus.PASS
+            assert voucher.details == (f"voucher #1 (first_response): worth CN¥20.00, {state}",)
+
+
 def test_a_voucher_backed_by_other_evidence_is_named(genuine: Cert, w3: Web3) -> None:
     # The certificate says its breach milestone is in batch 2: the chain backs the voucher with batch 1's root.
     cert = copy.deepcopy(genuine)
@@ -333,13 +363,25 @@ def test_a_redeemed_voucher_is_reported_as_redeemed(world: World, genuine: Cert,
 def test_the_full_verification_skips_the_chain_when_told_or_when_a_check_failed(genuine: Cert, w3: Web3) -> None:
     offline = verify_certificate(genuine, w3=None, trusted_signer=SIGNER)
     assert [c.name for c in offline][-1] == "root_on_chain"
-    assert offline[-1].status == CheckStatus.SKIP
+    assert offline[-1].status == CheckStatus.SKIP and offline[-1].title == "Recorded on the blockchain"
     assert offline[-1].summary == "Not checked: no blockchain node was given."
+    # The QR code's digest is checked too.
+    qr = verify_certificate(genuine, w3=None, trusted_signer=SIGNER, expected_digest="0x" + "11" * 32)
+    assert [(c.name, c.status) for c in qr][0] == ("qr", "fail")
+    # A certificate that passes every offline check goes on to the chain, stop_at_failure or not.
+    passed = verify_certificate(genuine, w3=w3, trusted_signer=SIGNER, stop_at_failure=True)
+    assert [c.name for c in passed][-4:] == ["network", "contracts", "root_on_chain", "voucher"]
+    assert all(c.status == CheckStatus.PASS for c in passed), passed
+    # The registry the verifier trusts is passed on to the chain checks.
+    untrusted = _by_name(verify_certificate(genuine, w3=w3, trusted_signer=SIGNER,
+                                            trusted_registry=str(genuine["voucher_contract"])))
+    assert untrusted["contracts"].status == CheckStatus.FAIL
     forged = sign_certificate(genuine, OTHER_KEY)
     stopped = verify_certificate(forged, w3=w3, trusted_signer=SIGNER, stop_at_failure=True)
     assert [(c.name, c.status) for c in stopped] == [("digest", "pass"), ("signature", "fail"),
                                                       ("root_on_chain", "skip")]
     assert stopped[-1].summary == "Not checked: the certificate already failed a check above."
+    assert stopped[-1].title == "Recorded on the blockchain"
     # Without stop_at_failure the chain is still asked, so the verifier sees every problem.
     full = verify_certificate(forged, w3=w3, trusted_signer=SIGNER)
     assert [c.name for c in full][-4:] == ["network", "contracts", "root_on_chain", "voucher"]
