@@ -10,6 +10,7 @@ re-signed): the on-chain checks must hold on their own.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -73,12 +74,17 @@ def _when(w3: Web3, block_number: int) -> str:
     return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+TITLES = ["Connected to the right blockchain", "Genuine Qualitrail contracts", "Recorded on the blockchain",
+          "Compensation vouchers"]
+
+
 def test_a_genuine_certificate_passes_and_each_check_says_what_it_saw(world: World, genuine: Cert,
                                                                        w3: Web3) -> None:
     head = w3.eth.block_number
     checks = verify_on_chain(genuine, w3)
     assert [c.name for c in checks] == ["network", "contracts", "root_on_chain", "voucher"]
     assert all(c.status == CheckStatus.PASS for c in checks), checks
+    assert [c.title for c in checks] == TITLES
     network, contracts, roots, voucher = checks
     assert network.summary == f"The node serves chain 31337, the certificate's chain; its newest block is {head}."
     assert contracts.summary == (f"The registry {world.deployment.registry} and the voucher contract "
@@ -102,6 +108,7 @@ def test_a_certificate_for_another_chain_is_refused_before_anything_else_is_aske
     checks = verify_on_chain({**genuine, "chain_id": 1}, w3)
     assert len(checks) == 1 and checks[0].name == "network" and checks[0].status == CheckStatus.FAIL
     assert checks[0].summary == "The node serves chain 31337, but the certificate is for chain 1."
+    assert checks[0].title == TITLES[0]
 
 
 def test_a_node_that_does_not_answer_fails_the_network_check_only(genuine: Cert) -> None:
@@ -136,7 +143,7 @@ def _contract_problems(cert: Cert, w3: Web3, **kwargs: Any) -> tuple[str, ...]:
     # Answers from contracts that are not the published ones mean nothing: nothing more is reported.
     assert [c.name for c in checks] == ["network", "contracts"], checks
     contracts = checks[1]
-    assert contracts.status == CheckStatus.FAIL
+    assert contracts.status == CheckStatus.FAIL and contracts.title == TITLES[1]
     assert contracts.summary == "The contracts named in the certificate are not the published Qualitrail contracts."
     return contracts.details
 
@@ -173,7 +180,7 @@ def _root_problems(cert: Cert, w3: Web3, **kwargs: Any) -> tuple[str, ...]:
     checks = _by_name(verify_on_chain(cert, w3, **kwargs))
     assert checks["network"].status == CheckStatus.PASS and checks["contracts"].status == CheckStatus.PASS
     roots = checks["root_on_chain"]
-    assert roots.status == CheckStatus.FAIL, roots
+    assert roots.status == CheckStatus.FAIL and roots.title == TITLES[2], roots
     assert roots.summary == "Some of the certificate's evidence is not on this chain as stated."
     return roots.details
 
@@ -251,6 +258,16 @@ def test_confirmations_are_counted_from_the_anchoring_block_and_required(world: 
     expected = [f"batch {b['batch_no']}: only {head - b['block_number'] + 1} confirmations, {enough + 1} required"
                 for b in genuine["batches"] if head - b["block_number"] + 1 < enough + 1]
     assert problems == tuple(expected) and expected
+    # Every batch short of confirmations is named, whichever comes first.
+    oldest = min(b["block_number"] for b in genuine["batches"])
+    required = head - oldest + 2
+    both = [f"batch {b['batch_no']}: only {head - b['block_number'] + 1} confirmations, {required} required"
+            for b in genuine["batches"]]
+    assert _root_problems(genuine, w3, min_confirmations=required) == tuple(both)
+    # The least confirmed batch sets the summary's number, in whatever order the batches are listed.
+    reversed_batches = {**genuine, "batches": genuine["batches"][::-1]}
+    assert f"(each with at least {enough} confirmation" in _by_name(
+        verify_on_chain(reversed_batches, w3))["root_on_chain"].summary
 
     # A batch anchored in the newest block has exactly one confirmation (a copy of the record, with a
     # milestone and a batch number of its own: test_certificate.py anchors batch 3 from its copy).
@@ -275,6 +292,7 @@ def test_confirmations_are_counted_from_the_anchoring_block_and_required(world: 
 def _voucher(cert: Cert, w3: Web3) -> Check:
     checks = _by_name(verify_on_chain(cert, w3))
     assert all(checks[n].status == CheckStatus.PASS for n in ("network", "contracts")), checks
+    assert checks["voucher"].title == TITLES[3]
     return checks["voucher"]
 
 
@@ -387,3 +405,38 @@ def test_the_full_verification_skips_the_chain_when_told_or_when_a_check_failed(
     assert [c.name for c in full][-4:] == ["network", "contracts", "root_on_chain", "voucher"]
     malformed = verify_certificate({"format": "x"}, w3=w3)
     assert [c.name for c in malformed] == ["format"]
+
+
+def test_anchoring_times_are_utc_whatever_the_verifiers_time_zone(genuine: Cert, w3: Web3,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _by_name(verify_on_chain(genuine, w3))["root_on_chain"].details
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        assert _by_name(verify_on_chain(genuine, w3))["root_on_chain"].details == expected
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_withheld_breach_milestone_is_still_checked_on_chain(genuine: Cert, w3: Web3) -> None:
+    # The on-chain checks need no milestone data: a breach whose details are withheld still passes.
+    cert = copy.deepcopy(genuine)
+    breach = next(m for m in cert["milestones"] if m["kind"] == "sla_breach")
+    del breach["data"]
+    breach["withheld"] = True
+    checks = verify_on_chain(cert, w3)
+    assert [(c.name, c.status) for c in checks] == [(n, "pass") for n in ("network", "contracts", "root_on_chain",
+                                                                            "voucher")]
+
+
+def test_only_breach_clocks_are_looked_up_for_vouchers_missing_from_the_certificate(genuine: Cert,
+                                                                                      w3: Web3) -> None:
+    # The breach is on the resolution clock (no voucher on chain for it); the warning before it is on the
+    # first-response clock, whose claim does hold voucher #1. A warning is no breach: nothing is reported.
+    cert = copy.deepcopy({**genuine, "vouchers": []})
+    breach = next(m for m in cert["milestones"] if m["kind"] == "sla_breach")
+    breach["data"] = {**breach["data"], "clock": "resolution"}
+    assert any(m["kind"] == "sla_warning" and m["data"]["clock"] == "first_response" for m in cert["milestones"])
+    voucher = _voucher(cert, w3)
+    assert voucher.status == CheckStatus.PASS and voucher.details == ()
