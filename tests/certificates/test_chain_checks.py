@@ -115,6 +115,7 @@ def test_a_node_that_does_not_answer_fails_the_network_check_only(genuine: Cert)
     checks = verify_on_chain(genuine, connect(f"http://127.0.0.1:{free_port()}", timeout=5))
     assert [(c.name, c.status) for c in checks] == [("network", CheckStatus.FAIL)]
     assert checks[0].summary.startswith("The blockchain node could not be reached, so nothing could be checked")
+    assert checks[0].title == TITLES[0]
 
 
 def test_a_node_failing_mid_way_fails_a_check_of_its_own(genuine: Cert, w3: Web3) -> None:
