@@ -72,9 +72,13 @@ chaos: install
 # Mutation testing of the core rules (opt-in, like a benchmark): [tool.mutmut] in pyproject.toml
 # selects the modules and the tests; the scores go to docs/testing.md. About 40 minutes on 2 cores.
 # QT_PYTEST_HARD_EXIT=0: mutmut runs pytest in its own process, which must not exit early.
+# MUTATE="certificates.verify.x*" limits the run to those mutants (mutmut's name patterns).
+# The certificate tests share two Anvil nodes prepared once, one per mutant run at a time (decision 032).
+MUTATE ?=
 mutate: install
 	rm -rf mutants
-	QT_PYTEST_HARD_EXIT=0 nice -n 15 $(BIN)/mutmut run --max-children 2
+	QT_PYTEST_HARD_EXIT=0 nice -n 15 $(BIN)/python -m tests.certificates.shared_chain --slots 2 -- \
+		$(BIN)/mutmut run --max-children 2 $(MUTATE)
 	$(BIN)/python bench/mutation_report.py
 
 clean:

@@ -6,24 +6,38 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from eth_account import Account
-from web3 import Web3
 
-from chain.deployment import LEGACY_ARTIFACTS
-from chain.keys import DEV_PRIVATE_KEYS
-from chain.sender import TransactionSender
 from contracts.anvil import AnvilProcess, free_port, start_anvil
-from contracts.compile import load_artifact
 from settings import ROOT
-from tests.certificates.world import World, build_world
+from tests.certificates.shared_chain import ENV, SharedChain, claim
+from tests.certificates.world import World, build_world, copy_world
 
 
 @pytest.fixture(scope="session")
-def cert_anvil() -> Iterator[AnvilProcess]:
+def shared_chain() -> Iterator[SharedChain | None]:
+    """A node prepared before the session, with ``QT_CERT_CHAINS`` (``make mutate``); else None."""
+    root = os.environ.get(ENV)
+    if not root:
+        yield None
+        return
+    with claim(Path(root)) as chain:
+        yield chain
+
+
+@dataclass(frozen=True)
+class _Node:
+    url: str
+
+
+@pytest.fixture(scope="session")
+def cert_anvil(shared_chain: SharedChain | None) -> Iterator[AnvilProcess | _Node]:
+    if shared_chain is not None:
+        yield _Node(shared_chain.url)
+        return
     node = start_anvil(free_port())
     try:
         yield node
@@ -32,7 +46,11 @@ def cert_anvil() -> Iterator[AnvilProcess]:
 
 
 @pytest.fixture(scope="session")
-def world(cert_anvil: AnvilProcess, tmp_path_factory: pytest.TempPathFactory) -> World:
+def world(cert_anvil: AnvilProcess, shared_chain: SharedChain | None,
+          tmp_path_factory: pytest.TempPathFactory) -> World:
+    if shared_chain is not None:
+        # Its own copy of the database, as a fresh world has: some tests write to it.
+        return copy_world(shared_chain.world, tmp_path_factory.mktemp("certificates"))
     return build_world(tmp_path_factory.mktemp("certificates"), cert_anvil.url)
 
 
@@ -55,18 +73,3 @@ def run_audit() -> AuditRunner:
 def auditor_key(tmp_path: Path) -> Path:
     return tmp_path / "auditor.key"
 
-
-def deploy_legacy(w3: Web3, name: str, *args: Any) -> str:
-    """Deploy a contract of the release before batch format 2 and grant its role to the dev account."""
-    artifact = load_artifact(LEGACY_ARTIFACTS[name])
-    sender = TransactionSender(w3, Account.from_key(DEV_PRIVATE_KEYS[0]))
-    receipt = sender.send(w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"]).constructor(*args),
-                          abi=artifact["abi"])
-    assert receipt["contractAddress"] is not None
-    address = Web3.to_checksum_address(receipt["contractAddress"])
-    contract = w3.eth.contract(address=address, abi=artifact["abi"])
-    role, holder = ("ANCHOR_ROLE", 1) if name == "EvidenceRegistry" else ("ISSUER_ROLE", 2)
-    grantee = Account.from_key(DEV_PRIVATE_KEYS[holder]).address
-    sender.send(contract.functions.grantRole(getattr(contract.functions, role)().call(), grantee),
-                abi=artifact["abi"])
-    return address

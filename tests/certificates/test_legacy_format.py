@@ -31,8 +31,7 @@ from domain.milestones import BATCH_FORMAT_V1
 from domain.milestones import MilestoneKind as K
 from readmodel.db import init_db
 from readmodel.models import Milestone, Ticket, Voucher
-from tests.certificates.conftest import deploy_legacy
-from tests.certificates.world import SIGNER, SIGNER_KEY, _anchor_pending, _Chains
+from tests.certificates.world import SIGNER, SIGNER_KEY, _anchor_pending, _Chains, deploy_legacy
 
 TICKET = "T-LEGACY-0001"
 V1_BATCH_KEYS = {"batch_no", "batch_id", "root", "leaf_count", "tx_hash", "block_number", "block_hash"}

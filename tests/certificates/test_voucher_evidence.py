@@ -11,81 +11,36 @@ differs. The certificates are signed with the operator's key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_account import Account
-from web3 import Web3
 
 from certificates.issue import write_certificate
 from certificates.verify import verify_certificate
-from chain.deployment import Deployment
-from chain.keys import DEV_PRIVATE_KEYS
-from chain.registry import EvidenceRegistryClient
 from chain.rpc import connect
-from chain.voucher import VoucherClient
 from contracts.anvil import AnvilProcess
 from domain.certificate import CERTIFICATE_FORMAT, sign_certificate
 from domain.certificate_checks import CheckStatus, overall_verdict
-from domain.evidence_types import batch_id_for, claim_hash, customer_ref_bytes
-from domain.merkle import build_tree
-from domain.milestones import Milestone, MilestoneKind, format_time, new_milestone
-from tests.certificates.conftest import AuditRunner, deploy_legacy
-from tests.certificates.world import SIGNER, SIGNER_KEY
-
-TICKET = "T-KINDS-0001"
-ALL_KINDS = sorted(v for k, v in vars(MilestoneKind).items() if k.isupper() and isinstance(v, str))
-NOT_BREACHES = [k for k in ALL_KINDS if k != MilestoneKind.SLA_BREACH]
-BATCH_NO = 1
-
-
-@dataclass
-class Evidence:
-    rpc_url: str
-    deployment: Deployment
-    milestones: list[Milestone]
-    proofs: dict[str, list[str]]  # leaf -> proof
-    batch: dict[str, Any]
-    vouchers: dict[str, dict[str, Any]]  # milestone kind -> the voucher entry issued on its leaf
+from domain.milestones import MilestoneKind, format_time
+from tests.certificates.conftest import AuditRunner
+from tests.certificates.shared_chain import SharedChain
+from tests.certificates.world import (
+    ALL_KINDS,
+    BATCH_NO,
+    NOT_BREACHES,
+    SIGNER,
+    SIGNER_KEY,
+    Evidence,
+    build_kinds_evidence,
+)
+from tests.certificates.world import KINDS_TICKET as TICKET
 
 
 @pytest.fixture(scope="module")
-def evidence(cert_anvil: AnvilProcess, tmp_path_factory: pytest.TempPathFactory) -> Evidence:
-    w3 = Web3(Web3.HTTPProvider(cert_anvil.url))
-    deployer, anchorer, issuer, _ = (Account.from_key(k) for k in DEV_PRIVATE_KEYS)
-    # Contracts of their own, so this batch numbering does not meet the shared world's.
-    registry_address = deploy_legacy(w3, "EvidenceRegistry", deployer.address)
-    voucher_address = deploy_legacy(w3, "CompensationVoucher", registry_address, deployer.address)
-    deployment = Deployment(31337, registry_address, voucher_address, "", 0)
-    at = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
-    chain: list[Milestone] = []
-    # "opened" first, as every chain starts; then one of each other kind.
-    for i, kind in enumerate([MilestoneKind.OPENED, *[k for k in ALL_KINDS if k != MilestoneKind.OPENED]]):
-        breach = kind == MilestoneKind.SLA_BREACH
-        data = {"clock": "resolution", "target_seconds": "172800"} if breach else {"n": str(i)}
-        chain.append(new_milestone(TICKET, chain[-1] if chain else None, kind, at + timedelta(minutes=i), data))
-    tree = build_tree([bytes.fromhex(m.leaf[2:]) for m in chain])
-    proofs = {m.leaf: ["0x" + p.hex() for p in tree.proof(i)] for i, m in enumerate(chain)}
-    receipt = EvidenceRegistryClient(w3, deployment.registry, anchorer).anchor(tree.root, len(chain),
-                                                                              batch_id_for(BATCH_NO))
-    batch = {"batch_no": BATCH_NO, "batch_id": "0x" + batch_id_for(BATCH_NO).hex(), "root": "0x" + tree.root.hex(),
-             "leaf_count": len(chain), "tx_hash": receipt.tx_hash, "block_number": receipt.block_number,
-             "block_hash": receipt.block_hash}
-    vouchers_client = VoucherClient(w3, deployment.voucher, issuer)
-    expires = int(w3.eth.get_block("latest")["timestamp"]) + 90 * 24 * 3600
-    vouchers: dict[str, dict[str, Any]] = {}
-    for m in chain:
-        claim_id = f"{TICKET}:{m.kind}"
-        issued = vouchers_client.issue(claim_hash(claim_id), customer_ref_bytes("0x" + "ab" * 32), 500, expires,
-                                       bytes.fromhex(m.leaf[2:]), [bytes.fromhex(p[2:]) for p in proofs[m.leaf]],
-                                       tree.root)
-        vouchers[m.kind] = {"voucher_id": issued.voucher_id, "breach": m.data.get("clock", m.kind),
-                            "claim_id": claim_id, "amount": 500, "currency": "CNY", "tx_hash": issued.tx_hash,
-                            "block_number": issued.block_number, "breach_leaf": m.leaf}
-    return Evidence(cert_anvil.url, deployment, chain, proofs, batch, vouchers)
+def evidence(cert_anvil: AnvilProcess, shared_chain: SharedChain | None) -> Evidence:
+    # Built once per mutation run when the chain is shared (tests/certificates/shared_chain.py).
+    return shared_chain.evidence if shared_chain is not None else build_kinds_evidence(cert_anvil.url)
 
 
 def _certificate(evidence: Evidence, *voucher_kinds: str) -> dict[str, Any]:

@@ -13,15 +13,18 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from chain.deployment import Deployment, deploy_contracts
+from chain.deployment import LEGACY_ARTIFACTS, Deployment, deploy_contracts
 from chain.keys import DEV_PRIVATE_KEYS
 from chain.registry import EvidenceRegistryClient
+from chain.sender import TransactionSender
 from chain.voucher import VoucherClient
+from contracts.compile import load_artifact
 from domain.evidence_types import batch_id_for, claim_hash, customer_ref_bytes
 from domain.merkle import build_tree
 from domain.milestones import CURRENT_BATCH_FORMAT, format_time, new_milestone, salted_hash, tree_leaf
@@ -192,3 +195,73 @@ def tamper(db_url: str, sql: str, *params: object) -> None:
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
         cur = conn.execute(sql, params)
         assert cur.rowcount == 1, f"tamper statement changed {cur.rowcount} rows"
+
+
+def deploy_legacy(w3: Web3, name: str, *args: Any) -> str:
+    """Deploy a contract of the release before batch format 2 and grant its role to the dev account."""
+    artifact = load_artifact(LEGACY_ARTIFACTS[name])
+    sender = TransactionSender(w3, Account.from_key(DEV_PRIVATE_KEYS[0]))
+    receipt = sender.send(w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"]).constructor(*args),
+                          abi=artifact["abi"])
+    assert receipt["contractAddress"] is not None
+    address = Web3.to_checksum_address(receipt["contractAddress"])
+    contract = w3.eth.contract(address=address, abi=artifact["abi"])
+    role, holder = ("ANCHOR_ROLE", 1) if name == "EvidenceRegistry" else ("ISSUER_ROLE", 2)
+    grantee = Account.from_key(DEV_PRIVATE_KEYS[holder]).address
+    sender.send(contract.functions.grantRole(getattr(contract.functions, role)().call(), grantee),
+                abi=artifact["abi"])
+    return address
+
+
+KINDS_TICKET = "T-KINDS-0001"
+ALL_KINDS = sorted(v for k, v in vars(K).items() if k.isupper() and isinstance(v, str))
+NOT_BREACHES = [k for k in ALL_KINDS if k != K.SLA_BREACH]
+BATCH_NO = 1
+
+
+@dataclass
+class Evidence:
+    """Vouchers really issued on milestones of every kind (tests/certificates/test_voucher_evidence.py)."""
+
+    rpc_url: str
+    deployment: Deployment
+    milestones: list[Link]
+    proofs: dict[str, list[str]]  # leaf -> proof
+    batch: dict[str, Any]
+    vouchers: dict[str, dict[str, Any]]  # milestone kind -> the voucher entry issued on its leaf
+
+
+def build_kinds_evidence(rpc_url: str) -> Evidence:
+    """One ticket with a milestone of every kind, one batch, a voucher issued on each leaf (legacy contracts)."""
+    w3 = Web3(Web3.HTTPProvider(rpc_url))
+    deployer, anchorer, issuer, _ = (Account.from_key(k) for k in DEV_PRIVATE_KEYS)
+    # Contracts of their own, so this batch numbering does not meet the shared world's.
+    registry_address = deploy_legacy(w3, "EvidenceRegistry", deployer.address)
+    voucher_address = deploy_legacy(w3, "CompensationVoucher", registry_address, deployer.address)
+    deployment = Deployment(31337, registry_address, voucher_address, "", 0)
+    at = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    chain: list[Link] = []
+    # "opened" first, as every chain starts; then one of each other kind.
+    for i, kind in enumerate([K.OPENED, *[k for k in ALL_KINDS if k != K.OPENED]]):
+        breach = kind == K.SLA_BREACH
+        data = {"clock": "resolution", "target_seconds": "172800"} if breach else {"n": str(i)}
+        chain.append(new_milestone(KINDS_TICKET, chain[-1] if chain else None, kind, at + timedelta(minutes=i), data))
+    tree = build_tree([bytes.fromhex(m.leaf[2:]) for m in chain])
+    proofs = {m.leaf: ["0x" + p.hex() for p in tree.proof(i)] for i, m in enumerate(chain)}
+    receipt = EvidenceRegistryClient(w3, deployment.registry, anchorer).anchor(tree.root, len(chain),
+                                                                              batch_id_for(BATCH_NO))
+    batch = {"batch_no": BATCH_NO, "batch_id": "0x" + batch_id_for(BATCH_NO).hex(), "root": "0x" + tree.root.hex(),
+             "leaf_count": len(chain), "tx_hash": receipt.tx_hash, "block_number": receipt.block_number,
+             "block_hash": receipt.block_hash}
+    vouchers_client = VoucherClient(w3, deployment.voucher, issuer)
+    expires = int(w3.eth.get_block("latest")["timestamp"]) + 90 * 24 * 3600
+    vouchers: dict[str, dict[str, Any]] = {}
+    for m in chain:
+        claim_id = f"{KINDS_TICKET}:{m.kind}"
+        issued = vouchers_client.issue(claim_hash(claim_id), customer_ref_bytes("0x" + "ab" * 32), 500, expires,
+                                       bytes.fromhex(m.leaf[2:]), [bytes.fromhex(p[2:]) for p in proofs[m.leaf]],
+                                       tree.root)
+        vouchers[m.kind] = {"voucher_id": issued.voucher_id, "breach": m.data.get("clock", m.kind),
+                            "claim_id": claim_id, "amount": 500, "currency": "CNY", "tx_hash": issued.tx_hash,
+                            "block_number": issued.block_number, "breach_leaf": m.leaf}
+    return Evidence(rpc_url, deployment, chain, proofs, batch, vouchers)
