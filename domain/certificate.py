@@ -393,6 +393,7 @@ def shape_problems(cert: Any) -> list[str]:
         if "format" in b:
             need(f"{where}.format", cert["format"] == CERTIFICATE_FORMAT and b["format"] == 2,
                  "absent (format 1), or 2 in a version 2 certificate")
+    listed: set[int] = set()
     for i, v in enumerate(cert["vouchers"]):
         where = f"vouchers[{i}]"
         if not isinstance(v, dict):
@@ -400,6 +401,10 @@ def shape_problems(cert: Any) -> list[str]:
             continue
         for field in ("voucher_id", "amount", "block_number"):
             need(f"{where}.{field}", _is_int(v.get(field)), "an integer")
+        # Listed twice, one voucher on chain would be counted as two issued to the customer.
+        if _is_int(v.get("voucher_id")):
+            need(f"{where}.voucher_id", v["voucher_id"] not in listed, "a voucher not listed before")
+            listed.add(v["voucher_id"])
         for field in ("breach", "claim_id", "currency"):
             need(f"{where}.{field}", isinstance(v.get(field), str), "a string")
         for field in ("tx_hash", "breach_leaf"):

@@ -202,3 +202,13 @@ def test_a_batch_format_must_be_2_and_only_in_a_version_2_certificate(cert_forma
     del cert["batches"][1]["format"]
     assert shape_problems(cert) == []
 
+
+
+def test_a_voucher_listed_twice_is_a_format_error_naming_the_second() -> None:
+    # One voucher on chain listed twice would be reported as two issued to the customer.
+    cert = copy.deepcopy(_cert())
+    first = cert["vouchers"][0]
+    other = {**first, "voucher_id": first["voucher_id"] + 1}
+    cert["vouchers"] = [first, {**first, "amount": first["amount"] + 1}, other]
+    assert shape_problems(cert) == ["vouchers[1].voucher_id must be a voucher not listed before"]
+    assert shape_problems({**cert, "vouchers": [first, other]}) == []
