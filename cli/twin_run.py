@@ -21,6 +21,7 @@ from typing import Any
 
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -127,6 +128,7 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
     answers: dict[tuple[str, str], dict[str, Any]] = {}
     known: dict[tuple[str, str], list[datetime]] = {}
     # Commands still to send per ticket: after its last one, a settled ticket is ended (_settle).
+    ended: set[tuple[str, str]] = set()
     pending = {(label, s.ticket_id): sum(st.action != "confirm" for st in s.steps) for label in policies
                for s in scenarios}
     levels = {level for of in policies.values() for s in scenarios[:1] for level in of(s).warning_levels}
@@ -176,6 +178,7 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
                         pending[key] -= 1
                         if not pending[key] and _settled(answers.get(key), policies[label](s)):
                             await handles[key].terminate("twin: the scenario is played and its outcome read")
+                            ended.add(key)
 
             await asyncio.gather(*(drive(key, items, at) for key, items in per_ticket.items()))
             done += ends.get(tick, 0)
@@ -184,6 +187,9 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
         if progress is not None:
             progress(total, total)
         played = await _read_all(handles, answers, scenarios, policies, refused, gate)
+        # The rest end too: on a server that outlives the run (a test's), their timers would fire
+        # with no worker left to take their tasks, and the server holds its clock until they are.
+        await asyncio.gather(*(_terminate(handle, gate) for key, handle in handles.items() if key not in ended))
     return TwinRun(played=played, counts=dict(stand_ins.counts), seconds=loop.time() - began)
 
 
@@ -283,3 +289,11 @@ def _settled(view: dict[str, Any] | None, policy: TicketPolicy) -> bool:
 def _vouchers_landed(view: dict[str, Any], policy: TicketPolicy) -> bool:
     owed = sum(1 for b in view["breaches"] if any(policy.compensation.get(b, {}).values()))
     return len(view["vouchers"]) >= owed
+
+
+async def _terminate(handle: WorkflowHandle[Any, Any], gate: asyncio.Semaphore) -> None:
+    async with gate:
+        try:
+            await handle.terminate("twin run finished")
+        except RPCError:
+            pass  # already finished
