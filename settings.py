@@ -119,8 +119,17 @@ class Settings(BaseSettings):
     console_login_attempts: int = Field(5, ge=1, le=100)
     console_lockout_minutes: float = Field(15.0, gt=0, le=24 * 60)
     console_invite_hours: float = Field(72.0, gt=0, le=24 * 30)
-    # Seconds between the SLA board's live updates (htmx polling of its rows).
+    # Seconds between the SLA board's live updates (pushed to open boards, console/live.py).
     console_board_refresh_seconds: int = Field(10, ge=1, le=600)
+    # A board's update stream ends after this long (the browser opens a new one, checking the
+    # session again); at most this many differently filtered boards are followed at once per API
+    # process, and a person has at most this many boards open (a browser's connections per site).
+    console_board_stream_seconds: int = Field(120, ge=5, le=3600)
+    # On stop, the API waits this long for open answers (live boards' streams) and then ends them
+    # (uvicorn's --timeout-graceful-shutdown; Dockerfile and docker-compose.yml pass the same 5).
+    api_shutdown_grace_seconds: int = Field(5, ge=1, le=600)
+    console_live_boards: int = Field(64, ge=1, le=10_000)
+    console_live_boards_per_person: int = Field(6, ge=1, le=100)
     # Finding rows on the spot-check review form (a review with more findings is sent through the API).
     console_findings_rows: int = Field(3, ge=1, le=50)
     # Days of actual ticket volume the staffing chart draws before the forecast ahead.
@@ -142,6 +151,9 @@ class Settings(BaseSettings):
     # The digital twin's processes, each with its own time-skipping server (0: two per CPU core,
     # as each process waits on its server about as long as it works; docs/benchmarks.md).
     twin_processes: int = Field(0, ge=0, le=64)
+    # Scenarios per time-skipping server: a server's cost per clock skip grows with the workflows
+    # it has held, so the twin plays many small shards, each on a fresh server (docs/benchmarks.md).
+    twin_shard_scenarios: int = Field(50, ge=1, le=100_000)
 
     # Notifications
     notify_webhook_url: str = ""

@@ -15,6 +15,13 @@ process (no network: the time is the server's) for:
   round divided by the clients: each client's share of one update); and the same update's server
   time per client (the 20 polls one after another, the first computing, summed and divided).
 
+Then the live update as the board gets it, pushed (server-sent events, ``console/live.py``), on a
+real uvicorn server in a process of its own (``--live-seconds`` per case, updates every second):
+the server process's CPU time per update and per client with 1, ``--clients`` and 5 x ``--clients``
+boards open on one view, and, as the same run's baseline, the same clients polling the rows once a
+second instead. The extra CPU per added client (the slope between the cases) is what one more open
+board costs; the total divided by the clients includes each update's one computation, shared.
+
 Prints p50/p95 per request, each one's ratio to the baseline, the CPU time this process spent
 per request (client and server together, as for the baseline): on a machine shared with other work
 the wall times grow with its load, the CPU time does not; and the server's own time (inside the
@@ -122,11 +129,98 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 2 else max(values)
 
 
+def server_cpu(pid: int) -> float:
+    """A process's CPU time so far, seconds (user + system, from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def live(tmp: str, token: str, clients: int, seconds: float) -> list[tuple[str, int, float, float]]:
+    """(mode, clients, server CPU ms per update, per update and client) for each case."""
+    import asyncio
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "QT_VAR_DIR": tmp, "QT_CONSOLE_BOARD_REFRESH_SECONDS": "1",
+           "QT_CONSOLE_LIVE_BOARDS_PER_PERSON": "100", "QT_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--lifespan",
+                               "off", "--no-access-log", "--timeout-graceful-shutdown", "1"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Cookie": f"qt_console={token}"}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health/live", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the bench's API did not start"
+            time.sleep(0.2)
+
+        async def follow(n: int) -> tuple[float, int]:
+            updates = [0] * n
+
+            async def one(i: int, client: httpx.AsyncClient) -> None:
+                async with client.stream("GET", "/console/board/stream?bucket=near",
+                                         headers={**headers, "Accept": "text/event-stream"}) as answer:
+                    assert answer.status_code == 200, answer.status_code
+                    async for line in answer.aiter_lines():
+                        updates[i] += line == ""  # an event (or a comment) ends with an empty line
+
+            limits = httpx.Limits(max_connections=n + 5)
+            async with httpx.AsyncClient(base_url=base, timeout=seconds + 60, limits=limits) as client:
+                tasks = [asyncio.create_task(one(i, client)) for i in range(n)]
+                await asyncio.sleep(3)  # every stream open, its first update taken
+                began, counted = server_cpu(server.pid), sum(updates)
+                await asyncio.sleep(seconds)
+                used, got = server_cpu(server.pid) - began, sum(updates) - counted
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            return used, got
+
+        async def poll(n: int) -> tuple[float, int]:
+            async def one(client: httpx.AsyncClient) -> int:
+                polls = 0
+                ends = time.monotonic() + seconds
+                while time.monotonic() < ends:
+                    answer = await client.get("/console/board/rows?bucket=near", headers=headers)
+                    assert answer.status_code == 200, answer.status_code
+                    polls += 1
+                    await asyncio.sleep(max(0.0, 1 - (time.monotonic() % 1)))
+                return polls
+
+            async with httpx.AsyncClient(base_url=base, timeout=60,
+                                         limits=httpx.Limits(max_connections=n + 5)) as client:
+                await client.get("/console/board/rows?bucket=near", headers=headers)
+                began = server_cpu(server.pid)
+                polls = sum(await asyncio.gather(*(one(client) for _ in range(n))))
+                return server_cpu(server.pid) - began, polls
+
+        out = []
+        for mode, n in (("pushed", 1), ("pushed", clients), ("pushed", 5 * clients), ("polled", clients)):
+            used, updates = asyncio.run(follow(n) if mode == "pushed" else poll(n))
+            per_update = used * 1000 / max(updates / n, 1)
+            out.append((mode, n, per_update, per_update / n))
+        return out
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--live-seconds", type=float, default=20.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["QT_VAR_DIR"] = tmp
@@ -190,6 +284,7 @@ def main() -> None:
             SERVER.setdefault(per_client, []).append(sum(SERVER_LAST) / args.clients)
             SERVER.setdefault(live, []).append(0.0)
         SERVER_LAST.clear()
+        pushed = live(tmp, token, args.clients, args.live_seconds)
     baseline = statistics.median(results["GET /tickets?limit=50 (baseline)"])
     table = Table(title=f"SLA board, {args.tickets:,} open tickets, SQLite, in-process (server time)")
     for column in ("request", "p50 ms", "p95 ms", "p50 / baseline", "CPU p50 ms", "server p50 ms", "server p95 ms"):
@@ -203,6 +298,14 @@ def main() -> None:
     per_client = SERVER[f"live update, {args.clients} clients, server time per client"]
     table.add_row(f"live update, {args.clients} clients, server time per client", "-", "-", "-", "-",
                   f"{statistics.median(per_client):.1f}", f"{pct(per_client, 95):.1f}")
+    Console().print(table)
+    table = Table(title=f"Live update of the board ({args.tickets:,} open tickets), a real server: its CPU time")
+    for column in ("how", "open boards", "server CPU ms per update", "per update and board", "extra per added board"):
+        table.add_column(column, justify="right" if column != "how" else "left")
+    for i, (mode, n, per_update, share) in enumerate(pushed):
+        slope = "-" if mode == "polled" or i == 0 else f"{(per_update - pushed[0][2]) / (n - 1):.3f}"
+        table.add_row(mode if mode == "pushed" else "polled once a second (baseline)", str(n), f"{per_update:.1f}",
+                      f"{share:.2f}", slope)
     Console().print(table)
 
 

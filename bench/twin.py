@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 
 from analysis.forecast import DayCalendar, backtest, planted_volumes
 from analysis.twin import bootstrap, generate_history, recorded_outcome
-from cli.twin import policy_of, run_twin, twin_processes
+from cli.twin import policy_of, run_twin, twin_processes, twin_shard_scenarios
 from domain.policy import CalendarModel, load_policy, parse_policy
 from settings import ROOT
 
@@ -36,8 +36,9 @@ def main(n: int) -> None:
             recorded_outcome(s, of(s.category, s.team), datetime(year, 11, 2, tzinfo=UTC))
     pure_s = time.perf_counter() - began
     began = time.perf_counter()
-    processes = twin_processes()
-    report = asyncio.run(run_twin(scenarios, {"current": current, "strict": strict}, year=year, processes=processes))
+    processes, shard = twin_processes(), twin_shard_scenarios()
+    report = asyncio.run(run_twin(scenarios, {"current": current, "strict": strict}, year=year, processes=processes,
+                                  shard_scenarios=shard))
     twin_s = time.perf_counter() - began
 
     spec = CalendarModel(holiday_region="CN").to_spec(range(2024, 2028))
@@ -52,7 +53,7 @@ def main(n: int) -> None:
 
     print("| what | value |\n| --- | --- |")
     print(f"| twin: scenarios x policies | {n} x 2 |")
-    print(f"| twin: processes (each with its own test server) | {processes} |")
+    print(f"| twin: processes / shards (each on a test server of its own) | {processes} / {report['shards']} |")
     print(f"| twin: wall time | {twin_s:.1f} s |")
     print(f"| twin: scenarios per second (both policies) | {2 * n / twin_s:.2f} |")
     print(f"| baseline: pure clock code, scenarios per second (both policies) | {2 * n / pure_s:.0f} |")

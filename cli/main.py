@@ -88,7 +88,10 @@ def api(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the HTTP API with uvicorn (blocks)."""
     import uvicorn
 
-    uvicorn.run("api.main:app", host=host, port=port)
+    from settings import get_settings
+
+    uvicorn.run("api.main:app", host=host, port=port,
+                timeout_graceful_shutdown=get_settings().api_shutdown_grace_seconds)
 
 
 @app.command()

@@ -24,7 +24,7 @@ import httpx
 from temporalio.common import SearchAttributeIndexedValueType
 
 from contracts.anvil import AnvilProcess, start_anvil
-from settings import ROOT
+from settings import ROOT, get_settings
 from workflows.names import TICKET_SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
@@ -177,7 +177,8 @@ class Stack:
         database and the chain too; a restart by the supervisor waits only for ``/health/live``)."""
         c = self.config
         proc = self._spawn("api", [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-                                   "--port", str(c.api_port), "--no-access-log"])
+                                   "--port", str(c.api_port), "--no-access-log",
+                                   "--timeout-graceful-shutdown", str(get_settings().api_shutdown_grace_seconds)])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:

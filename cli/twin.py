@@ -34,8 +34,10 @@ from domain.tickets import TicketPolicy
 if TYPE_CHECKING:
     from cli.twin_run import TwinRun
 
-# Shards start this far after the run does: time for each process and its server to come up.
-SHARD_START_MARGIN = timedelta(minutes=5)
+# The run's timeline starts this far after the run does, plus a second per scenario run: a
+# shard's server starts at the wall clock's time, so the last shard's must still be before it.
+# Skipping the gap costs nothing.
+SHARD_START_MARGIN = timedelta(minutes=30)
 
 twin_app = typer.Typer(help="The digital twin: a policy change tried on replayed tickets.", no_args_is_help=True)
 
@@ -55,6 +57,13 @@ def twin_processes() -> int:
     from settings import get_settings
 
     return get_settings().twin_processes or 2 * (os.cpu_count() or 1)
+
+
+def twin_shard_scenarios() -> int:
+    """How many scenarios one time-skipping server plays, from the settings."""
+    from settings import get_settings
+
+    return get_settings().twin_shard_scenarios
 
 
 def _load(path: Path) -> Policy:
@@ -108,7 +117,8 @@ def run(policy_file: Path = typer.Option(..., "--policy", help="the policy to tr
         task = bar.add_task("twin", total=len(played) * 2)
         report = asyncio.run(run_twin(played, {"current": current, "new": new}, year=year,
                                       progress=lambda done, total: bar.update(task, completed=done),
-                                      history=past if replay else None, processes=twin_processes()))
+                                      history=past if replay else None, processes=twin_processes(),
+                                      shard_scenarios=twin_shard_scenarios()))
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     for lang in ("en", "zh"):
@@ -123,24 +133,36 @@ def run(policy_file: Path = typer.Option(..., "--policy", help="the policy to tr
 async def run_twin(scenarios: list[Scenario], policies: dict[str, Policy], *, year: int,
                    progress: Callable[[int, int], None] | None = None, baseline: str = "current",
                    history: list[HistoryTicket] | None = None, processes: int = 1,
-                   start: datetime | None = None) -> dict[str, Any]:
-    """Plays ``scenarios`` under each policy and summarizes, on ``processes`` time-skipping servers.
+                   shard_scenarios: int = 0, start: datetime | None = None) -> dict[str, Any]:
+    """Plays ``scenarios`` under each policy and summarizes, in shards of at most
+    ``shard_scenarios`` (0: one shard per process), each on a time-skipping server of its own, on
+    ``processes`` processes.
 
     One Python process drives one server and runs its workflows, and that process, not the server,
-    is what the twin waits on; so the scenarios are dealt out to several processes (every n-th to
-    each, so each covers the whole timeline), all counting from the same instant, ``start``
-    (default: a few minutes ahead, time for every process and its server to start).
+    is what the twin waits on; so the shards are spread over several processes. A server's work for
+    each clock skip grows with the workflows it has held, so many small shards cost less than a few
+    big ones (docs/benchmarks.md). Each shard gets every n-th scenario, so covers the whole
+    timeline, and all count from the same instant, ``start`` (default: far enough ahead that the
+    last shard's server starts before it); so a scenario meets the same clocks in any shard.
     """
     began = time.monotonic()
-    shards = [scenarios[i::processes] for i in range(max(1, min(processes, len(scenarios))))]
-    start = start or datetime.now(UTC).replace(second=0, microsecond=0) + SHARD_START_MARGIN
-    if len(shards) == 1:
-        runs = [await _play_shard(shards[0], policies, year, start, baseline, progress)]
+    count = max(processes, -(-len(scenarios) // shard_scenarios) if shard_scenarios else 1)
+    shards = [scenarios[i::count] for i in range(max(1, min(count, len(scenarios))))]
+    start = start or (datetime.now(UTC).replace(second=0, microsecond=0) + SHARD_START_MARGIN
+                      + timedelta(seconds=len(scenarios) * len(policies)))
+    if processes <= 1:
+        runs: list[TwinRun] = []
+        for shard in shards:
+            before = sum(len(r.played) for r in runs)
+            report = None if progress is None else partial(_offset_progress, progress, before,
+                                                           len(policies) * len(scenarios))
+            runs.append(await _play_shard(shard, policies, year, start, baseline, report))
     else:
-        runs = await _play_shards(shards, policies, year, start, baseline, progress)
+        runs = await _play_shards(shards, policies, year, start, baseline, progress, processes)
     played = [p for run in runs for p in run.played]
     seconds = time.monotonic() - began
-    meta: dict[str, Any] = {"seconds": round(seconds, 1), "processes": len(shards),
+    meta: dict[str, Any] = {"seconds": round(seconds, 1), "processes": max(1, min(processes, len(shards))),
+                            "shards": len(shards),
                             "scenarios_per_second": round(len(played) / max(seconds, 1e-9), 2)}
     if history is not None:
         meta["recorded_breach_percent"] = round(100 * sum(bool(h.breaches) for h in history) / len(history), 2)
@@ -175,13 +197,13 @@ def _shard_process(shard: list[Scenario], policies: dict[str, Policy], year: int
 
 
 async def _play_shards(shards: list[list[Scenario]], policies: dict[str, Policy], year: int, start: datetime,
-                       baseline: str, progress: Callable[[int, int], None] | None) -> list[TwinRun]:
+                       baseline: str, progress: Callable[[int, int], None] | None, processes: int) -> list[TwinRun]:
     loop = asyncio.get_running_loop()
     # Spawned, not forked: a fork of a process with the Temporal runtime's threads is not safe.
     context = multiprocessing.get_context("spawn")
     total = len(policies) * sum(map(len, shards))
     done = [0] * len(shards)
-    with context.Manager() as manager, ProcessPoolExecutor(len(shards), mp_context=context) as pool:
+    with context.Manager() as manager, ProcessPoolExecutor(min(processes, len(shards)), mp_context=context) as pool:
         updates = manager.Queue()
         runs = asyncio.gather(*(loop.run_in_executor(pool, _shard_process, shard, policies, year, start, baseline,
                                                      i, updates) for i, shard in enumerate(shards)))
@@ -194,6 +216,10 @@ async def _play_shards(shards: list[list[Scenario]], policies: dict[str, Policy]
             if progress is not None:
                 progress(sum(done), total)
         return list(await runs)
+
+
+def _offset_progress(progress: Callable[[int, int], None], before: int, total: int, done: int, _of: int) -> None:
+    progress(before + done, total)
 
 
 def _by_scenario(of: Callable[[str, str], TicketPolicy]) -> Callable[[Scenario], TicketPolicy]:

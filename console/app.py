@@ -9,6 +9,7 @@ its JSON answer.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -42,10 +43,12 @@ def vendor(name: str) -> Response:
                         headers={"Cache-Control": "public, max-age=86400"})
 
 
-def error_page(request: Request, status_code: int, detail: str) -> Response:
+def error_page(request: Request, status_code: int, detail: str, headers: Mapping[str, str] | None = None) -> Response:
     language = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
-    return render(request, "error.html", language=language, time_zone="UTC", status_code=status_code,
+    page = render(request, "error.html", language=language, time_zone="UTC", status_code=status_code,
                   heading=HEADINGS.get(status_code, "error_bad_input"), detail=detail, back=None)
+    page.headers.update(headers or {})  # e.g. a 503's Retry-After
+    return page
 
 
 def install_console(app: FastAPI) -> None:
@@ -57,6 +60,9 @@ def install_console(app: FastAPI) -> None:
         assert isinstance(exc, NeedsSignIn)
         if request.headers.get("hx-request"):  # a live update after the session ended: reload to sign in
             return Response(status_code=status.HTTP_401_UNAUTHORIZED, headers={"HX-Redirect": f"{PREFIX}/login"})
+        if "text/event-stream" in request.headers.get("accept", ""):
+            # The board's stream (EventSource): a refusal closes it, and the page reloads to sign in.
+            return Response(status_code=status.HTTP_401_UNAUTHORIZED)
         if request.method in ("GET", "HEAD"):
             return RedirectResponse(f"{PREFIX}/login?next={quote(exc.next_path, safe='/')}",
                                     status_code=status.HTTP_303_SEE_OTHER)
@@ -70,7 +76,7 @@ def install_console(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if request.url.path.startswith(PREFIX + "/") and not request.url.path.startswith(PREFIX + "/api/") \
                 and not request.url.path.startswith(PREFIX + "/static/"):
-            return error_page(request, exc.status_code, str(exc.detail))
+            return error_page(request, exc.status_code, str(exc.detail), exc.headers)
         assert previous_http is not None
         answer = previous_http(request, exc)
         return await answer if inspect.isawaitable(answer) else answer

@@ -25,6 +25,7 @@ from sqlmodel import Session
 from api.deps import SessionDep, SettingsDep
 from readmodel import accounts
 from readmodel.account_models import Account
+from readmodel.db import session_scope
 from settings import Settings
 
 SESSION_COOKIE = "qt_console"
@@ -94,6 +95,7 @@ class ConsoleUser:
     time_zone: str
     csrf: str
     token_hash: str
+    expires_at: datetime | None = None  # the session's end
 
     @property
     def actor(self) -> str:
@@ -124,9 +126,10 @@ def current_user(request: Request, session: SessionDep) -> ConsoleUser:
     if found is None:
         raise NeedsSignIn(request.url.path)
     row, account = found
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
     return ConsoleUser(person_id=account.person_id, role=account.role, suppliers=suppliers_of(account),
                        language=account.language, time_zone=account.time_zone, csrf=row.csrf_token,
-                       token_hash=row.token_hash)
+                       token_hash=row.token_hash, expires_at=expires)
 
 
 UserDep = Annotated[ConsoleUser, Depends(current_user)]
@@ -136,11 +139,23 @@ def require(*roles: str) -> object:
     """A dependency admitting signed-in people whose role is one of ``roles`` (admin always): else 403."""
 
     def check(user: UserDep) -> ConsoleUser:
-        if not user.may(*roles):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role!r} may not open this page")
-        return user
+        return admit(user, roles)
 
     return Depends(check)
+
+
+def admit(user: ConsoleUser, roles: tuple[str, ...]) -> ConsoleUser:
+    if not user.may(*roles):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role!r} may not open this page")
+    return user
+
+
+def signed_in(request: Request, db_url: str, roles: tuple[str, ...]) -> ConsoleUser:
+    """What ``require(*roles)`` admits, read in a database session of its own that is given back at
+    once: for an answer that lasts (a stream), which must not hold a connection while it does."""
+    with session_scope(db_url) as session:
+        user = current_user(request, session)
+    return admit(user, roles)
 
 
 def check_csrf(expected: str, sent: str | None) -> None:

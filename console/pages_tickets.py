@@ -8,6 +8,7 @@ refuses what the API would refuse (shown on the page with the workflow's reason)
 from __future__ import annotations
 
 import io
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 
 import segno
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalDep
@@ -27,13 +28,15 @@ from api.routes.records import kept_text
 from api.schemas import ID_PATTERN, AssignBody, CancelBody, EscalateBody, PriorityBody
 from api.workflows import TICKETS
 from certificates.issue import NotCertifiable, build_certificate, signer_for
-from console.auth import PREFIX, ConsoleUser, check_csrf, require
+from console.auth import PREFIX, ConsoleUser, check_csrf, require, signed_in
 from console.forms import FormError, checked, one, read_form
+from console.live import BoardFeeds, FeedsFull
 from console.render import render
 from domain.certificate import certificate_digest
 from domain.policy import Policy
 from domain.tickets import PRIORITIES, ActorInput, AssignInput, EscalateInput, PriorityInput, TicketView
 from readmodel import board, vouchers
+from readmodel.db import session_scope
 from services.service_record import read_record
 from workflows.ticket import TicketWorkflow
 
@@ -112,6 +115,7 @@ class BoardCache:
 
 
 CACHE = BoardCache()
+FEEDS = BoardFeeds()
 
 
 def _board_context(session: Any, policy: Policy, settings: Any, bucket: str, team: str,
@@ -144,11 +148,10 @@ def board_page(request: Request, user: Reader, session: SessionDep, policy: Poli
                   **_board_context(session, policy, settings, bucket, team, priority))
 
 
-@router.get("/board/rows")
-def board_rows(request: Request, user: Reader, session: SessionDep, policy: PolicyDep, settings: SettingsDep,
-               bucket: Bucket = "near", team: Team = "", priority: PriorityFilter = "") -> Response:
-    """The board's live part, polled by htmx. It shows nothing of the user but the language and
-    time zone, so the clients of one view share its rendering."""
+def _rows(request: Request, user: ConsoleUser, session: Any, policy: Policy, settings: Any, bucket: str, team: str,
+          priority: str) -> str:
+    """The board's live part. It shows nothing of the user but the language and time zone, so the
+    clients of one view share its rendering."""
     context = _board_context(session, policy, settings, bucket, team, priority)
     zone = zone_of(user, policy)
 
@@ -156,8 +159,40 @@ def board_rows(request: Request, user: Reader, session: SessionDep, policy: Poli
         return bytes(render(request, "_board_rows.html", language=user.language, time_zone=zone, user=user,
                             **context).body).decode()
 
-    page = CACHE.rendered(("rows", bucket, team, priority, user.language, zone), context["board"], make)
+    return CACHE.rendered(("rows", bucket, team, priority, user.language, zone), context["board"], make)
+
+
+@router.get("/board/rows")
+def board_rows(request: Request, user: Reader, session: SessionDep, policy: PolicyDep, settings: SettingsDep,
+               bucket: Bucket = "near", team: Team = "", priority: PriorityFilter = "") -> Response:
+    """The board's live part, for a page that cannot follow the stream below."""
+    page = _rows(request, user, session, policy, settings, bucket, team, priority)
     return HTMLResponse(page, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/board/stream")
+async def board_stream(request: Request, policy: PolicyDep, settings: SettingsDep, bucket: Bucket = "near",
+                       team: Team = "", priority: PriorityFilter = "") -> Response:
+    """The board's live part as server-sent events: every open board of one view gets the same
+    update, rendered once (console/live.py). No database session is held while the stream lasts."""
+    user = await run_in_threadpool(signed_in, request, settings.db_url, READERS)
+
+    def make() -> str:
+        with session_scope(settings.db_url) as session:
+            return _rows(request, user, session, policy, settings, bucket, team, priority)
+
+    left = (user.expires_at - datetime.now(UTC)).total_seconds() if user.expires_at else math.inf
+    try:
+        stream = FEEDS.follow((bucket, team, priority, user.language, zone_of(user, policy)), user.person_id, make,
+                              interval=settings.console_board_refresh_seconds,
+                              lifetime=min(settings.console_board_stream_seconds, left),
+                              max_feeds=settings.console_live_boards,
+                              max_per_person=settings.console_live_boards_per_person)
+    except FeedsFull as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}) from exc
+    # no-transform and X-Accel-Buffering: a proxy must pass each update on as it comes.
+    return StreamingResponse(stream, media_type="text/event-stream",
+                             headers={"Cache-Control": "private, no-store, no-transform", "X-Accel-Buffering": "no"})
 
 
 def _actions(user: ConsoleUser, view: TicketView) -> list[str]:

@@ -45,6 +45,27 @@
     });
   }
   document.addEventListener("htmx:afterSwap", charts);
+  // The SLA board's rows, pushed by the server (server-sent events) as each update is made; the
+  // browser reopens a stream that ends. A stream refused for good (signed out, too many open
+  // boards) reloads the page after the refresh interval: it shows the sign-in page or a new board.
+  function live() {
+    var board = document.querySelector("[data-live]");
+    if (!board || !window.EventSource) { return; }
+    var source = new EventSource(board.dataset.live);
+    source.onmessage = function (e) {
+      board.querySelectorAll("[data-chart]").forEach(function (el) {
+        if (window.echarts) { window.echarts.dispose(el); }
+      });
+      board.innerHTML = e.data;
+      charts();
+      bars();
+    };
+    source.onerror = function () {
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(function () { window.location.reload(); }, 1000 * Number(board.dataset.refresh || 10));
+      }
+    };
+  }
   window.addEventListener("resize", function () {
     if (!window.echarts) { return; }
     document.querySelectorAll("[data-chart]").forEach(function (el) {
@@ -54,6 +75,7 @@
   });
   document.addEventListener("DOMContentLoaded", function () {
     charts();
+    live();
     invitation();
     bars();
     tick();
