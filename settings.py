@@ -148,12 +148,12 @@ class Settings(BaseSettings):
     log_format: str = Field("json", pattern="^(json|text)$")
     log_level: str = "INFO"
 
-    # The digital twin's processes, each with its own time-skipping server (0: two per CPU core,
-    # as each process waits on its server about as long as it works; docs/benchmarks.md).
+    # The digital twin's processes, each playing shards on time-skipping servers of its own (0: one
+    # per CPU core and one more, to work while another waits on its server; docs/benchmarks.md).
     twin_processes: int = Field(0, ge=0, le=64)
     # Scenarios per time-skipping server: a server's cost per clock skip grows with the workflows
     # it has held, so the twin plays many small shards, each on a fresh server (docs/benchmarks.md).
-    twin_shard_scenarios: int = Field(50, ge=1, le=100_000)
+    twin_shard_scenarios: int = Field(25, ge=1, le=100_000)
 
     # Notifications
     notify_webhook_url: str = ""

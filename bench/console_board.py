@@ -135,7 +135,7 @@ def server_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def live(tmp: str, token: str, clients: int, seconds: float) -> list[tuple[str, int, float, float]]:
+def pushed_updates(tmp: str, token: str, clients: int, seconds: float) -> list[tuple[str, int, float, float]]:
     """(mode, clients, server CPU ms per update, per update and client) for each case."""
     import asyncio
     import socket
@@ -284,7 +284,7 @@ def main() -> None:
             SERVER.setdefault(per_client, []).append(sum(SERVER_LAST) / args.clients)
             SERVER.setdefault(live, []).append(0.0)
         SERVER_LAST.clear()
-        pushed = live(tmp, token, args.clients, args.live_seconds)
+        pushed = pushed_updates(tmp, token, args.clients, args.live_seconds)
     baseline = statistics.median(results["GET /tickets?limit=50 (baseline)"])
     table = Table(title=f"SLA board, {args.tickets:,} open tickets, SQLite, in-process (server time)")
     for column in ("request", "p50 ms", "p95 ms", "p50 / baseline", "CPU p50 ms", "server p50 ms", "server p95 ms"):

@@ -2,7 +2,8 @@
 
 Does what `qualitrail twin run --scenarios N` does: N scenarios drawn from a generated 28-day
 history, played under the current policy and a stricter one (2N workflows) on the twin's
-processes (`QT_TWIN_PROCESSES`, default two per core), each with its own time-skipping server;
+processes (`QT_TWIN_PROCESSES`, default one per core and one more) in shards of
+`QT_TWIN_SHARD_SCENARIOS` (default 25) scenarios, each on a time-skipping server of its own;
 against the same scenarios through the pure clock code alone (the same run's baseline). Then times
 a 30-day forecast backtest of three series over almost three years with the seasonal-naive
 forecast of the same series as its baseline.

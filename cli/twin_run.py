@@ -12,6 +12,9 @@ what vouchers it issued.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
+import typing
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -21,7 +24,16 @@ from typing import Any
 
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.converter import (
+    AdvancedJSONEncoder,
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
+    JSONTypeConverter,
+    value_to_type,
+)
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -40,9 +52,15 @@ from domain.tickets import (
 )
 from workflows.ticket import TicketWorkflow
 
-__all__ = ["Played", "TwinRun", "play"]
+__all__ = ["TWIN_DATA_CONVERTER", "Played", "TwinRun", "TwinStuck", "play"]
 
-SKIP_TIMEOUT = timedelta(minutes=10)
+# An Update or a clock skip unanswered this long (wall time) means a run is stuck on the test
+# server (see _clear_of_timers); the shard is then played again on a fresh server (cli/twin.py).
+STUCK_AFTER = timedelta(minutes=2)
+
+
+class TwinStuck(Exception):
+    """A run of the twin stopped answering on the test server."""
 # Commands are sent only when no timer of their ticket is due this soon (see _clear_of_timers).
 TIMER_GUARD = timedelta(seconds=5)
 TIMER_STEP = timedelta(milliseconds=50)
@@ -69,6 +87,57 @@ class TwinRun:
     played: list[Played]
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+
+
+class _Dataclasses(JSONTypeConverter):
+    """Decodes a dataclass as the SDK's ``value_to_type`` does, with its field types looked up once
+    per class: the SDK resolves them on every payload (``typing.get_type_hints``, the domain's
+    annotations being strings), which was a twentieth of the twin's Python time (py-spy)."""
+
+    def to_typed_value(self, hint: type, value: Any) -> Any:
+        if not (isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict)):
+            return JSONTypeConverter.Unhandled
+        init: dict[str, Any] = {}
+        later: dict[str, Any] = {}
+        for name, field_hint, in_init in _fields(hint):
+            if name in value:
+                try:
+                    converted = value_to_type(field_hint, value[name], [self])
+                except Exception as exc:
+                    raise TypeError(f"Failed converting field {name} on dataclass {hint}") from exc
+                (init if in_init else later)[name] = converted
+        made = hint(**init)
+        for name, converted in later.items():
+            object.__setattr__(made, name, converted)
+        return made
+
+
+@functools.cache
+def _fields(hint: type) -> tuple[tuple[str, Any, bool], ...]:
+    hints = typing.get_type_hints(hint)
+    return tuple((f.name, hints[f.name], f.init) for f in dataclasses.fields(hint))
+
+
+class _ShallowEncoder(AdvancedJSONEncoder):
+    """Encodes a dataclass field by field and lets the encoder recurse, instead of
+    ``dataclasses.asdict``'s deep copy first: the same JSON."""
+
+    def default(self, o: Any) -> Any:
+        if dataclasses.is_dataclass(o) and not isinstance(o, type):
+            return {f.name: getattr(o, f.name) for f in dataclasses.fields(o)}
+        return super().default(o)
+
+
+class _TwinPayloads(CompositePayloadConverter):
+    def __init__(self) -> None:
+        json = JSONPlainPayloadConverter(encoder=_ShallowEncoder, custom_type_converters=[_Dataclasses()])
+        super().__init__(*(json if isinstance(c, JSONPlainPayloadConverter) else c
+                           for c in DefaultPayloadConverter.default_encoding_payload_converters))
+
+
+# The twin's data converter: the default one's encodings and results, made faster for its
+# thousands of runs (tests/analysis/test_twin_codec.py compares the two).
+TWIN_DATA_CONVERTER = DataConverter(payload_converter_class=_TwinPayloads)
 
 
 def _command(step: Step) -> tuple[str, Any]:
@@ -171,16 +240,25 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
                             continue
                         name, arg = _command(step)
                         try:
-                            answers[key] = await handles[key].execute_update(name, arg, result_type=dict)
+                            answers[key] = await asyncio.wait_for(
+                                handles[key].execute_update(name, arg, result_type=dict), STUCK_AFTER.total_seconds())
                             known[key] = _due_instants(answers[key], levels)
                         except WorkflowUpdateFailedError:
                             refused[key] += 1  # e.g. a reopen after the new policy's window closed
+                        except TimeoutError as exc:
+                            raise TwinStuck(f"{handles[key].id}: {name} unanswered after {STUCK_AFTER}") from exc
                         pending[key] -= 1
                         if not pending[key] and _settled(answers.get(key), policies[label](s)):
                             await handles[key].terminate("twin: the scenario is played and its outcome read")
                             ended.add(key)
 
-            await asyncio.gather(*(drive(key, items, at) for key, items in per_ticket.items()))
+            drives = [asyncio.ensure_future(drive(key, items, at)) for key, items in per_ticket.items()]
+            try:
+                await asyncio.gather(*drives)
+            except BaseException:
+                for task in drives:  # one ticket stuck: the others of this instant go no further
+                    task.cancel()
+                raise
             done += ends.get(tick, 0)
             if progress is not None:
                 progress(done, total)
@@ -233,7 +311,12 @@ async def _skip(client: Client, duration: timedelta) -> None:
     which for thousands of tickets opening at once takes longer than the default RPC timeout."""
     request = SleepRequest()
     request.duration.FromTimedelta(duration)
-    await client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_TIMEOUT)
+    try:
+        await client.test_service.unlock_time_skipping_with_sleep(request, timeout=STUCK_AFTER)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.DEADLINE_EXCEEDED:
+            raise
+        raise TwinStuck(f"a skip of {duration} unanswered after {STUCK_AFTER}") from exc
 
 
 def _tick(seconds: float, tick: float) -> int:
