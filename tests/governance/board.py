@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -32,6 +33,7 @@ from workflows.joint_meeting import JointMeetingWorkflow
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
 
+SKIP_TIMEOUT = timedelta(minutes=3)
 H = 3600.0
 DAY = 86400.0
 DEPARTMENTS = ["after-sales", "logistics", "billing"]
@@ -91,7 +93,12 @@ class Board:
                 await handle.terminate("test over")
 
     async def sleep(self, seconds: float) -> None:
-        await self.env.sleep(timedelta(seconds=seconds))
+        # env.sleep with room to wait: the server answers once every timer on the way has been
+        # handled by the worker, which on a loaded machine (the other test lane beside this one)
+        # took longer than the RPC's default timeout for a skip of days.
+        request = SleepRequest()
+        request.duration.FromTimedelta(timedelta(seconds=seconds))
+        await self.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_TIMEOUT)
 
     async def now(self) -> datetime:
         return (await self.env.get_current_time()).astimezone(UTC)
