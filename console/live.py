@@ -42,6 +42,7 @@ def event(text: str) -> bytes:
 class _Feed:
     """One view's feed: the latest update and the queues of the streams following it."""
 
+    make: Callable[[], str]
     followers: set[asyncio.Queue[bytes]] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
     last: bytes = b""
@@ -74,13 +75,16 @@ class BoardFeeds:
         loop = asyncio.get_running_loop()
         ends = loop.time() + lifetime
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
-        feed = self._feeds.setdefault(key, _Feed())
+        feed = self._feeds.setdefault(key, _Feed(make))
+        # The newest follower's way of making the rows (its policy and settings as they are now):
+        # a feed outlives its first follower while others keep reconnecting to it.
+        feed.make = make
         feed.followers.add(queue)
         self._streams[person] = self._streams.get(person, 0) + 1
         if feed.last:
             queue.put_nowait(feed.last)  # a reconnecting board gets the current rows at once
         if feed.task is None:
-            feed.task = asyncio.create_task(self._publish(feed, make, interval))
+            feed.task = asyncio.create_task(self._publish(feed, interval))
         try:
             yield RECONNECT
             while (left := ends - loop.time()) > 0:
@@ -98,12 +102,12 @@ class BoardFeeds:
                 if self._feeds.get(key) is feed:
                     del self._feeds[key]
 
-    async def _publish(self, feed: _Feed, make: Callable[[], str], interval: float) -> None:
+    async def _publish(self, feed: _Feed, interval: float) -> None:
         loop = asyncio.get_running_loop()
         while feed.followers:
             began = loop.time()
             try:
-                update = event(await run_in_threadpool(make))
+                update = event(await run_in_threadpool(feed.make))
             except Exception:
                 log.exception("live board: the update failed; its followers keep the last one")
                 update = feed.last
