@@ -121,7 +121,7 @@ def claim_batch(*, session: Session, batch_no: int, max_leaves: int) -> AnchorBa
         max_leaves: Most leaves to claim.
 
     Returns:
-        The batch, or ``None`` if nothing was pending.
+        The batch, or ``None`` if it does not exist and nothing was pending.
     """
     for _ in range(_CLAIM_ATTEMPTS):
         existing = get_batch(session=session, batch_no=batch_no)
@@ -135,11 +135,13 @@ def claim_batch(*, session: Session, batch_no: int, max_leaves: int) -> AnchorBa
             break
         session.rollback()
         if pending_stats(session=session)[0] == 0:
-            return None
+            # Nothing left, but the claim that took the last rows may have been this very batch
+            # number's (a retried attempt), committed after our first look.
+            return get_batch(session=session, batch_no=batch_no)
         # Every pending row was held by a concurrent claim that may still roll back: look again.
         time.sleep(0.05)
     else:
-        return None
+        return get_batch(session=session, batch_no=batch_no)
     # New batches use the current format; a batch prepared earlier keeps its own (returned above).
     tree = build_tree([tree_leaf(from_hex(row.leaf), row.kind, CURRENT_BATCH_FORMAT) for row in rows])
     for index, row in enumerate(rows):

@@ -10,8 +10,11 @@ import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.anchoring import AnchoringActivities
@@ -20,7 +23,8 @@ from contracts.anvil import AnvilProcess
 from domain.evidence_types import AnchorBatchInput, PrepareBatchInput
 from domain.tickets import AnchorWait, VoucherRequest
 from readmodel import evidence
-from readmodel.db import session_scope
+from readmodel.db import get_engine, session_scope
+from readmodel.models import AnchorBatch, Milestone
 from tests.evidence.helpers import (
     add_milestones,
     all_milestones,
@@ -32,7 +36,7 @@ from tests.evidence.helpers import (
 
 
 @pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
+def pg_server() -> Iterator[Any]:
     # Not under pytest's tmp dir: that is private to its user (0700), and pgserver run as root
     # starts PostgreSQL as its own unprivileged user, which must reach the data folder.
     folder = Path(tempfile.mkdtemp(prefix="qt-evidence-pg-"))
@@ -42,13 +46,19 @@ def pg_url() -> Iterator[str]:
         import pgserver
 
         server = pgserver.get_server(folder / "data", cleanup_mode="delete")
-    name = f"qt_{uuid.uuid4().hex[:12]}"
-    server.psql(f"CREATE DATABASE {name};")
     try:
-        yield str(server.get_uri(name)).replace("postgresql://", "postgresql+psycopg://", 1)
+        yield server
     finally:
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """A database of the test's own on the module's server."""
+    name = f"qt_{uuid.uuid4().hex[:12]}"
+    pg_server.psql(f"CREATE DATABASE {name};")
+    return str(pg_server.get_uri(name)).replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 def test_concurrent_claims_and_the_whole_path_on_postgres(pg_url: str, tmp_path: Path,
@@ -92,3 +102,29 @@ def test_concurrent_claims_and_the_whole_path_on_postgres(pg_url: str, tmp_path:
     first = env.run(comp.issue_voucher, request)
     assert env.run(comp.issue_voucher, request) == first
     assert issued_events(chain, request.claim_id) == 1
+
+
+def test_a_claim_that_finds_every_row_taken_by_its_own_batch_number_returns_that_batch(
+        pg_url: str, tmp_path: Path, evidence_anvil: AnvilProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A retried attempt at batch 1 runs while the first attempt holds every pending row; the
+    # first commits between the retry's empty claim and its count of what is left.
+    settings = evidence_settings(tmp_path, evidence_anvil.url, database_url=pg_url)
+    add_milestones(settings.db_url, 40)
+    holder = Session(get_engine(settings.db_url))
+    locked = holder.exec(select(Milestone.id).where(col(Milestone.batch_no).is_(None)).with_for_update()).all()
+    assert len(locked) == 40
+    real_count = evidence.pending_stats
+
+    def count_after_the_first_attempt_commits(*, session: Session) -> tuple[int, str | None]:
+        holder.rollback()  # its locks go; the first attempt's claim stands in for its commit
+        with session_scope(settings.db_url) as first:
+            assert evidence.claim_batch(session=first, batch_no=1, max_leaves=60) is not None
+        return real_count(session=session)
+
+    monkeypatch.setattr(evidence, "pending_stats", count_after_the_first_attempt_commits)
+    with session_scope(settings.db_url) as session:
+        retried = evidence.claim_batch(session=session, batch_no=1, max_leaves=60)
+        assert retried is not None and (retried.batch_no, retried.leaf_count) == (1, 40)
+    holder.close()
+    with session_scope(settings.db_url) as session:
+        assert session.exec(select(func.count()).select_from(AnchorBatch)).one() == 1
