@@ -201,10 +201,11 @@ async def _play_on_fresh_server(shard: list[Scenario], policies: dict[str, Polic
     from temporalio.testing import WorkflowEnvironment
 
     from cli.twin_run import TWIN_DATA_CONVERTER, play
+    from temporal.runtime import quiet_runtime
 
     path = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent)) or shutil.which(
         "temporal-test-server")
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path,
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path, runtime=quiet_runtime(),
                                                         data_converter=TWIN_DATA_CONVERTER)
     try:
         twin = policies[baseline].twin
@@ -221,6 +222,9 @@ def _shard_process(shard: list[Scenario], policies: dict[str, Policy], year: int
     # A shard makes and drops millions of small objects (payloads, protobufs, dataclasses), few of
     # them in cycles; collecting less often cut the run's CPU time by about a tenth (docs/benchmarks.md).
     gc.set_threshold(GC_THRESHOLD, 20, 20)
+    from cli.twin_run import skip_idle_payload_visits
+
+    skip_idle_payload_visits()
     return asyncio.run(_play_shard(shard, policies, year, start, baseline,
                                    lambda done, _total: updates.put((index, done))))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import inspect
 import typing
 import uuid
 from collections import defaultdict
@@ -64,6 +65,13 @@ class TwinStuck(Exception):
 # Commands are sent only when no timer of their ticket is due this soon (see _clear_of_timers).
 TIMER_GUARD = timedelta(seconds=5)
 TIMER_STEP = timedelta(milliseconds=50)
+# Added to the latest the server's clock can be between reads (see _ServerClock), for the jitter
+# of the two processes' clocks.
+CLOCK_SLACK = timedelta(milliseconds=500)
+# The clock is read again at least this often (wall time): between reads, an instant's commands
+# land late by up to the wall time since the last read, as they did by a tick's when it was read
+# on every tick.
+CLOCK_REREAD = timedelta(seconds=1)
 # A query waits for a workflow task; thousands at once on a busy worker take longer than the default.
 QUERY_TIMEOUT = timedelta(minutes=5)
 
@@ -140,6 +148,48 @@ class _TwinPayloads(CompositePayloadConverter):
 TWIN_DATA_CONVERTER = DataConverter(payload_converter_class=_TwinPayloads)
 
 
+def skip_idle_payload_visits() -> bool:
+    """Makes this process's workers skip the SDK's payload passes over each activation and its
+    completion when the data converter has neither a codec nor external storage, as the twin's
+    has not. Each pass then only walks the message and rebuilds its payload lists, three times
+    each way, and they were a tenth of the twin's CPU time (decision 035). Any other converter
+    still gets them. Called in the twin's own processes only; returns whether it is in effect
+    (not if the SDK's functions are not the ones it was written for)."""
+    import temporalio.bridge.worker as bridge_worker
+    from temporalio.converter._extstore import StorageOperationMetrics
+
+    if getattr(bridge_worker, "_twin_skips", False):
+        return True
+    decode, encode = bridge_worker.decode_activation, bridge_worker.encode_completion
+    if (tuple(inspect.signature(decode).parameters) != _DECODE_PARAMETERS
+            or tuple(inspect.signature(encode).parameters) != _ENCODE_PARAMETERS):
+        return False
+
+    def idle(converter: DataConverter) -> bool:
+        return converter.payload_codec is None and converter.external_storage is None
+
+    async def decode_activation(activation: Any, data_converter: DataConverter, decode_headers: bool,
+                                storage_concurrency_limit: int) -> StorageOperationMetrics:
+        if idle(data_converter):
+            return StorageOperationMetrics()
+        return await decode(activation, data_converter, decode_headers, storage_concurrency_limit)
+
+    async def encode_completion(completion: Any, data_converter: DataConverter, encode_headers: bool,
+                                storage_concurrency_limit: int) -> StorageOperationMetrics:
+        if idle(data_converter):
+            return StorageOperationMetrics()
+        return await encode(completion, data_converter, encode_headers, storage_concurrency_limit)
+
+    bridge_worker.decode_activation = decode_activation
+    bridge_worker.encode_completion = encode_completion
+    bridge_worker._twin_skips = True  # type: ignore[attr-defined]
+    return True
+
+
+_DECODE_PARAMETERS = ("activation", "data_converter", "decode_headers", "storage_concurrency_limit")
+_ENCODE_PARAMETERS = ("completion", "data_converter", "encode_headers", "storage_concurrency_limit")
+
+
 def _command(step: Step) -> tuple[str, Any]:
     actor = "twin"
     match step.action:
@@ -211,7 +261,8 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
                     # the hop held the GIL longer than the activations (py-spy). Also no deadlock timer.
                     debug_mode=True)
     async with worker:
-        now = await env.get_current_time()
+        clock = _ServerClock(env)
+        now = await clock.read()
         if start is None:
             start = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
         elif start < now:
@@ -219,14 +270,14 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
         done = 0
         for tick in sorted(timeline):
             at = start + timedelta(seconds=tick)
-            # ``now`` is the server's time as last read: it has only moved on since, so this lands
-            # at ``at`` or a little after, never before (each read costs the server as much as a skip).
-            if at > now:
-                await _skip(client, at - now)
+            # The server's time is at least ``clock.earliest``, so this lands at ``at`` or a little
+            # after, never before.
+            if at > clock.earliest:
+                await clock.skip(at - clock.earliest)
             per_ticket: dict[tuple[str, str], list[tuple[Scenario, Step | None]]] = defaultdict(list)
             for label, s, step in timeline[tick]:
                 per_ticket[(label, s.ticket_id)].append((s, step))
-            now = await _clear_of_timers(env, [at for key in per_ticket for at in known.get(key, ())])
+            await _clear_of_timers(clock, [at for key in per_ticket for at in known.get(key, ())])
 
             async def drive(key: tuple[str, str], items: list[tuple[Scenario, Step | None]], at: datetime) -> None:
                 label, _ = key
@@ -271,9 +322,39 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
     return TwinRun(played=played, counts=dict(stand_ins.counts), seconds=loop.time() - began)
 
 
-async def _clear_of_timers(env: WorkflowEnvironment, instants: list[datetime]) -> datetime:
+class _ServerClock:
+    """The test server's time, read as seldom as possible: each read costs the server about as
+    much as a skip. Since the last read it is at least that reading plus the skips since (time only
+    moves forward, and a skip moves it by its whole duration), and at most that plus the wall time
+    since the read as well: between skips, and after a skip's end, the clock runs at real pace,
+    and a skip jumps to a timer's instant, never past the end of its own sleep."""
+
+    def __init__(self, env: WorkflowEnvironment) -> None:
+        self._env = env
+        self._loop = asyncio.get_running_loop()
+        self.earliest = datetime.min
+        self._read_at = 0.0
+
+    async def read(self) -> datetime:
+        self._read_at = self._loop.time()
+        self.earliest = await self._env.get_current_time()
+        return self.earliest
+
+    async def skip(self, duration: timedelta) -> None:
+        await _skip(self._env.client, duration)
+        self.earliest += duration
+
+    def unread(self) -> timedelta:
+        """Wall time since the last read."""
+        return timedelta(seconds=self._loop.time() - self._read_at)
+
+    def latest(self) -> datetime:
+        return self.earliest + self.unread() + CLOCK_SLACK
+
+
+async def _clear_of_timers(clock: _ServerClock, instants: list[datetime]) -> None:
     """Moves the clock past any of ``instants`` (the due timers of the tickets about to get a
-    command) that is within ``TIMER_GUARD`` from now, and returns the server's time.
+    command) that is within ``TIMER_GUARD`` from now.
 
     An Update wakes the ticket's loop, whose task cancels its pending SLA timer. The time-skipping
     server strands a run whose task cancels a timer that fired while the task was with the worker
@@ -281,17 +362,22 @@ async def _clear_of_timers(env: WorkflowEnvironment, instants: list[datetime]) -
     real pace between skips: a timer due a few milliseconds after the commands are sent fires while
     their tasks are with the worker. So the clock is moved past the close ones first.
 
+    The server's time is only read when an instant is near the range it can be in, or a second
+    after the last read: for most instants of the timeline neither holds, and the read is saved.
+
     The instants come from each ticket's opening and then from the answer to its last command: only
     a command changes them. A timer only fires one of the listed instants and adds none (the reopen
     window's end is listed from the resolve on), so a passed instant leaves the rest as they were.
     """
+    low, high = clock.earliest - TIMER_GUARD / 10, clock.latest() + TIMER_GUARD
+    if clock.unread() < CLOCK_REREAD and not any(low < at <= high for at in instants):
+        return
     for _ in range(20):
-        now = await env.get_current_time()
+        now = await clock.read()
         close = [at for at in instants if now - TIMER_GUARD / 10 < at <= now + TIMER_GUARD]
         if not close:
             break
-        await _skip(env.client, max(close) - now + TIMER_STEP)
-    return now
+        await clock.skip(max(close) - now + TIMER_STEP)
 
 
 def _due_instants(view: dict[str, Any], levels: set[int]) -> list[datetime]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import LoggingConfig, PrometheusConfig, Runtime, TelemetryConfig, TelemetryFilter
 
-__all__ = ["temporal_runtime"]
+__all__ = ["quiet_runtime", "temporal_runtime"]
 
 _runtimes: dict[str, Runtime] = {}
 _lock = threading.Lock()
@@ -26,3 +26,16 @@ def temporal_runtime(port: int, *, host: str = "127.0.0.1") -> Runtime | None:
             _runtimes[address] = Runtime(
                 telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
         return _runtimes[address]
+
+
+def quiet_runtime() -> Runtime:
+    """A runtime whose core logs errors only (the default logs its warnings to standard error).
+
+    For the twin's time-skipping servers: the core warns on every worker that the test server is
+    older than it expects, which across a run's shards would break up its progress bar.
+    """
+    with _lock:
+        if "quiet" not in _runtimes:
+            _runtimes["quiet"] = Runtime(telemetry=TelemetryConfig(
+                logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+        return _runtimes["quiet"]
