@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,10 @@ SHARD_ATTEMPTS = 3
 GC_THRESHOLD = 50_000
 
 log = logging.getLogger(__name__)
+
+
+class TwinShardFailed(Exception):
+    """A shard failed in one of the twin's processes; the message has the error and its traceback."""
 
 twin_app = typer.Typer(help="The digital twin: a policy change tried on replayed tickets.", no_args_is_help=True)
 
@@ -225,8 +230,13 @@ def _shard_process(shard: list[Scenario], policies: dict[str, Policy], year: int
     from cli.twin_run import skip_idle_payload_visits
 
     skip_idle_payload_visits()
-    return asyncio.run(_play_shard(shard, policies, year, start, baseline,
-                                   lambda done, _total: updates.put((index, done))))
+    try:
+        return asyncio.run(_play_shard(shard, policies, year, start, baseline,
+                                       lambda done, _total: updates.put((index, done))))
+    except Exception as exc:
+        # Sent back as text: many SDK errors cannot be unpickled in the parent (their __init__
+        # takes other arguments than they pass on), and one that cannot breaks the whole pool.
+        raise TwinShardFailed(f"shard {index}: {''.join(traceback.format_exception(exc)).strip()}") from None
 
 
 async def _play_shards(shards: list[list[Scenario]], policies: dict[str, Policy], year: int, start: datetime,

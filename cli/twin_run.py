@@ -24,7 +24,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.api.testservice.v1 import SleepRequest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.converter import (
     AdvancedJSONEncoder,
     CompositePayloadConverter,
@@ -296,7 +301,8 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
                             known[key] = _due_instants(answers[key], levels)
                         except WorkflowUpdateFailedError:
                             refused[key] += 1  # e.g. a reopen after the new policy's window closed
-                        except TimeoutError as exc:
+                        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+                            # wait_for cancels the call, which the SDK reports as its own error.
                             raise TwinStuck(f"{handles[key].id}: {name} unanswered after {STUCK_AFTER}") from exc
                         pending[key] -= 1
                         if not pending[key] and _settled(answers.get(key), policies[label](s)):
