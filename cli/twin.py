@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 class TwinShardFailed(Exception):
     """A shard failed in one of the twin's processes; the message has the error and its traceback."""
 
+
 twin_app = typer.Typer(help="The digital twin: a policy change tried on replayed tickets.", no_args_is_help=True)
 
 
