@@ -25,15 +25,15 @@ class Ticking:
             await workflow.sleep(timedelta(minutes=minutes[n % len(minutes)]))
 
 
-async def test_the_server_time_stays_between_the_clocks_bounds(time_env: WorkflowEnvironment) -> None:
+async def test_the_server_time_stays_between_the_clocks_bounds(own_env: WorkflowEnvironment) -> None:
     rng = random.Random(7)
     queue = f"clock-{uuid.uuid4()}"
-    async with Worker(time_env.client, task_queue=queue, workflows=[Ticking],
+    async with Worker(own_env.client, task_queue=queue, workflows=[Ticking],
                       workflow_runner=UnsandboxedWorkflowRunner()):
-        handles = [await time_env.client.start_workflow(
+        handles = [await own_env.client.start_workflow(
             Ticking.run, [rng.randint(1, 9) for _ in range(40)], id=f"tick-{uuid.uuid4()}", task_queue=queue)
             for _ in range(5)]
-        clock = _ServerClock(time_env)
+        clock = _ServerClock(own_env)
         await clock.read()
         checked = 0
         for step in range(30):
@@ -41,7 +41,7 @@ async def test_the_server_time_stays_between_the_clocks_bounds(time_env: Workflo
                 await clock.read()
             await clock.skip(timedelta(seconds=rng.choice([0.2, 5, 61, 600, 3700])))
             await asyncio.sleep(rng.choice([0, 0.05, 0.3]))  # the driver's own work between skips
-            actual = await time_env.get_current_time()
+            actual = await own_env.get_current_time()
             assert clock.earliest <= actual <= clock.latest(), (step, clock.earliest, actual, clock.latest())
             checked += 1
         assert checked == 30

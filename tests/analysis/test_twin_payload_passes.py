@@ -59,9 +59,9 @@ def skipping(monkeypatch: pytest.MonkeyPatch) -> None:
     assert skip_idle_payload_visits(), "the SDK's payload passes are not the ones the twin skips: see decision 035"
 
 
-async def test_a_codec_still_sees_every_payload(skipping: None, time_env: WorkflowEnvironment) -> None:
+async def test_a_codec_still_sees_every_payload(skipping: None, own_env: WorkflowEnvironment) -> None:
     codec = Reversing()
-    client = Client(**{**time_env.client.config(), "data_converter": DataConverter(payload_codec=codec)})
+    client = Client(**{**own_env.client.config(), "data_converter": DataConverter(payload_codec=codec)})
     queue = f"passes-{uuid.uuid4()}"
     async with Worker(client, task_queue=queue, workflows=[Shouting], activities=[shout],
                       workflow_runner=UnsandboxedWorkflowRunner()):

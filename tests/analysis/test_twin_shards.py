@@ -50,7 +50,7 @@ async def test_a_stuck_shard_is_played_again_then_given_up(monkeypatch: pytest.M
 
 
 async def test_an_update_left_unanswered_is_a_stuck_run(monkeypatch: pytest.MonkeyPatch,
-                                                        time_env: WorkflowEnvironment) -> None:
+                                                        own_env: WorkflowEnvironment) -> None:
     # On its timeout, wait_for cancels the call, and the SDK reports the cancelled call as an error
     # of its own: that, too, is a stuck run (it once escaped and broke the run's process pool).
     real = WorkflowHandle.execute_update
@@ -69,9 +69,9 @@ async def test_an_update_left_unanswered_is_a_stuck_run(monkeypatch: pytest.Monk
     monkeypatch.setattr(twin_run, "STUCK_AFTER", timedelta(seconds=1))
     of = twin.policy_of(CURRENT, 2026)
     scenarios = bootstrap(generate_history(3, 200, of, days=2), 4, seed=3)
-    start = (await time_env.get_current_time()).replace(second=0, microsecond=0) + timedelta(minutes=5)
+    start = (await own_env.get_current_time()).replace(second=0, microsecond=0) + timedelta(minutes=5)
     with pytest.raises(TwinStuck) as stuck:
-        await twin_run.play(time_env, scenarios, {"current": lambda s: of(s.category, s.team)}, start=start)
+        await twin_run.play(own_env, scenarios, {"current": lambda s: of(s.category, s.team)}, start=start)
     assert str(stuck.value).startswith(f"{calls[2]}: ")
 
 
