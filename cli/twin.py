@@ -206,7 +206,8 @@ async def _play_on_fresh_server(shard: list[Scenario], policies: dict[str, Polic
                                 baseline: str, progress: Callable[[int, int], None] | None) -> TwinRun:
     from temporalio.testing import WorkflowEnvironment
 
-    from cli.twin_run import TWIN_DATA_CONVERTER, play
+    from cli.twin_run import play
+    from cli.twin_sdk import TWIN_DATA_CONVERTER
     from temporal.runtime import quiet_runtime
 
     path = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -228,7 +229,7 @@ def _shard_process(shard: list[Scenario], policies: dict[str, Policy], year: int
     # A shard makes and drops millions of small objects (payloads, protobufs, dataclasses), few of
     # them in cycles; collecting less often cut the run's CPU time by about a tenth (docs/benchmarks.md).
     gc.set_threshold(GC_THRESHOLD, 20, 20)
-    from cli.twin_run import skip_idle_payload_visits
+    from cli.twin_sdk import skip_idle_payload_visits
 
     skip_idle_payload_visits()
     try:

@@ -16,7 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from analysis.twin import bootstrap, generate_history
 from cli.twin import policy_of
-from cli.twin_run import TWIN_DATA_CONVERTER, play
+from cli.twin_run import play
+from cli.twin_sdk import TWIN_DATA_CONVERTER
 from domain.policy import load_policy
 from settings import ROOT
 

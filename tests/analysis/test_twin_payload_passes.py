@@ -18,7 +18,7 @@ from temporalio.converter._extstore import StorageOperationMetrics
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from cli.twin_run import TWIN_DATA_CONVERTER, skip_idle_payload_visits
+from cli.twin_sdk import TWIN_DATA_CONVERTER, skip_idle_payload_visits
 
 
 class Reversing(PayloadCodec):
