@@ -208,11 +208,11 @@ async def _play_on_fresh_server(shard: list[Scenario], policies: dict[str, Polic
 
     from cli.twin_run import play
     from cli.twin_sdk import TWIN_DATA_CONVERTER
-    from temporal.runtime import quiet_runtime
+    from temporal.runtime import twin_runtime
 
     path = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent)) or shutil.which(
         "temporal-test-server")
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path, runtime=quiet_runtime(),
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path, runtime=twin_runtime(),
                                                         data_converter=TWIN_DATA_CONVERTER)
     try:
         twin = policies[baseline].twin

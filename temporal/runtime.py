@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 from temporalio.runtime import LoggingConfig, PrometheusConfig, Runtime, TelemetryConfig, TelemetryFilter
 
-__all__ = ["quiet_runtime", "temporal_runtime"]
+__all__ = ["temporal_runtime", "twin_runtime"]
 
 _runtimes: dict[str, Runtime] = {}
 _lock = threading.Lock()
+# The environment variable the core's thread pool (tokio) takes its number of threads from.
+TOKIO_THREADS = "TOKIO_WORKER_THREADS"
 
 
 def temporal_runtime(port: int, *, host: str = "127.0.0.1") -> Runtime | None:
@@ -28,14 +31,26 @@ def temporal_runtime(port: int, *, host: str = "127.0.0.1") -> Runtime | None:
         return _runtimes[address]
 
 
-def quiet_runtime() -> Runtime:
-    """A runtime whose core logs errors only (the default logs its warnings to standard error).
+def twin_runtime() -> Runtime:
+    """The digital twin's runtime: its core logs errors only, on one thread.
 
-    For the twin's time-skipping servers: the core warns on every worker that the test server is
-    older than it expects, which across a run's shards would break up its progress bar.
+    The core warns on every worker that the time-skipping server is older than it expects, which
+    across a run's shards would break up its progress bar. And its thread pool has one thread, not
+    one per core: the twin's process already keeps a core busy with its event loop and its server
+    another, and with a thread per core the core's threads handed work between them and to the
+    loop; one thread cut a shard's context switches by a third and its CPU by about 5 %
+    (docs/benchmarks.md). The pool's size is read from the environment when the runtime is built.
     """
     with _lock:
-        if "quiet" not in _runtimes:
-            _runtimes["quiet"] = Runtime(telemetry=TelemetryConfig(
-                logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
-        return _runtimes["quiet"]
+        if "twin" not in _runtimes:
+            before = os.environ.get(TOKIO_THREADS)
+            os.environ[TOKIO_THREADS] = "1"
+            try:
+                _runtimes["twin"] = Runtime(telemetry=TelemetryConfig(
+                    logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+            finally:
+                if before is None:
+                    del os.environ[TOKIO_THREADS]
+                else:
+                    os.environ[TOKIO_THREADS] = before
+        return _runtimes["twin"]
