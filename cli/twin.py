@@ -244,8 +244,12 @@ def _shard_process(shard: list[Scenario], policies: dict[str, Policy], year: int
 async def _play_shards(shards: list[list[Scenario]], policies: dict[str, Policy], year: int, start: datetime,
                        baseline: str, progress: Callable[[int, int], None] | None, processes: int) -> list[TwinRun]:
     loop = asyncio.get_running_loop()
-    # Spawned, not forked: a fork of a process with the Temporal runtime's threads is not safe.
-    context = multiprocessing.get_context("spawn")
+    # Forked from a server process that imported the twin's modules once: spawned, each process
+    # imported them again (about 3 s of CPU each, the CLI's own modules another 2 s). Not forked
+    # from this process: a fork of a process with the Temporal runtime's threads is not safe, and
+    # the server has none (importing these modules starts no thread).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "cli.twin", "cli.twin_run", "cli.twin_sdk"])
     total = len(policies) * sum(map(len, shards))
     done = [0] * len(shards)
     with context.Manager() as manager, ProcessPoolExecutor(min(processes, len(shards)), mp_context=context) as pool:

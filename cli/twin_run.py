@@ -210,8 +210,8 @@ async def play(env: WorkflowEnvironment, scenarios: Sequence[Scenario],
                 for task in drives:  # one ticket stuck: the others of this instant go no further
                     task.cancel()
                 raise
-            done += ends.get(tick, 0)
-            if progress is not None:
+            if ends.get(tick) and progress is not None:  # only as scenarios end: a report may cost an IPC
+                done += ends[tick]
                 progress(done, total)
         if progress is not None:
             progress(total, total)
