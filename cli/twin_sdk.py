@@ -78,9 +78,9 @@ def skip_idle_payload_visits() -> bool:
     """Makes this process's workers skip the SDK's payload passes over each activation and its
     completion when the data converter has neither a codec nor external storage, as the twin's
     has not. Each pass then only walks the message and rebuilds its payload lists, three times
-    each way: 13 % of a shard's busy Python time, 6.5 % of the twin's CPU (decision 035). Any other converter
-    still gets them. Called in the twin's own processes only; returns whether it is in effect
-    (not if the SDK's functions are not the ones it was written for)."""
+    each way: 13 % of a shard's busy Python time, 6.5 % of the twin's CPU (decision 035). Any
+    other converter still gets them. Called in the twin's own processes only; returns whether it
+    is in effect (not if the SDK's functions are not the ones it was written for)."""
     import temporalio.bridge.worker as bridge_worker
     from temporalio.converter._extstore import StorageOperationMetrics
 
