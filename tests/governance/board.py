@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
-from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -29,11 +29,11 @@ from readmodel.db import get_engine
 from readmodel.governance import init_governance_db
 from readmodel.models import Ticket
 from tests.helpers import POLICY, RecordingNotifier, new_worker, tmp_db_url
+from tests.time_skipping import restartable, skip
 from workflows.joint_meeting import JointMeetingWorkflow
 from workflows.supplier import SupplierWorkflow
 from workflows.ticket import TicketWorkflow
 
-SKIP_TIMEOUT = timedelta(minutes=3)
 H = 3600.0
 DAY = 86400.0
 DEPARTMENTS = ["after-sales", "logistics", "billing"]
@@ -53,10 +53,11 @@ class Board:
         self.tickets = TicketActivities(self.db_url)
         self.ids: list[str] = []
 
-    def worker(self) -> Worker:
-        return new_worker(self.client, *self.acts.all(), self.tickets.record_ticket,
-                          self.tickets.find_repeat_complaint, self.notifier.notify, task_queue=self.task_queue,
-                          workflows=[JointMeetingWorkflow, SupplierWorkflow, TicketWorkflow])
+    def worker(self) -> AbstractAsyncContextManager[Worker]:
+        return restartable(self.env, new_worker(self.client, *self.acts.all(), self.tickets.record_ticket,
+                                                self.tickets.find_repeat_complaint, self.notifier.notify,
+                                                task_queue=self.task_queue,
+                                                workflows=[JointMeetingWorkflow, SupplierWorkflow, TicketWorkflow]))
 
     async def start_meeting(self, *, linked: list[str] | None = None, policy: MeetingPolicy | None = None,
                             category: str = "after_sales") -> WorkflowHandle[Any, MeetingView]:
@@ -93,12 +94,7 @@ class Board:
                 await handle.terminate("test over")
 
     async def sleep(self, seconds: float) -> None:
-        # env.sleep with room to wait: the server answers once every timer on the way has been
-        # handled by the worker, which on a loaded machine (the other test lane beside this one)
-        # took longer than the RPC's default timeout for a skip of days.
-        request = SleepRequest()
-        request.duration.FromTimedelta(timedelta(seconds=seconds))
-        await self.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_TIMEOUT)
+        await skip(self.env, timedelta(seconds=seconds))
 
     async def now(self) -> datetime:
         return (await self.env.get_current_time()).astimezone(UTC)

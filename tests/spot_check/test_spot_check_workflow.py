@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +33,7 @@ from settings import ROOT
 from tests.cleanup import terminate_running
 from tests.helpers import RecordingNotifier, new_worker, tmp_db_url
 from tests.spot_check.planted import plant_month
+from tests.time_skipping import restartable, skip
 from workflows.spot_check import (
     SPOT_CHECK_SCHEDULE_ID,
     SpotCheckKickoffWorkflow,
@@ -41,7 +43,6 @@ from workflows.spot_check import (
 from workflows.veto import TeamVetoWorkflow
 
 POLICY_FILE = ROOT / "config" / "policy.toml"
-DAY = 24 * 3600
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +63,14 @@ class Desk:
         self.acts = SpotCheckActivities(self.db_url, POLICY_FILE, rpc_url)
         self.notifier = RecordingNotifier()
 
-    def worker(self, cached: int = 1000) -> Worker:
+    def worker(self, cached: int = 1000) -> AbstractAsyncContextManager[Worker]:
         a = self.acts
         veto = VetoActivities(self.db_url, POLICY_FILE, self.queue)
-        return new_worker(self.client, a.spot_check_policy, a.find_seed_block, a.draw_spot_check_sample,
-                          a.record_spot_check, a.report_major_finding, veto.record_veto, self.notifier.notify,
-                          task_queue=self.queue, max_cached_workflows=cached,
-                          workflows=[SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, TeamVetoWorkflow])
+        flows = [SpotCheckKickoffWorkflow, SpotCheckMonthWorkflow, TeamVetoWorkflow]
+        return restartable(self.env, new_worker(self.client, a.spot_check_policy, a.find_seed_block,
+                                                a.draw_spot_check_sample, a.record_spot_check, a.report_major_finding,
+                                                veto.record_veto, self.notifier.notify, task_queue=self.queue,
+                                                max_cached_workflows=cached, workflows=flows))
 
 
 async def test_a_month_sampled_reviewed_escalated_and_summarised(own_env: WorkflowEnvironment, tmp_path: Path,
@@ -89,7 +91,7 @@ async def test_a_month_sampled_reviewed_escalated_and_summarised(own_env: Workfl
             tasks = await handle.query(SpotCheckMonthWorkflow.state)
             if tasks:
                 break
-            await time_env.sleep(1)
+            await skip(time_env, timedelta(seconds=1))
     with session_scope(desk.db_url) as session:
         sample = spot_check.get_sample(session=session, month=month)
         assert sample is not None
@@ -113,9 +115,9 @@ async def test_a_month_sampled_reviewed_escalated_and_summarised(own_env: Workfl
         await refused(handle, FindingsInput(first.ticket_id, []), "already reviewed")
         for task in rest:
             await handle.execute_update(SpotCheckMonthWorkflow.record_findings, FindingsInput(task.ticket_id, []))
-        await time_env.sleep(12 * DAY)  # past the due date: the one open task escalates
+        await skip(time_env, timedelta(days=12))  # past the due date: the one open task escalates
     async with desk.worker(cached=0):
-        await time_env.sleep(20 * DAY)  # much later: still once
+        await skip(time_env, timedelta(days=20))  # much later: still once
         await handle.execute_update(SpotCheckMonthWorkflow.record_findings, FindingsInput(second.ticket_id, []))
         summary = json.loads(await handle.result())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from services.veto import report_major_complaint
 from settings import ROOT
 from tests.cleanup import terminate_running
 from tests.helpers import RecordingNotifier, new_worker, tmp_db_url
+from tests.time_skipping import restartable, skip
 from workflows.veto import TeamVetoWorkflow, VetoScanWorkflow
 
 POLICY = ROOT / "config" / "policy.toml"
@@ -45,10 +47,11 @@ class Veto:
         self.team = f"team-{uuid.uuid4().hex[:6]}"
         self.started: set[str] = set()
 
-    def worker(self, cached: int = 1000) -> Worker:
-        return new_worker(self.client, self.acts.record_veto, self.acts.scan_major_complaints, self.notifier.notify,
-                          task_queue=self.queue, workflows=[TeamVetoWorkflow, VetoScanWorkflow],
-                          max_cached_workflows=cached)
+    def worker(self, cached: int = 1000) -> AbstractAsyncContextManager[Worker]:
+        return restartable(self.env, new_worker(self.client, self.acts.record_veto, self.acts.scan_major_complaints,
+                                                self.notifier.notify, task_queue=self.queue,
+                                                workflows=[TeamVetoWorkflow, VetoScanWorkflow],
+                                                max_cached_workflows=cached))
 
     async def report(self, key: str, at: datetime, team: str | None = None, year: int | None = None) -> bool:
         team = team or self.team
@@ -84,9 +87,9 @@ async def test_third_complaint_flips_once_alerts_once_and_a_new_year_resets(own_
         assert (view.count, view.eligible, view.crossed_at) == (2, True, None)
     async with v.worker(cached=0):  # a restarted worker replays the history
         await v.report("T-3:upheld", now + timedelta(hours=1))
-        await time_env.sleep(timedelta(hours=2))
+        await skip(v.env, timedelta(hours=2))
         await v.report("T-4:upheld", now + timedelta(hours=3))
-        await time_env.sleep(timedelta(hours=1))
+        await skip(v.env, timedelta(hours=1))
         view = await v.view(year)
     assert (view.count, view.eligible) == (4, False) and view.crossed_at is not None
     assert [c.source_key for c in view.complaints] == ["T-1:upheld", "T-2:upheld", "T-3:upheld", "T-4:upheld"]
@@ -104,7 +107,7 @@ async def test_third_complaint_flips_once_alerts_once_and_a_new_year_resets(own_
     # The year ends (plus the grace for late reports): its workflow closes, the next year starts clean.
     next_year = datetime(year + 1, 1, 15, tzinfo=ZoneInfo(TZ))
     async with v.worker():
-        await time_env.sleep(next_year - await time_env.get_current_time() + timedelta(days=31))
+        await skip(v.env, next_year - await time_env.get_current_time() + timedelta(days=31))
         handle = v.client.get_workflow_handle(f"veto-{v.team}-{year}")
         assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
         assert not await v.report("T-5:upheld", now)  # the closed year takes no more

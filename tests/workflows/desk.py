@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from activities.tickets import TicketActivities
 from domain.tickets import ClockView, TicketInput, TicketView
 from readmodel.db import init_db
 from tests.helpers import RecordingNotifier, new_worker, tmp_db_url
+from tests.time_skipping import restartable, skip
 from workflows.ticket import TicketWorkflow
 
 H = 3600.0
@@ -33,10 +35,10 @@ class Desk:
         self.acts = TicketActivities(self.db_url)
         self.handles: list[WorkflowHandle[TicketWorkflow, TicketView]] = []
 
-    def worker(self, max_cached_workflows: int = 1000) -> Worker:
-        return new_worker(self.client, self.acts.record_ticket, self.acts.find_repeat_complaint,
-                          self.notifier.notify, task_queue=self.task_queue,
-                          max_cached_workflows=max_cached_workflows)
+    def worker(self, max_cached_workflows: int = 1000) -> AbstractAsyncContextManager[Worker]:
+        return restartable(self.env, new_worker(self.client, self.acts.record_ticket, self.acts.find_repeat_complaint,
+                                                self.notifier.notify, task_queue=self.task_queue,
+                                                max_cached_workflows=max_cached_workflows))
 
     async def start(self, ticket: TicketInput) -> WorkflowHandle[TicketWorkflow, TicketView]:
         handle = await self.client.start_workflow(TicketWorkflow.run, ticket, id=ticket.ticket_id,
@@ -59,7 +61,7 @@ class Desk:
         return await handle.query(TicketWorkflow.state, now.isoformat())
 
     async def sleep(self, seconds: float) -> None:
-        await self.env.sleep(timedelta(seconds=seconds))
+        await skip(self.env, timedelta(seconds=seconds))
 
 
 def clock(view: TicketView, name: str) -> ClockView:

@@ -24,6 +24,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.notify import Notifier
 from domain.tickets import Notification, RespondInput
 from tests.helpers import free_port, new_worker, serve, ticket_input
+from tests.time_skipping import restartable
 from tests.workflows.desk import Desk
 from workflows.ticket import TicketWorkflow
 
@@ -121,8 +122,9 @@ async def test_a_breaching_ticket_alerts_through_the_webhook_exactly_once(desk: 
     notifier = Notifier(receiver.url, timeout_seconds=5)
 
     def worker(cached: int) -> Any:
-        return new_worker(desk.client, desk.acts.record_ticket, desk.acts.find_repeat_complaint, notifier.notify,
-                          task_queue=desk.task_queue, max_cached_workflows=cached)
+        return restartable(desk.env, new_worker(desk.client, desk.acts.record_ticket, desk.acts.find_repeat_complaint,
+                                                notifier.notify, task_queue=desk.task_queue,
+                                                max_cached_workflows=cached))
 
     if restarts:
         async with worker(0):
