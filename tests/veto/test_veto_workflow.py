@@ -87,9 +87,9 @@ async def test_third_complaint_flips_once_alerts_once_and_a_new_year_resets(own_
         assert (view.count, view.eligible, view.crossed_at) == (2, True, None)
     async with v.worker(cached=0):  # a restarted worker replays the history
         await v.report("T-3:upheld", now + timedelta(hours=1))
-        await skip(v.env, timedelta(hours=2))
+        await skip(time_env, timedelta(hours=2))
         await v.report("T-4:upheld", now + timedelta(hours=3))
-        await skip(v.env, timedelta(hours=1))
+        await skip(time_env, timedelta(hours=1))
         view = await v.view(year)
     assert (view.count, view.eligible) == (4, False) and view.crossed_at is not None
     assert [c.source_key for c in view.complaints] == ["T-1:upheld", "T-2:upheld", "T-3:upheld", "T-4:upheld"]
@@ -107,7 +107,7 @@ async def test_third_complaint_flips_once_alerts_once_and_a_new_year_resets(own_
     # The year ends (plus the grace for late reports): its workflow closes, the next year starts clean.
     next_year = datetime(year + 1, 1, 15, tzinfo=ZoneInfo(TZ))
     async with v.worker():
-        await skip(v.env, next_year - await time_env.get_current_time() + timedelta(days=31))
+        await skip(time_env, next_year - await time_env.get_current_time() + timedelta(days=31))
         handle = v.client.get_workflow_handle(f"veto-{v.team}-{year}")
         assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
         assert not await v.report("T-5:upheld", now)  # the closed year takes no more
