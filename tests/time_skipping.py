@@ -3,8 +3,7 @@
 A worker that stops cancels its long polls; a poll the server has just handed a task is cancelled
 with it, and the task is lost until its timeout (10 s for a workflow task, 30 s for our database
 activities). A task out holds the server's clock, so that timeout passes in real time, and the
-next skip's call gives up after its default 30 s. Seen once in CI (the veto test); reproduced in 4
-of 38 runs of that test beside two busy loops, each time a workflow task lost at the restart.
+next skip's call gives up after its default 30 s (docs/testing.md: seen in CI, and reproduced).
 
 So a test that stops a worker while its workflows live on lets them settle first (`restartable`),
 and skips with room to wait (`skip`). The worker it restarts keeps no cache
@@ -70,7 +69,8 @@ async def tasks_out(client: Client, task_queue: str) -> dict[str, list[str]]:
                     closing = getattr(e, str(e.WhichOneof("attributes")))
                     activities.pop(closing.scheduled_event_id, None)
             if queue == task_queue and (workflow_task or activities):
-                out[info.execution.workflow_id] = ["workflow task"] * workflow_task + list(activities.values())
+                tasks = ["workflow task"] if workflow_task else []
+                out[info.execution.workflow_id] = tasks + list(activities.values())
         if not page.next_page_token:
             return out
         token = page.next_page_token
